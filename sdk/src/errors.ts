@@ -1,0 +1,226 @@
+/**
+ * Every error Tributary raises is a {@link TributaryError}: it has a stable `code` (listed in
+ * `docs/errors.md`), a `retriable` flag telling the caller whether repeating the same call can
+ * succeed, and the underlying `cause` when one exists. Subclasses carry the context a caller
+ * needs to act (topic, partition, offset, limits).
+ */
+
+/** Stable, documented error codes. The HTTP API and the SDK map these one-to-one. */
+export type ErrorCode =
+  | 'TOPIC_NOT_FOUND'
+  | 'TOPIC_ALREADY_EXISTS'
+  | 'TOPIC_DELETION_IN_PROGRESS'
+  | 'INVALID_TOPIC_NAME'
+  | 'INVALID_PARTITIONS'
+  | 'INVALID_CONFIG'
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_PARTITION'
+  | 'RECORD_TOO_LARGE'
+  | 'TRANSACTION_TOO_LARGE'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'CONCURRENT_APPEND'
+  | 'CORRUPT_RECORD'
+  | 'LOG_INVARIANT_VIOLATED'
+  | 'THROTTLED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'TIMEOUT'
+  | 'CLIENT_CLOSED'
+  | 'STACK_NOT_READY';
+
+/** Base class of every error raised by Tributary. */
+export class TributaryError extends Error {
+  /** A stable machine-readable code; see `docs/errors.md`. */
+  readonly code: ErrorCode;
+  /** True when the same call may succeed if repeated later (after backoff). */
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** The topic does not exist (or was deleted). */
+export class TopicNotFoundError extends TributaryError {
+  constructor(readonly topic: string) {
+    super('TOPIC_NOT_FOUND', `Topic "${topic}" does not exist. Create it first: tributary topics create ${topic}`);
+  }
+}
+
+/** A topic with this name already exists. */
+export class TopicAlreadyExistsError extends TributaryError {
+  constructor(readonly topic: string) {
+    super('TOPIC_ALREADY_EXISTS', `Topic "${topic}" already exists. Delete it first or choose another name.`);
+  }
+}
+
+/** A previous deletion of this topic has not finished purging its records. */
+export class TopicDeletionInProgressError extends TributaryError {
+  constructor(readonly topic: string) {
+    super(
+      'TOPIC_DELETION_IN_PROGRESS',
+      `Topic "${topic}" is still being deleted. Run "tributary topics delete ${topic}" again to finish the purge.`,
+      { retriable: true },
+    );
+  }
+}
+
+/** The topic name breaks Kafka's naming rules. */
+export class InvalidTopicNameError extends TributaryError {
+  constructor(
+    readonly topic: string,
+    reason: string,
+  ) {
+    super(
+      'INVALID_TOPIC_NAME',
+      `Invalid topic name "${topic}": ${reason}. Use 1-249 characters from [a-zA-Z0-9._-], not "." or "..".`,
+    );
+  }
+}
+
+/** A partition count or partition number is not allowed. */
+export class InvalidPartitionsError extends TributaryError {
+  constructor(message: string) {
+    super('INVALID_PARTITIONS', message);
+  }
+}
+
+/** A topic config key or value is not valid. */
+export class InvalidConfigError extends TributaryError {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super('INVALID_CONFIG', `Invalid topic config "${key}": ${message}`);
+  }
+}
+
+/** An argument to an SDK call is not valid (negative offset, empty batch, ...). */
+export class InvalidArgumentError extends TributaryError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+/** The partition number is outside the topic's partitions. */
+export class UnknownPartitionError extends TributaryError {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly partitions: number,
+  ) {
+    super(
+      'UNKNOWN_PARTITION',
+      `Topic "${topic}" has ${partitions} partition(s) (0..${partitions - 1}); partition ${partition} does not exist.`,
+    );
+  }
+}
+
+/** A record or batch is larger than the topic (or storage) allows. */
+export class RecordTooLargeError extends TributaryError {
+  constructor(
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+    detail: string,
+  ) {
+    super('RECORD_TOO_LARGE', `Record of ${sizeBytes} bytes exceeds the limit of ${limitBytes} bytes: ${detail}`);
+  }
+}
+
+/** An atomic multi-partition append exceeds DynamoDB's transaction limits (100 items, 4 MB). */
+export class TransactionTooLargeError extends TributaryError {
+  constructor(message: string) {
+    super('TRANSACTION_TOO_LARGE', message);
+  }
+}
+
+/** The offset is below the partition's log start or beyond its end. */
+export class OffsetOutOfRangeError extends TributaryError {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly logStartOffset: number,
+    readonly highWatermark: number,
+  ) {
+    super(
+      'OFFSET_OUT_OF_RANGE',
+      `Offset ${offset} is out of range for ${topic}[${partition}]: valid offsets are ${logStartOffset}..${highWatermark} ` +
+        `(${highWatermark} is the next offset to be written). Seek to 'earliest' or 'latest', or a valid offset.`,
+    );
+  }
+}
+
+/** An expected-offset append found that the partition's tail had moved. */
+export class ConcurrentAppendError extends TributaryError {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly expectedOffset: number,
+    readonly actualOffset: number,
+  ) {
+    super(
+      'CONCURRENT_APPEND',
+      `Append to ${topic}[${partition}] expected the next offset to be ${expectedOffset} but it is ${actualOffset}: ` +
+        'another writer appended first. Re-read the partition and retry with the new expected offset.',
+    );
+  }
+}
+
+/** Stored bytes failed their integrity check (CRC-32C) or are not a valid record batch. */
+export class CorruptRecordError extends TributaryError {
+  constructor(
+    message: string,
+    readonly location?: string,
+  ) {
+    super('CORRUPT_RECORD', location ? `${message} (in ${location})` : message);
+  }
+}
+
+/** The stored log breaks an invariant (a gap or overlap in offsets). Never retried; report it. */
+export class LogInvariantError extends TributaryError {
+  constructor(message: string) {
+    super('LOG_INVARIANT_VIOLATED', `${message}. This is a bug or data corruption; please report it.`);
+  }
+}
+
+/** AWS throttled the request; it is safe and useful to retry after backoff. */
+export class ThrottledError extends TributaryError {
+  constructor(message: string, cause?: unknown) {
+    super(
+      'THROTTLED',
+      `${message}. The table is over its capacity: retry with backoff, spread load over more partitions, or raise capacity.`,
+      { retriable: true, cause },
+    );
+  }
+}
+
+/** A transient failure of AWS or the network; retrying may succeed. */
+export class ServiceUnavailableError extends TributaryError {
+  constructor(message: string, cause?: unknown) {
+    super('SERVICE_UNAVAILABLE', message, { retriable: true, cause });
+  }
+}
+
+/** An operation did not finish within its deadline. */
+export class TimeoutError extends TributaryError {
+  constructor(message: string, cause?: unknown) {
+    super('TIMEOUT', message, { retriable: true, cause });
+  }
+}
+
+/** The producer or consumer was closed; create a new one. */
+export class ClientClosedError extends TributaryError {
+  constructor(what: string) {
+    super('CLIENT_CLOSED', `The ${what} is closed; create a new one to continue.`);
+  }
+}
+
+/** The tables or bucket Tributary needs do not exist at the configured endpoint. */
+export class StackNotReadyError extends TributaryError {
+  constructor(message: string, cause?: unknown) {
+    super('STACK_NOT_READY', message, { cause });
+  }
+}
