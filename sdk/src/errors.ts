@@ -4,6 +4,7 @@
  * succeed, and the underlying `cause` when one exists. Subclasses carry the context a caller
  * needs to act (topic, partition, offset, limits).
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /** Stable, documented error codes. The HTTP API and the SDK map these one-to-one. */
 export type ErrorCode =
@@ -17,6 +18,7 @@ export type ErrorCode =
   | 'UNKNOWN_PARTITION'
   | 'RECORD_TOO_LARGE'
   | 'TRANSACTION_TOO_LARGE'
+  | 'TRANSACTION_CONDITION_FAILED'
   | 'OFFSET_OUT_OF_RANGE'
   | 'CONCURRENT_APPEND'
   | 'CORRUPT_RECORD'
@@ -44,39 +46,51 @@ export class TributaryError extends Error {
 
 /** The topic does not exist (or was deleted). */
 export class TopicNotFoundError extends TributaryError {
-  constructor(readonly topic: string) {
-    super('TOPIC_NOT_FOUND', `Topic "${topic}" does not exist. Create it first: tributary topics create ${topic}`);
+  readonly topic: string;
+
+  constructor(topic: string) {
+    super(
+      'TOPIC_NOT_FOUND',
+      `Topic "${topic}" does not exist. Create it first: tributary topics create ${topic}`,
+    );
+    this.topic = topic;
   }
 }
 
 /** A topic with this name already exists. */
 export class TopicAlreadyExistsError extends TributaryError {
-  constructor(readonly topic: string) {
+  readonly topic: string;
+
+  constructor(topic: string) {
     super('TOPIC_ALREADY_EXISTS', `Topic "${topic}" already exists. Delete it first or choose another name.`);
+    this.topic = topic;
   }
 }
 
 /** A previous deletion of this topic has not finished purging its records. */
 export class TopicDeletionInProgressError extends TributaryError {
-  constructor(readonly topic: string) {
+  readonly topic: string;
+
+  constructor(topic: string) {
     super(
       'TOPIC_DELETION_IN_PROGRESS',
       `Topic "${topic}" is still being deleted. Run "tributary topics delete ${topic}" again to finish the purge.`,
       { retriable: true },
     );
+    this.topic = topic;
   }
 }
 
 /** The topic name breaks Kafka's naming rules. */
 export class InvalidTopicNameError extends TributaryError {
-  constructor(
-    readonly topic: string,
-    reason: string,
-  ) {
+  readonly topic: string;
+
+  constructor(topic: string, reason: string) {
     super(
       'INVALID_TOPIC_NAME',
       `Invalid topic name "${topic}": ${reason}. Use 1-249 characters from [a-zA-Z0-9._-], not "." or "..".`,
     );
+    this.topic = topic;
   }
 }
 
@@ -89,11 +103,11 @@ export class InvalidPartitionsError extends TributaryError {
 
 /** A topic config key or value is not valid. */
 export class InvalidConfigError extends TributaryError {
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
+  readonly key: string;
+
+  constructor(key: string, message: string) {
     super('INVALID_CONFIG', `Invalid topic config "${key}": ${message}`);
+    this.key = key;
   }
 }
 
@@ -106,26 +120,33 @@ export class InvalidArgumentError extends TributaryError {
 
 /** The partition number is outside the topic's partitions. */
 export class UnknownPartitionError extends TributaryError {
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    readonly partitions: number,
-  ) {
+  readonly topic: string;
+  readonly partition: number;
+  readonly partitions: number;
+
+  constructor(topic: string, partition: number, partitions: number) {
     super(
       'UNKNOWN_PARTITION',
       `Topic "${topic}" has ${partitions} partition(s) (0..${partitions - 1}); partition ${partition} does not exist.`,
     );
+    this.topic = topic;
+    this.partition = partition;
+    this.partitions = partitions;
   }
 }
 
 /** A record or batch is larger than the topic (or storage) allows. */
 export class RecordTooLargeError extends TributaryError {
-  constructor(
-    readonly sizeBytes: number,
-    readonly limitBytes: number,
-    detail: string,
-  ) {
-    super('RECORD_TOO_LARGE', `Record of ${sizeBytes} bytes exceeds the limit of ${limitBytes} bytes: ${detail}`);
+  readonly sizeBytes: number;
+  readonly limitBytes: number;
+
+  constructor(sizeBytes: number, limitBytes: number, detail: string) {
+    super(
+      'RECORD_TOO_LARGE',
+      `Record of ${sizeBytes} bytes exceeds the limit of ${limitBytes} bytes: ${detail}`,
+    );
+    this.sizeBytes = sizeBytes;
+    this.limitBytes = limitBytes;
   }
 }
 
@@ -136,46 +157,82 @@ export class TransactionTooLargeError extends TributaryError {
   }
 }
 
+/** An item the caller added to an atomic append failed its own condition; nothing was written. */
+export class TransactionConditionFailedError extends TributaryError {
+  /** Indexes (into the caller's extra items) whose conditions failed. */
+  readonly failedItems: readonly number[];
+  /** Those items as they were when the condition failed, where DynamoDB returned them. */
+  readonly currentItems: readonly (Record<string, AttributeValue> | undefined)[];
+
+  constructor(
+    failedItems: readonly number[],
+    currentItems: readonly (Record<string, AttributeValue> | undefined)[],
+  ) {
+    super(
+      'TRANSACTION_CONDITION_FAILED',
+      `The atomic append was cancelled because the condition of extra item(s) ${failedItems.join(', ')} failed; nothing was written.`,
+    );
+    this.failedItems = failedItems;
+    this.currentItems = currentItems;
+  }
+}
+
 /** The offset is below the partition's log start or beyond its end. */
 export class OffsetOutOfRangeError extends TributaryError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+
   constructor(
-    readonly topic: string,
-    readonly partition: number,
-    readonly offset: number,
-    readonly logStartOffset: number,
-    readonly highWatermark: number,
+    topic: string,
+    partition: number,
+    offset: number,
+    logStartOffset: number,
+    highWatermark: number,
   ) {
     super(
       'OFFSET_OUT_OF_RANGE',
       `Offset ${offset} is out of range for ${topic}[${partition}]: valid offsets are ${logStartOffset}..${highWatermark} ` +
         `(${highWatermark} is the next offset to be written). Seek to 'earliest' or 'latest', or a valid offset.`,
     );
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+    this.logStartOffset = logStartOffset;
+    this.highWatermark = highWatermark;
   }
 }
 
 /** An expected-offset append found that the partition's tail had moved. */
 export class ConcurrentAppendError extends TributaryError {
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    readonly expectedOffset: number,
-    readonly actualOffset: number,
-  ) {
+  readonly topic: string;
+  readonly partition: number;
+  readonly expectedOffset: number;
+  readonly actualOffset: number;
+
+  constructor(topic: string, partition: number, expectedOffset: number, actualOffset: number) {
     super(
       'CONCURRENT_APPEND',
       `Append to ${topic}[${partition}] expected the next offset to be ${expectedOffset} but it is ${actualOffset}: ` +
         'another writer appended first. Re-read the partition and retry with the new expected offset.',
     );
+    this.topic = topic;
+    this.partition = partition;
+    this.expectedOffset = expectedOffset;
+    this.actualOffset = actualOffset;
   }
 }
 
 /** Stored bytes failed their integrity check (CRC-32C) or are not a valid record batch. */
 export class CorruptRecordError extends TributaryError {
-  constructor(
-    message: string,
-    readonly location?: string,
-  ) {
+  /** Where the bad bytes were read from (log item or S3 object), when known. */
+  readonly location: string | undefined;
+
+  constructor(message: string, location?: string) {
     super('CORRUPT_RECORD', location ? `${message} (in ${location})` : message);
+    this.location = location;
   }
 }
 

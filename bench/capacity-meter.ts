@@ -1,0 +1,72 @@
+/**
+ * Measures DynamoDB capacity as DynamoDB reports it: middleware asks every request for
+ * `ReturnConsumedCapacity: TOTAL` and sums what comes back. Failed conditional writes report no
+ * capacity in their error, so they are estimated from the item size the way DynamoDB bills them.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { writeUnits } from '../sdk/src/log/append-strategy.ts';
+
+export interface CapacityTotals {
+  readUnits: number;
+  writeUnits: number;
+  /** Estimated units of writes that failed their condition. */
+  failedWriteUnits: number;
+  requests: number;
+}
+
+interface Consumed {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+
+function itemBytes(item: Record<string, Record<string, unknown>> | undefined): number {
+  if (!item) return 0;
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) {
+    size += Buffer.byteLength(name);
+    const v = Object.values(value)[0];
+    if (v instanceof Uint8Array) size += v.byteLength;
+    else if (typeof v === 'string') size += Buffer.byteLength(v);
+    else size += 8;
+  }
+  return size;
+}
+
+/** Installs the meter on a client; `totals` accumulate until `reset()`. */
+export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals; reset: () => void } {
+  const totals: CapacityTotals = { readUnits: 0, writeUnits: 0, failedWriteUnits: 0, requests: 0 };
+  type Args = { input: Record<string, unknown> };
+  type Next = (args: Args) => Promise<{ output: Record<string, unknown> }>;
+  const middleware = (next: Next, context: { commandName?: string }) => async (args: Args) => {
+    totals.requests++;
+    const input = { ...args.input, ReturnConsumedCapacity: 'TOTAL' };
+    try {
+      const result = await next({ ...args, input });
+      const consumed = result.output.ConsumedCapacity as Consumed | Consumed[] | undefined;
+      for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+        const isRead = context.commandName === 'QueryCommand' || context.commandName === 'GetItemCommand';
+        const units = c.CapacityUnits ?? 0;
+        if (isRead) totals.readUnits += c.ReadCapacityUnits ?? units;
+        else totals.writeUnits += c.WriteCapacityUnits ?? units;
+      }
+      return result;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+        const item = args.input.Item as Record<string, Record<string, unknown>> | undefined;
+        totals.failedWriteUnits += writeUnits(itemBytes(item));
+      }
+      throw error;
+    }
+  };
+  client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'bench-capacity-meter' });
+  return {
+    totals,
+    reset: () => {
+      totals.readUnits = 0;
+      totals.writeUnits = 0;
+      totals.failedWriteUnits = 0;
+      totals.requests = 0;
+    },
+  };
+}

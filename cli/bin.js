@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI directly on Node 22 (built-in type stripping).
+import './main.ts';

@@ -1,0 +1,72 @@
+/** Connection options shared by every command, and the client they open. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { Tributary } from '../sdk/src/index.ts';
+
+/** A mistake in the command line (exit code 2). */
+export class UsageError extends Error {}
+
+/** The local stack's edge endpoint, the CLI's default target. */
+export const LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
+
+export const globalOptionSpec = {
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  'table-prefix': { type: 'string' },
+  bucket: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export interface GlobalOptions {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly 'table-prefix'?: string;
+  readonly bucket?: string;
+}
+
+/** Opens a client from the global options and the environment. */
+export function openClient(options: GlobalOptions): Tributary {
+  const chosen =
+    options.endpoint ?? process.env.TRIBUTARY_ENDPOINT ?? process.env.AWS_ENDPOINT_URL ?? LOCAL_ENDPOINT;
+  const endpoint = chosen === 'aws' ? undefined : chosen;
+  if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
+    throw new UsageError(`--endpoint must be an http(s) URL or "aws", got "${endpoint}"`);
+  }
+  return new Tributary({
+    ...(endpoint ? { endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options['table-prefix'] ? { tablePrefix: options['table-prefix'] } : {}),
+    ...(options.bucket ? { bucket: options.bucket } : {}),
+  });
+}
+
+/** Parses a command's arguments (its own options plus the global ones). */
+export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({
+      args,
+      options: { ...globalOptionSpec, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Parses a non-negative integer option. */
+export function integerOption(name: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  return Number(value);
+}
+
+/** Parses repeated `key=value` options. */
+export function keyValues(name: string, values: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of values ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--${name} takes key=value, got "${pair}"`);
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
+}

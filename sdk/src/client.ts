@@ -1,0 +1,132 @@
+/**
+ * `new Tributary(options)`: the SDK's entry point. It owns the AWS clients and hands out admin,
+ * producer and consumer objects that share them.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Admin } from './admin.ts';
+import { Consumer, type ConsumerOptions } from './consumer.ts';
+import type { StorageContext } from './context.ts';
+import { Producer, type ProducerOptions } from './producer.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
+import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from './schema.ts';
+import { type RawValue, rawDeserializer, rawSerializer } from './serde.ts';
+import { TopicRegistry } from './topics/registry.ts';
+import { TopicCache } from './topics/topic-cache.ts';
+
+/** AWS credentials, as the AWS SDK accepts them. */
+export type Credentials = NonNullable<ConstructorParameters<typeof DynamoDBClient>[0]>['credentials'];
+
+/** How to reach a Tributary deployment. */
+export interface TributaryOptions {
+  /**
+   * One endpoint for DynamoDB and S3: the local stack's edge (`http://127.0.0.1:4566`), LocalStack,
+   * or omitted for real AWS.
+   * @default the `AWS_ENDPOINT_URL` environment variable, else AWS's regional endpoints
+   */
+  readonly endpoint?: string;
+  /** @default `AWS_REGION`, else `us-east-1` */
+  readonly region?: string;
+  /** Prefix of the table names (the local stack's are `tributary-log`, `tributary-topics`). @default 'tributary-' */
+  readonly tablePrefix?: string;
+  /** Exact table names (e.g. from a deployed stack's outputs); overrides `tablePrefix`. */
+  readonly tables?: TableNames;
+  /** Archive bucket. @default 'tributary-archive' */
+  readonly bucket?: string;
+  /**
+   * Credentials for AWS. @default the standard AWS credential chain; against a loopback endpoint
+   * with no credentials configured, LocalStack-style dummy credentials
+   */
+  readonly credentials?: Credentials;
+  /** Use this DynamoDB client instead of creating one (custom config, middleware, tracing). */
+  readonly dynamoDBClient?: DynamoDBClient;
+  /** Use this S3 client instead of creating one. */
+  readonly s3Client?: S3Client;
+  /** Backoff and deadline for retrying throttling and transient errors. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** How long topic metadata is cached before it is read again. @default 30000 */
+  readonly metadataMaxAgeMs?: number;
+}
+
+function isLoopback(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+  } catch {
+    return false;
+  }
+}
+
+/** A client of one Tributary deployment. Create one per process and share it. */
+export class Tributary {
+  /** Where this client points (for messages and diagnostics). */
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly #ctx: StorageContext;
+  readonly #registry: TopicRegistry;
+  readonly #topics: TopicCache;
+  readonly #ownsClients: boolean;
+
+  constructor(options: TributaryOptions = {}) {
+    const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+    const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const local = endpoint !== undefined && isLoopback(endpoint);
+    const hasEnvCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
+    const credentials =
+      options.credentials ??
+      (local && !hasEnvCredentials ? { accessKeyId: 'test', secretAccessKey: 'test' } : undefined);
+    const common = {
+      region,
+      // Tributary retries itself (one policy, and appends must retry at the same slot).
+      maxAttempts: 1,
+      ...(endpoint ? { endpoint } : {}),
+      ...(credentials ? { credentials } : {}),
+    };
+    this.endpoint = endpoint;
+    this.region = region;
+    this.#ownsClients = !options.dynamoDBClient && !options.s3Client;
+    this.#ctx = {
+      ddb: options.dynamoDBClient ?? new DynamoDBClient(common),
+      s3: options.s3Client ?? new S3Client({ ...common, forcePathStyle: endpoint !== undefined }),
+      tables: options.tables ?? tableNames(options.tablePrefix ?? DEFAULT_TABLE_PREFIX),
+      bucket: options.bucket ?? DEFAULT_BUCKET_NAME,
+      retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+      now: Date.now,
+    };
+    this.#registry = new TopicRegistry(this.#ctx);
+    this.#topics = new TopicCache(this.#registry, options.metadataMaxAgeMs ?? 30_000, this.#ctx.now);
+  }
+
+  /** Topic administration. */
+  admin(): Admin {
+    return new Admin(this.#ctx, this.#registry);
+  }
+
+  /** A producer; values are strings or bytes unless a `serializer` is given. */
+  producer(options?: ProducerOptions<RawValue>): Producer<RawValue>;
+  producer<V>(
+    options: ProducerOptions<V> & { serializer: NonNullable<ProducerOptions<V>['serializer']> },
+  ): Producer<V>;
+  producer<V>(options: ProducerOptions<V> = {}): Producer<V> {
+    const serializer = options.serializer ?? (rawSerializer as NonNullable<ProducerOptions<V>['serializer']>);
+    return new Producer<V>(this.#ctx, this.#topics, { ...options, serializer });
+  }
+
+  /** A consumer of assigned partitions; values are Buffers unless a `deserializer` is given. */
+  consumer(options?: ConsumerOptions<Buffer | null>): Consumer<Buffer | null>;
+  consumer<V>(
+    options: ConsumerOptions<V> & { deserializer: NonNullable<ConsumerOptions<V>['deserializer']> },
+  ): Consumer<V>;
+  consumer<V>(options: ConsumerOptions<V> = {}): Consumer<V> {
+    const deserializer =
+      options.deserializer ?? (rawDeserializer as NonNullable<ConsumerOptions<V>['deserializer']>);
+    return new Consumer<V>(this.#ctx, this.#topics, { ...options, deserializer });
+  }
+
+  /** Releases the AWS clients this object created (not ones passed in). */
+  close(): void {
+    if (!this.#ownsClients) return;
+    this.#ctx.ddb.destroy();
+    this.#ctx.s3.destroy();
+  }
+}

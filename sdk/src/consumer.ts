@@ -1,0 +1,351 @@
+/**
+ * The consumer of assigned partitions (consumer groups build on it later). It polls its
+ * partitions round-robin; when nothing arrives it backs off exponentially up to
+ * `maxIdleIntervalMs`, so an idle consumer costs few reads, and it returns to fast polling as soon
+ * as data flows. Every batch is CRC-checked as it is decoded.
+ */
+import { mapLimited } from './concurrency.ts';
+import type { StorageContext } from './context.ts';
+import {
+  ClientClosedError,
+  InvalidArgumentError,
+  OffsetOutOfRangeError,
+  UnknownPartitionError,
+} from './errors.ts';
+import { type PartitionRef, partitionLabel } from './log/keys.ts';
+import { PartitionReader } from './log/reader.ts';
+import { decodeRecordBatch } from './log/record-batch.ts';
+import { offsetForTimestamp } from './log/timestamp-lookup.ts';
+import type { Deserializer } from './serde.ts';
+import type { TopicCache } from './topics/topic-cache.ts';
+
+/** Where to start reading a partition. */
+export type StartPosition =
+  | number
+  | 'earliest'
+  | 'latest'
+  /** The first record whose timestamp is ≥ this (epoch ms); the end of the log when there is none. */
+  | { readonly timestamp: number };
+
+/** A partition to read. */
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** A partition to read and where to start. */
+export interface Assignment extends TopicPartition {
+  readonly offset: StartPosition;
+}
+
+/** A header of a consumed message. */
+export interface ConsumedHeader {
+  readonly key: string;
+  readonly value: Buffer | null;
+}
+
+/** A consumed message. */
+export interface ConsumedMessage<V> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: V;
+  readonly headers: readonly ConsumedHeader[];
+}
+
+/** Messages of one partition, in offset order. */
+export interface ConsumedBatch<V> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly ConsumedMessage<V>[];
+  /** The offset after the last message: where this partition continues. */
+  readonly nextOffset: number;
+}
+
+/** What to do when a position falls outside the log (e.g. below the log start after retention). */
+export type OffsetResetPolicy = 'earliest' | 'latest' | 'error';
+
+/** Consumer settings. */
+export interface ConsumerOptions<V> {
+  /** Turns record bytes into values. @default the bytes as a Buffer */
+  readonly deserializer?: Deserializer<V>;
+  /** Most records fetched from one partition per poll. @default 500 */
+  readonly maxRecords?: number;
+  /** Bytes fetched from one partition per poll (at least one batch is always returned). @default 1048576 */
+  readonly maxBytes?: number;
+  /** First wait after an empty poll. @default 50 */
+  readonly minIdleIntervalMs?: number;
+  /** Longest wait between polls while idle. @default 1000 */
+  readonly maxIdleIntervalMs?: number;
+  /** Partitions fetched in parallel. @default 8 */
+  readonly fetchConcurrency?: number;
+  /** What to do when a position is out of range. @default 'error' */
+  readonly offsetReset?: OffsetResetPolicy;
+}
+
+interface PartitionState {
+  readonly ref: PartitionRef;
+  readonly reader: PartitionReader;
+  /** Next offset to deliver. */
+  position: number;
+  /** Batch boundary to fetch from, once known. */
+  boundary: number | undefined;
+  paused: boolean;
+}
+
+/** Reads assigned partitions. Obtain with `tributary.consumer()`. */
+export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
+  readonly #ctx: StorageContext;
+  readonly #topics: TopicCache;
+  readonly #deserializer: Deserializer<V>;
+  readonly #options: Required<Omit<ConsumerOptions<V>, 'deserializer'>>;
+  readonly #partitions = new Map<string, PartitionState>();
+  #cursor = 0;
+  #idleMs = 0;
+  #wake: (() => void) | undefined;
+  #closed = false;
+
+  /** @internal use `tributary.consumer()` */
+  constructor(
+    ctx: StorageContext,
+    topics: TopicCache,
+    options: ConsumerOptions<V> & { deserializer: Deserializer<V> },
+  ) {
+    this.#ctx = ctx;
+    this.#topics = topics;
+    this.#deserializer = options.deserializer;
+    this.#options = {
+      maxRecords: options.maxRecords ?? 500,
+      maxBytes: options.maxBytes ?? 1024 * 1024,
+      minIdleIntervalMs: options.minIdleIntervalMs ?? 50,
+      maxIdleIntervalMs: options.maxIdleIntervalMs ?? 1_000,
+      fetchConcurrency: options.fetchConcurrency ?? 8,
+      offsetReset: options.offsetReset ?? 'error',
+    };
+    for (const key of ['maxRecords', 'maxBytes', 'fetchConcurrency'] as const) {
+      if (!Number.isInteger(this.#options[key]) || this.#options[key] < 1) {
+        throw new InvalidArgumentError(
+          `Consumer option ${key} must be a positive integer, got ${this.#options[key]}`,
+        );
+      }
+    }
+  }
+
+  /** Adds partitions to read (replacing the position of ones already assigned). */
+  async assign(assignments: readonly Assignment[]): Promise<void> {
+    this.#assertOpen();
+    const resolved = await Promise.all(
+      assignments.map(async (a) => {
+        const ref = await this.#ref(a);
+        const reader = new PartitionReader(this.#ctx, ref);
+        return { ref, reader, position: await this.#resolve(reader, a.offset) };
+      }),
+    );
+    for (const { ref, reader, position } of resolved) {
+      this.#partitions.set(partitionLabel(ref), {
+        ref,
+        reader,
+        position,
+        boundary: undefined,
+        paused: false,
+      });
+    }
+    this.#wakeUp();
+  }
+
+  /** Stops reading partitions. */
+  unassign(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.#partitions.delete(partitionLabel(p));
+  }
+
+  /** Partitions currently assigned. */
+  assignment(): TopicPartition[] {
+    return [...this.#partitions.values()].map(({ ref }) => ({ topic: ref.topic, partition: ref.partition }));
+  }
+
+  /** Moves a partition's position; the next batch starts there. */
+  async seek(target: Assignment): Promise<void> {
+    const state = this.#state(target);
+    state.position = await this.#resolve(state.reader, target.offset);
+    state.boundary = undefined;
+    this.#wakeUp();
+  }
+
+  /** The next offset this consumer will deliver for a partition. */
+  position(partition: TopicPartition): number {
+    return this.#state(partition).position;
+  }
+
+  /** Stops fetching these partitions until {@link resume}. */
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.#state(p).paused = true;
+  }
+
+  /** Resumes paused partitions. */
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.#state(p).paused = false;
+    this.#wakeUp();
+  }
+
+  /** Partitions currently paused. */
+  paused(): TopicPartition[] {
+    return [...this.#partitions.values()]
+      .filter((s) => s.paused)
+      .map(({ ref }) => ({ topic: ref.topic, partition: ref.partition }));
+  }
+
+  /**
+   * Fetches once from the assigned, unpaused partitions (fairly, round-robin) and returns the
+   * batches that had messages; empty when nothing new. Does not wait.
+   */
+  async poll(): Promise<ConsumedBatch<V>[]> {
+    this.#assertOpen();
+    const active = [...this.#partitions.values()].filter((s) => !s.paused);
+    if (active.length === 0) return [];
+    const start = this.#cursor++ % active.length;
+    const ordered = [...active.slice(start), ...active.slice(0, start)];
+    const results = await mapLimited(ordered, this.#options.fetchConcurrency, (state) => this.#fetch(state));
+    return results.filter((b): b is ConsumedBatch<V> => b !== undefined);
+  }
+
+  /** Batches as they arrive, waiting (with idle backoff) when there are none; ends on {@link close}. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumedBatch<V>> {
+    while (!this.#closed) {
+      const batches = await this.poll();
+      if (batches.length > 0) {
+        this.#idleMs = 0;
+        for (const batch of batches) {
+          if (this.#closed) return;
+          yield batch;
+        }
+        continue;
+      }
+      this.#idleMs = Math.min(
+        this.#options.maxIdleIntervalMs,
+        Math.max(this.#options.minIdleIntervalMs, this.#idleMs * 2),
+      );
+      await this.#sleep(this.#idleMs);
+    }
+  }
+
+  /** Messages one by one, as {@link Symbol.asyncIterator} delivers batches. */
+  async *messages(): AsyncGenerator<ConsumedMessage<V>> {
+    for await (const batch of this) yield* batch.messages;
+  }
+
+  /** Stops the consumer; iterators end after their current batch. */
+  close(): void {
+    this.#closed = true;
+    this.#wakeUp();
+  }
+
+  async #fetch(state: PartitionState): Promise<ConsumedBatch<V> | undefined> {
+    try {
+      if (state.boundary === undefined)
+        state.boundary = (await state.reader.seek(state.position)).batchOffset;
+      const result = await state.reader.fetch(state.boundary, {
+        maxRecords: this.#options.maxRecords,
+        maxBytes: this.#options.maxBytes,
+      });
+      if (this.#partitions.get(partitionLabel(state.ref)) !== state) return undefined;
+      const from = state.position;
+      const messages: ConsumedMessage<V>[] = [];
+      for (const slot of result.batches) {
+        if (slot.voided) continue;
+        const batch = await decodeRecordBatch(slot.body, `${state.reader.label}@${slot.offset}`);
+        if (batch.isControl) continue;
+        for (const r of batch.records) {
+          if (r.offset < from) continue;
+          messages.push({
+            topic: state.ref.topic,
+            partition: state.ref.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key === null ? null : Buffer.from(r.key.buffer, r.key.byteOffset, r.key.byteLength),
+            value: this.#deserializer(
+              r.value === null ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+            ),
+            headers: r.headers.map((h) => ({
+              key: h.key,
+              value:
+                h.value === null ? null : Buffer.from(h.value.buffer, h.value.byteOffset, h.value.byteLength),
+            })),
+          });
+        }
+      }
+      state.boundary = result.nextOffset;
+      state.position = Math.max(state.position, result.nextOffset);
+      if (messages.length === 0) return undefined;
+      return { topic: state.ref.topic, partition: state.ref.partition, messages, nextOffset: state.position };
+    } catch (error) {
+      if (!(error instanceof OffsetOutOfRangeError) || this.#options.offsetReset === 'error') throw error;
+      state.position = this.#options.offsetReset === 'earliest' ? error.logStartOffset : error.highWatermark;
+      state.boundary = undefined;
+      return undefined;
+    }
+  }
+
+  async #resolve(reader: PartitionReader, start: StartPosition): Promise<number> {
+    if (start === 'earliest') return reader.logStartOffset();
+    if (start === 'latest') return reader.highWatermark();
+    if (typeof start === 'number') {
+      if (!Number.isSafeInteger(start) || start < 0) {
+        throw new InvalidArgumentError(`Offsets are non-negative integers; got ${start} for ${reader.label}`);
+      }
+      // Validates the range now rather than at the first poll.
+      await reader.seek(start);
+      return start;
+    }
+    if (typeof start === 'object' && start !== null && Number.isFinite(start.timestamp)) {
+      return (await offsetForTimestamp(reader, start.timestamp)) ?? (await reader.highWatermark());
+    }
+    throw new InvalidArgumentError(
+      `A start position is an offset, 'earliest', 'latest' or { timestamp }; got ${JSON.stringify(start)}`,
+    );
+  }
+
+  async #ref(p: TopicPartition): Promise<PartitionRef> {
+    const topic = await this.#topics.get(p.topic);
+    if (!Number.isInteger(p.partition) || p.partition < 0 || p.partition >= topic.partitions) {
+      // Partitions may have been added since the cache was filled.
+      this.#topics.invalidate(p.topic);
+      const fresh = await this.#topics.get(p.topic);
+      if (!Number.isInteger(p.partition) || p.partition < 0 || p.partition >= fresh.partitions) {
+        throw new UnknownPartitionError(p.topic, p.partition, fresh.partitions);
+      }
+      return { topic: fresh.name, incarnation: fresh.incarnation, partition: p.partition };
+    }
+    return { topic: topic.name, incarnation: topic.incarnation, partition: p.partition };
+  }
+
+  #state(p: TopicPartition): PartitionState {
+    const state = this.#partitions.get(partitionLabel(p));
+    if (!state)
+      throw new InvalidArgumentError(
+        `${partitionLabel(p)} is not assigned to this consumer; assign() it first`,
+      );
+    return state;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClientClosedError('consumer');
+  }
+
+  #wakeUp(): void {
+    this.#idleMs = 0;
+    this.#wake?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Tributary: Kafka-style event streaming on DynamoDB and S3.
+ *
+ * ```ts
+ * import { Tributary } from 'tributary';
+ * const tributary = new Tributary({ endpoint: 'http://127.0.0.1:4566' });
+ * await tributary.admin().createTopic({ topic: 'orders', partitions: 3 });
+ * const producer = tributary.producer();
+ * await producer.send({ topic: 'orders', messages: [{ key: 'o-1', value: 'created' }] });
+ * ```
+ */
+export type { CreateTopicRequest, PartitionOffsets, TopicDescription, TopicSummary } from './admin.ts';
+export { Admin } from './admin.ts';
+export type { Credentials, TributaryOptions } from './client.ts';
+export { Tributary } from './client.ts';
+export type {
+  Assignment,
+  ConsumedBatch,
+  ConsumedHeader,
+  ConsumedMessage,
+  ConsumerOptions,
+  OffsetResetPolicy,
+  StartPosition,
+  TopicPartition,
+} from './consumer.ts';
+export { Consumer } from './consumer.ts';
+export * from './errors.ts';
+export type { Compression } from './log/compression.ts';
+export type {
+  ExpectedOffsetRecord,
+  HeaderValue,
+  ProducerMessage,
+  ProducerMetrics,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+} from './producer.ts';
+export { Producer } from './producer.ts';
+export type { RetryPolicy } from './retry.ts';
+export type { Deserializer, RawValue, Serializer } from './serde.ts';
+export { jsonDeserializer, jsonSerializer } from './serde.ts';
+export type { TopicConfig } from './topics/configs.ts';
+export type { PurgeProgress } from './topics/registry.ts';

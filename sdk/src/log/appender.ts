@@ -1,0 +1,418 @@
+/**
+ * Appends batches to one partition's log: the conditional-write offset chain of DESIGN.md.
+ *
+ * Every batch item sits at `off = end of the previous batch`, written with
+ * `attribute_not_exists(off)`, so two writers choosing one slot collide and the items always form
+ * one dense chain. Rules that keep it exactly-once:
+ * - A slot once attempted is retried until its outcome is known (success, or a condition failure
+ *   that shows the occupant). A write whose response was lost either landed at that slot or
+ *   nowhere, so the retry finds the writer's own item (same producer id and sequence) and
+ *   acknowledges it instead of writing it again.
+ * - On a collision with someone else's batch the occupant (returned by
+ *   `ReturnValuesOnConditionCheckFailure: ALL_OLD`) tells the next slot; after repeated
+ *   collisions the tail is re-read with a consistent query.
+ * - Under contention large batches switch to the two-phase path (see `append-strategy.ts`): a small
+ *   pending placeholder claims the slot, then the body is written onto it. A claim abandoned past
+ *   its deadline is voided by readers, and the late writer re-appends at the tail.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { StorageContext } from '../context.ts';
+import { ConcurrentAppendError, InvalidArgumentError, RecordTooLargeError } from '../errors.ts';
+import { sleep, withRetry } from '../retry.ts';
+import {
+  type AppendPath,
+  type ContentionState,
+  choosePath,
+  collisionBackoffMs,
+  INITIAL_CONTENTION,
+  recordAttempt,
+  writeUnits,
+} from './append-strategy.ts';
+import { LogAttr, type PartitionRef, PENDING_STATE, partitionKey, partitionLabel } from './keys.ts';
+import { isOwnSlot, logKey, type Slot, slotAttributes, slotEnd, slotFromItem } from './log-item.ts';
+import { setBaseOffset } from './record-batch.ts';
+
+/**
+ * Largest batch body stored inline in a log item: DynamoDB's 400 KB item limit less room for the
+ * key and the other attributes. Larger batches need the S3 claim-check path.
+ */
+export const MAX_INLINE_BATCH_BYTES = 400 * 1024 - 1024;
+
+/** How long a two-phase claim may stay pending before readers may void it. */
+export const DEFAULT_PENDING_TIMEOUT_MS = 5_000;
+
+/** A cached tail older than this is re-read before use rather than trusted. */
+export const TAIL_CACHE_MAX_AGE_MS = 30_000;
+
+/** Collisions in a row after which the tail is re-read instead of following occupants. */
+const MAX_CHAIN_WALK = 2;
+
+/** A batch ready to be appended. */
+export interface BatchToAppend {
+  /** An encoded RecordBatch v2; its baseOffset is rewritten to the slot it lands in. */
+  readonly body: Uint8Array;
+  /** Offsets the batch covers. */
+  readonly count: number;
+  /** Max record timestamp (ms). */
+  readonly maxTimestamp: number;
+  /** Producer id as a decimal string, `-1` when not idempotent. */
+  readonly producerId: string;
+  /** Base sequence of the batch for this producer and partition. */
+  readonly sequence: number;
+}
+
+/** Settings of an appender. */
+export interface AppenderOptions {
+  /** How long a two-phase claim may stay pending before readers may void it. @default 5000 */
+  readonly pendingTimeoutMs?: number;
+  /** `adaptive` chooses per batch from observed contention; the others pin a path. @default 'adaptive' */
+  readonly path?: 'adaptive' | AppendPath;
+}
+
+/** Options of one append. */
+export interface AppendOptions {
+  /** Fail with {@link ConcurrentAppendError} unless the batch lands exactly at this offset. */
+  readonly expectedOffset?: number;
+}
+
+/** Where a batch landed. */
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly count: number;
+  readonly path: AppendPath;
+  /** Collisions with other writers on the way. */
+  readonly collisions: number;
+  /** True when a lost-response retry found this batch already written. */
+  readonly duplicate: boolean;
+}
+
+/** Counters of an appender, for benchmarks and metrics. */
+export interface AppenderStats {
+  appends: number;
+  collisions: number;
+  /** Units of writes that stored a batch (or its claim and body). */
+  writeUnits: number;
+  /** Units of writes that failed their condition because another writer was first. */
+  wastedWriteUnits: number;
+  tailReads: number;
+}
+
+interface Tail {
+  readonly end: number;
+  readonly runningMaxTimestamp: number;
+  readonly at: number;
+}
+
+type WriteOutcome = { kind: 'written' } | { kind: 'occupied'; occupant: Slot };
+
+/** Appends to one partition. Appends through one instance are serialised (one in flight). */
+export class PartitionAppender {
+  readonly ref: PartitionRef;
+  readonly partitionKey: string;
+  readonly label: string;
+  readonly stats: AppenderStats = {
+    appends: 0,
+    collisions: 0,
+    writeUnits: 0,
+    wastedWriteUnits: 0,
+    tailReads: 0,
+  };
+  readonly #ctx: StorageContext;
+  readonly #pendingTimeoutMs: number;
+  readonly #pinnedPath: AppendPath | undefined;
+  #tail: Tail | undefined;
+  #contention: ContentionState = INITIAL_CONTENTION;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: StorageContext, ref: PartitionRef, options: AppenderOptions = {}) {
+    this.#ctx = ctx;
+    this.ref = ref;
+    this.partitionKey = partitionKey(ref);
+    this.label = partitionLabel(ref);
+    this.#pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS;
+    this.#pinnedPath = options.path === 'adaptive' ? undefined : options.path;
+  }
+
+  /** Current path choice (for diagnostics). */
+  get path(): AppendPath {
+    return this.#contention.path;
+  }
+
+  /** Appends one batch; resolves once it is durably in the log. */
+  append(batch: BatchToAppend, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.exclusive(() => this.#append(batch, options));
+  }
+
+  /**
+   * Runs `fn` while no other append of this appender runs. Atomic multi-partition appends take
+   * several appenders' turns (in a fixed order) through this.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The cached tail if fresh, else a consistent read of it. Call only inside {@link exclusive}. */
+  async knownTail(): Promise<{ end: number; runningMaxTimestamp: number }> {
+    const cached = this.#tail;
+    if (cached && this.#ctx.now() - cached.at <= TAIL_CACHE_MAX_AGE_MS) return cached;
+    return this.refreshTail();
+  }
+
+  /** Re-reads the tail with a strongly consistent query. */
+  async refreshTail(): Promise<{ end: number; runningMaxTimestamp: number }> {
+    this.stats.tailReads++;
+    const out = await withRetry(
+      `Reading the tail of ${this.label}`,
+      () =>
+        this.#ctx.ddb.send(
+          new QueryCommand({
+            TableName: this.#ctx.tables.log,
+            KeyConditionExpression: '#pk = :pk AND #off >= :zero',
+            ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
+            ExpressionAttributeValues: { ':pk': { S: this.partitionKey }, ':zero': { N: '0' } },
+            ScanIndexForward: false,
+            Limit: 1,
+            ConsistentRead: true,
+          }),
+        ),
+      this.#ctx.retry,
+    );
+    const item = out.Items?.[0];
+    const slot = item ? slotFromItem(item) : undefined;
+    return this.#learnTail(slot ? slotEnd(slot) : 0, slot ? slot.runningMaxTimestamp : -1);
+  }
+
+  /** Records a tail learned elsewhere (a successful write, an occupant, a transaction). */
+  learnTail(end: number, runningMaxTimestamp: number): void {
+    this.#learnTail(end, runningMaxTimestamp);
+  }
+
+  /** Folds a collision or success into the contention estimate (used by atomic appends too). */
+  recordAttempt(collided: boolean): void {
+    this.#contention = recordAttempt(this.#contention, collided);
+  }
+
+  #learnTail(end: number, runningMaxTimestamp: number): Tail {
+    const tail = { end, runningMaxTimestamp, at: this.#ctx.now() };
+    this.#tail = tail;
+    return tail;
+  }
+
+  async #append(batch: BatchToAppend, options: AppendOptions): Promise<AppendResult> {
+    validateBatch(batch, this.label);
+    if (options.expectedOffset !== undefined) return this.#appendAt(batch, options.expectedOffset);
+    this.#contention = choosePath(this.#contention, batch.body.byteLength);
+    const path = this.#pinnedPath ?? this.#contention.path;
+    let collisions = 0;
+    let consecutive = 0;
+    for (;;) {
+      const tail = await this.knownTail();
+      const slot = this.#slotFor(batch, tail.end, tail.runningMaxTimestamp);
+      const outcome =
+        path === 'one-phase' ? await this.#putComplete(batch, slot) : await this.#claim(batch, slot);
+      if (outcome.kind === 'written') {
+        this.recordAttempt(false);
+        if (path === 'two-phase' && !(await this.#writeBody(batch, slot))) {
+          // Our claim was voided (we were past the deadline): append again at the tail.
+          this.#tail = undefined;
+          continue;
+        }
+        return this.#succeeded(batch, slot, path, collisions, false);
+      }
+      const { occupant } = outcome;
+      if (isOwnSlot(occupant, batch.producerId, batch.sequence)) {
+        // An earlier attempt whose response was lost did land here.
+        if (occupant.kind === 'complete' && !occupant.voided) {
+          return this.#succeeded(batch, slot, path, collisions, true);
+        }
+        if (occupant.kind === 'pending' && (await this.#writeBody(batch, slot))) {
+          return this.#succeeded(batch, slot, path, collisions, false);
+        }
+        this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
+        continue;
+      }
+      collisions++;
+      consecutive++;
+      this.stats.collisions++;
+      this.stats.wastedWriteUnits += writeUnits(path === 'one-phase' ? batch.body.byteLength : 0);
+      this.recordAttempt(true);
+      if (consecutive > MAX_CHAIN_WALK) this.#tail = undefined;
+      else this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
+      const pause = collisionBackoffMs(consecutive);
+      if (pause > 0) await sleep(pause);
+    }
+  }
+
+  async #appendAt(batch: BatchToAppend, expectedOffset: number): Promise<AppendResult> {
+    if (!Number.isSafeInteger(expectedOffset) || expectedOffset < 0) {
+      throw new InvalidArgumentError(`expectedOffset must be a non-negative integer, got ${expectedOffset}`);
+    }
+    let tail = await this.knownTail();
+    if (tail.end !== expectedOffset) tail = await this.refreshTail();
+    if (tail.end !== expectedOffset) {
+      throw new ConcurrentAppendError(this.ref.topic, this.ref.partition, expectedOffset, tail.end);
+    }
+    const slot = this.#slotFor(batch, expectedOffset, tail.runningMaxTimestamp);
+    const outcome = await this.#putComplete(batch, slot);
+    if (outcome.kind === 'written') return this.#succeeded(batch, slot, 'one-phase', 0, false);
+    const { occupant } = outcome;
+    if (
+      isOwnSlot(occupant, batch.producerId, batch.sequence) &&
+      occupant.kind === 'complete' &&
+      !occupant.voided
+    ) {
+      return this.#succeeded(batch, slot, 'one-phase', 0, true);
+    }
+    this.stats.wastedWriteUnits += writeUnits(batch.body.byteLength);
+    this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
+    throw new ConcurrentAppendError(this.ref.topic, this.ref.partition, expectedOffset, slotEnd(occupant));
+  }
+
+  #slotFor(batch: BatchToAppend, offset: number, previousRunningMax: number): PlannedSlot {
+    return {
+      offset,
+      count: batch.count,
+      maxTimestamp: batch.maxTimestamp,
+      runningMaxTimestamp: Math.max(previousRunningMax, batch.maxTimestamp),
+      producerId: batch.producerId,
+      sequence: batch.sequence,
+    };
+  }
+
+  #succeeded(
+    batch: BatchToAppend,
+    slot: PlannedSlot,
+    path: AppendPath,
+    collisions: number,
+    duplicate: boolean,
+  ): AppendResult {
+    this.stats.appends++;
+    this.#learnTail(slot.offset + slot.count, slot.runningMaxTimestamp);
+    return { baseOffset: slot.offset, count: batch.count, path, collisions, duplicate };
+  }
+
+  /** One-phase: the whole batch at the slot, if the slot is free. */
+  async #putComplete(batch: BatchToAppend, slot: PlannedSlot): Promise<WriteOutcome> {
+    const body = setBaseOffset(batch.body, slot.offset);
+    const outcome = await this.#conditionalPut({
+      ...slotAttributes(this.partitionKey, slot),
+      [LogAttr.body]: { B: body },
+    });
+    if (outcome.kind === 'written') this.stats.writeUnits += writeUnits(body.byteLength);
+    return outcome;
+  }
+
+  /** Two-phase, step one: a small pending placeholder claims the slot. */
+  async #claim(batch: BatchToAppend, slot: PlannedSlot): Promise<WriteOutcome> {
+    const outcome = await this.#conditionalPut({
+      ...slotAttributes(this.partitionKey, slot),
+      [LogAttr.state]: { S: PENDING_STATE },
+      [LogAttr.deadline]: { N: String(this.#ctx.now() + this.#pendingTimeoutMs) },
+    });
+    // A placeholder is ~100 bytes: one write unit whether it lands or collides.
+    if (outcome.kind === 'written') this.stats.writeUnits += 1;
+    else if (!isOwnSlot(outcome.occupant, batch.producerId, batch.sequence)) this.stats.wastedWriteUnits += 1;
+    return outcome;
+  }
+
+  /**
+   * Two-phase, step two: writes the body onto our pending claim. Returns false when a reader
+   * voided the claim first (the batch must then be appended again).
+   */
+  async #writeBody(batch: BatchToAppend, slot: PlannedSlot): Promise<boolean> {
+    const body = setBaseOffset(batch.body, slot.offset);
+    try {
+      await withRetry(
+        `Writing a batch body to ${this.label}`,
+        () =>
+          this.#ctx.ddb.send(
+            new UpdateItemCommand({
+              TableName: this.#ctx.tables.log,
+              Key: logKey(this.partitionKey, slot.offset),
+              UpdateExpression: 'SET #b = :b REMOVE #st, #dl',
+              ConditionExpression: '#st = :pending AND #pid = :pid AND #seq = :seq',
+              ExpressionAttributeNames: {
+                '#b': LogAttr.body,
+                '#st': LogAttr.state,
+                '#dl': LogAttr.deadline,
+                '#pid': LogAttr.producerId,
+                '#seq': LogAttr.sequence,
+              },
+              ExpressionAttributeValues: {
+                ':b': { B: body },
+                ':pending': { S: PENDING_STATE },
+                ':pid': { N: batch.producerId },
+                ':seq': { N: String(batch.sequence) },
+              },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+        this.#ctx.retry,
+      );
+      this.stats.writeUnits += writeUnits(body.byteLength);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
+      const occupant = slotFromItem(error.Item);
+      // Our earlier body write landed and only its response was lost.
+      return occupant.kind === 'complete' && !occupant.voided;
+    }
+  }
+
+  async #conditionalPut(item: Record<string, AttributeValue>): Promise<WriteOutcome> {
+    try {
+      await withRetry(
+        `Appending to ${this.label}`,
+        () =>
+          this.#ctx.ddb.send(
+            new PutItemCommand({
+              TableName: this.#ctx.tables.log,
+              Item: item,
+              ConditionExpression: 'attribute_not_exists(#off)',
+              ExpressionAttributeNames: { '#off': LogAttr.offset },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+        this.#ctx.retry,
+      );
+      return { kind: 'written' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) {
+        return { kind: 'occupied', occupant: slotFromItem(error.Item) };
+      }
+      throw error;
+    }
+  }
+}
+
+/** A slot a writer intends to fill. */
+interface PlannedSlot {
+  readonly offset: number;
+  readonly count: number;
+  readonly maxTimestamp: number;
+  readonly runningMaxTimestamp: number;
+  readonly producerId: string;
+  readonly sequence: number;
+}
+
+/** Checks a batch before anything is written. */
+export function validateBatch(batch: BatchToAppend, label: string): void {
+  if (!Number.isSafeInteger(batch.count) || batch.count < 1) {
+    throw new InvalidArgumentError(`A batch for ${label} must cover at least one offset, got ${batch.count}`);
+  }
+  if (batch.body.byteLength > MAX_INLINE_BATCH_BYTES) {
+    throw new RecordTooLargeError(
+      batch.body.byteLength,
+      MAX_INLINE_BATCH_BYTES,
+      `a batch for ${label} must fit in one DynamoDB item`,
+    );
+  }
+}

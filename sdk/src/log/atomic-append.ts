@@ -1,0 +1,191 @@
+/**
+ * Atomic multi-partition append: one batch for each of up to 100 partitions (plus optional
+ * caller items, e.g. offset commits) in one `TransactWriteItems`, so all appear or none do.
+ *
+ * Each batch is a conditional put at its partition's tail slot, exactly like a one-phase append.
+ * A lost response is retried with the same client request token and the same slots, which
+ * DynamoDB makes idempotent; a cancelled transaction whose occupants carry our own producer id and
+ * sequence had in fact landed. A collision on any partition moves that partition's slot to the
+ * occupant's end and retries the whole transaction with a new token.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { StorageContext } from '../context.ts';
+import {
+  InvalidArgumentError,
+  TransactionConditionFailedError,
+  TransactionTooLargeError,
+} from '../errors.ts';
+import { sleep, withRetry } from '../retry.ts';
+import { collisionBackoffMs, writeUnits } from './append-strategy.ts';
+import { type AppendResult, type BatchToAppend, type PartitionAppender, validateBatch } from './appender.ts';
+import { LogAttr } from './keys.ts';
+import { isOwnSlot, slotAttributes, slotFromItem } from './log-item.ts';
+import { setBaseOffset } from './record-batch.ts';
+
+/** DynamoDB's limit on items in one transaction. */
+export const MAX_TRANSACTION_ITEMS = 100;
+/** DynamoDB's limit on the total size of one transaction. */
+export const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+
+/** One partition's part of an atomic append. */
+export interface AtomicEntry {
+  readonly appender: PartitionAppender;
+  readonly batch: BatchToAppend;
+}
+
+/** Appends all batches atomically; results are in the order of `entries`. */
+export async function appendAtomically(
+  ctx: StorageContext,
+  entries: readonly AtomicEntry[],
+  extraItems: readonly TransactWriteItem[] = [],
+): Promise<AppendResult[]> {
+  validate(entries, extraItems);
+  // Take every partition's turn in a fixed order so concurrent atomic appends cannot deadlock.
+  const ordered = [...entries].sort((a, b) => a.appender.partitionKey.localeCompare(b.appender.partitionKey));
+  const run = (i: number): Promise<AppendResult[]> =>
+    i === ordered.length
+      ? attempt(ctx, entries, extraItems)
+      : ordered[i]!.appender.exclusive(() => run(i + 1));
+  return run(0);
+}
+
+async function attempt(
+  ctx: StorageContext,
+  entries: readonly AtomicEntry[],
+  extraItems: readonly TransactWriteItem[],
+): Promise<AppendResult[]> {
+  const collisions = entries.map(() => 0);
+  for (let round = 1; ; round++) {
+    const tails = await Promise.all(entries.map((e) => e.appender.knownTail()));
+    const slots = entries.map(({ batch }, i) => ({
+      offset: tails[i]!.end,
+      count: batch.count,
+      maxTimestamp: batch.maxTimestamp,
+      runningMaxTimestamp: Math.max(tails[i]!.runningMaxTimestamp, batch.maxTimestamp),
+      producerId: batch.producerId,
+      sequence: batch.sequence,
+    }));
+    const items: TransactWriteItem[] = entries.map(({ appender, batch }, i) => ({
+      Put: {
+        TableName: ctx.tables.log,
+        Item: {
+          ...slotAttributes(appender.partitionKey, slots[i]!),
+          [LogAttr.body]: { B: setBaseOffset(batch.body, slots[i]!.offset) },
+        },
+        ConditionExpression: 'attribute_not_exists(#off)',
+        ExpressionAttributeNames: { '#off': LogAttr.offset },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    }));
+    // The same token on every retry of this exact request makes a lost response harmless.
+    const token = randomUUID();
+    try {
+      await withRetry(
+        'Appending atomically',
+        () =>
+          ctx.ddb.send(
+            new TransactWriteItemsCommand({
+              TransactItems: [...items, ...extraItems],
+              ClientRequestToken: token,
+            }),
+          ),
+        ctx.retry,
+      );
+      return entries.map(({ appender, batch }, i) => {
+        // Transactions bill two units per KB.
+        appender.stats.writeUnits += 2 * writeUnits(batch.body.byteLength);
+        appender.stats.appends++;
+        appender.recordAttempt(false);
+        appender.learnTail(slots[i]!.offset + batch.count, slots[i]!.runningMaxTimestamp);
+        return {
+          baseOffset: slots[i]!.offset,
+          count: batch.count,
+          path: 'one-phase',
+          collisions: collisions[i]!,
+          duplicate: false,
+        };
+      });
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const occupants = entries.map((_, i) => {
+        const reason = reasons[i];
+        return reason?.Code === 'ConditionalCheckFailed' && reason.Item
+          ? slotFromItem(reason.Item)
+          : undefined;
+      });
+      const landed = occupants.findIndex(
+        (o, i) => o && isOwnSlot(o, entries[i]!.batch.producerId, entries[i]!.batch.sequence),
+      );
+      if (landed >= 0) {
+        // All or nothing: one of our batches is there, so all are (a retry after a lost response).
+        return entries.map(({ appender, batch }, i) => {
+          appender.stats.appends++;
+          appender.learnTail(slots[i]!.offset + batch.count, slots[i]!.runningMaxTimestamp);
+          return {
+            baseOffset: slots[i]!.offset,
+            count: batch.count,
+            path: 'one-phase',
+            collisions: collisions[i]!,
+            duplicate: true,
+          };
+        });
+      }
+      const failedExtras = reasons
+        .slice(entries.length)
+        .flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
+      if (failedExtras.length > 0) {
+        throw new TransactionConditionFailedError(
+          failedExtras,
+          reasons.slice(entries.length).map((r) => r.Item),
+        );
+      }
+      let collided = false;
+      occupants.forEach((occupant, i) => {
+        if (!occupant) return;
+        collided = true;
+        const { appender, batch } = entries[i]!;
+        collisions[i]!++;
+        appender.stats.collisions++;
+        appender.stats.wastedWriteUnits += 2 * writeUnits(batch.body.byteLength);
+        appender.recordAttempt(true);
+        appender.learnTail(occupant.offset + occupant.count, occupant.runningMaxTimestamp);
+      });
+      // Cancelled for another reason (a conflicting transaction in flight): back off and retry.
+      await sleep(collided ? collisionBackoffMs(round) : 10 + Math.random() * 40);
+    }
+  }
+}
+
+function validate(entries: readonly AtomicEntry[], extraItems: readonly TransactWriteItem[]): void {
+  if (entries.length === 0) throw new InvalidArgumentError('An atomic append needs at least one batch');
+  const total = entries.length + extraItems.length;
+  if (total > MAX_TRANSACTION_ITEMS) {
+    throw new TransactionTooLargeError(
+      `An atomic append may touch at most ${MAX_TRANSACTION_ITEMS} items (one batch per partition plus extra items); got ${total}. ` +
+        'Split it, or send to fewer partitions.',
+    );
+  }
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const { appender, batch } of entries) {
+    if (seen.has(appender.partitionKey)) {
+      throw new InvalidArgumentError(
+        `An atomic append may hold one batch per partition; ${appender.label} appears twice`,
+      );
+    }
+    seen.add(appender.partitionKey);
+    validateBatch(batch, appender.label);
+    bytes += batch.body.byteLength;
+  }
+  if (bytes > MAX_TRANSACTION_BYTES - 64 * 1024) {
+    throw new TransactionTooLargeError(
+      `An atomic append may carry at most ${MAX_TRANSACTION_BYTES} bytes; its batches hold ${bytes}. Split it.`,
+    );
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The one place that knows how log and topic items are keyed and which attribute names they use.
+ * Domain code never builds a key string or names an attribute inline.
+ */
+
+/** Identifies one partition of one incarnation of a topic. */
+export interface PartitionRef {
+  readonly topic: string;
+  /** Short id chosen when the topic was created; a recreated topic gets a new one. */
+  readonly incarnation: string;
+  readonly partition: number;
+}
+
+/** Sort key of the per-partition metadata item: before every batch (offsets start at 0). */
+export const PARTITION_META_OFFSET = -1;
+
+/** Attribute names of log items (short: they are stored on every batch). */
+export const LogAttr = {
+  partitionKey: 'pk',
+  offset: 'off',
+  count: 'n',
+  /** Max timestamp of the records in this batch (ms). */
+  maxTimestamp: 'ts',
+  /** Running max timestamp of the partition up to and including this batch: monotonic in offset. */
+  runningMaxTimestamp: 'mts',
+  body: 'b',
+  producerId: 'pid',
+  sequence: 'seq',
+  /** Present (value `p`) while a two-phase append has claimed the slot but not written the body. */
+  state: 'st',
+  /** Writer's deadline (epoch ms) for a pending slot; after it any reader may void the slot. */
+  deadline: 'dl',
+  /** 1 on a batch that replaced an abandoned pending slot. */
+  voided: 'v',
+  /** Metadata item: first offset still readable. */
+  logStartOffset: 'lso',
+} as const;
+
+/** Value of {@link LogAttr.state} on a claimed-but-unwritten slot. */
+export const PENDING_STATE = 'p';
+
+/** Attribute names of topic registry items. */
+export const TopicAttr = {
+  name: 'name',
+  kind: 'kind',
+  incarnation: 'inc',
+  partitions: 'parts',
+  configs: 'cfg',
+  createdAt: 'created',
+} as const;
+
+/** The log table partition key of a partition: `<topic>:<incarnation>:<partition>`. */
+export function partitionKey(ref: PartitionRef): string {
+  return `${ref.topic}:${ref.incarnation}:${ref.partition}`;
+}
+
+/**
+ * Registry key of a deletion tombstone. `:` cannot occur in a topic name, so a tombstone
+ * can never collide with a live topic's item.
+ */
+export function tombstoneKey(topic: string, incarnation: string): string {
+  return `${topic}:${incarnation}`;
+}
+
+/** Human-readable partition label for messages: `orders[3]`. */
+export function partitionLabel(ref: { readonly topic: string; readonly partition: number }): string {
+  return `${ref.topic}[${ref.partition}]`;
+}

@@ -1,0 +1,33 @@
+/**
+ * Topic metadata cached by producers and consumers, refreshed after `maxAgeMs` (like Kafka's
+ * `metadata.max.age.ms`) so added partitions and recreated topics are noticed.
+ */
+import type { TopicMetadata, TopicRegistry } from './registry.ts';
+
+export class TopicCache {
+  readonly #registry: TopicRegistry;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { topic: Promise<TopicMetadata>; at: number }>();
+
+  constructor(registry: TopicRegistry, maxAgeMs: number, now: () => number) {
+    this.#registry = registry;
+    this.#maxAgeMs = maxAgeMs;
+    this.#now = now;
+  }
+
+  /** The topic's metadata, from cache when fresh. Throws TopicNotFoundError (not cached). */
+  get(name: string): Promise<TopicMetadata> {
+    const entry = this.#entries.get(name);
+    if (entry && this.#now() - entry.at <= this.#maxAgeMs) return entry.topic;
+    const topic = this.#registry.get(name);
+    this.#entries.set(name, { topic, at: this.#now() });
+    topic.catch(() => this.#entries.delete(name));
+    return topic;
+  }
+
+  /** Forgets a topic so the next `get` reads it again. */
+  invalidate(name: string): void {
+    this.#entries.delete(name);
+  }
+}
