@@ -60,12 +60,12 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    if (error instanceof TributaryError) {
-      process.stderr.write(`tributary: ${error.message} [${error.code}]\n`);
-    } else if (isConnectionRefused(error)) {
+    if (isConnectionRefused(error)) {
       process.stderr.write(
         'tributary: cannot reach the endpoint. Is the local stack running? Start it with "npm start", or pass --endpoint.\n',
       );
+    } else if (error instanceof TributaryError) {
+      process.stderr.write(`tributary: ${error.message} [${error.code}]\n`);
     } else {
       process.stderr.write(`tributary: ${error instanceof Error ? error.message : String(error)}\n`);
     }

@@ -30,8 +30,11 @@ export function openClient(options: GlobalOptions): Tributary {
   if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
     throw new UsageError(`--endpoint must be an http(s) URL or "aws", got "${endpoint}"`);
   }
+  // Against a local endpoint a refused connection means nothing is listening: fail fast.
+  const local = endpoint !== undefined && /^https?:\/\/(127\.|localhost|\[::1\])/.test(endpoint);
   return new Tributary({
     ...(endpoint ? { endpoint } : {}),
+    ...(local ? { retry: { deadlineMs: 3_000 } } : {}),
     ...(options.region ? { region: options.region } : {}),
     ...(options['table-prefix'] ? { tablePrefix: options['table-prefix'] } : {}),
     ...(options.bucket ? { bucket: options.bucket } : {}),

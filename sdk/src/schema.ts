@@ -56,9 +56,14 @@ export interface TableNames {
   readonly topics: string;
 }
 
+/** Physical name of one table for a prefix. */
+export function tableName(schema: TableSchema, prefix: string = DEFAULT_TABLE_PREFIX): string {
+  return `${prefix}${schema.suffix}`;
+}
+
 /** Physical table names for a prefix (the local stack and the SDK's defaults). */
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
-  return { log: `${prefix}${LOG_TABLE.suffix}`, topics: `${prefix}${TOPICS_TABLE.suffix}` };
+  return { log: tableName(LOG_TABLE, prefix), topics: tableName(TOPICS_TABLE, prefix) };
 }
 
 /** The `CreateTable` request for a schema, on-demand billing. */

@@ -1,0 +1,93 @@
+/**
+ * `npm start`: the local stack on http://127.0.0.1:4566 (or $TRIBUTARY_PORT), data kept in
+ * `.tributary/` at the repository root. Stops cleanly on Ctrl+C / SIGTERM.
+ */
+import { fileURLToPath } from 'node:url';
+import { TributaryError } from '../sdk/src/errors.ts';
+import { type LocalStack, startLocalStack } from './stack.ts';
+
+const DEFAULT_PORT = 4566;
+const PORT_VARIABLE = 'TRIBUTARY_PORT';
+
+/** The edge port from the environment, or undefined (after explaining why) when it is invalid. */
+function edgePort(): number | undefined {
+  const raw = process.env[PORT_VARIABLE];
+  if (raw === undefined || raw === '') return DEFAULT_PORT;
+  const port = Number(raw);
+  if (Number.isInteger(port) && port >= 1 && port <= 65_535) return port;
+  console.error(`${PORT_VARIABLE} is "${raw}"; set it to a port number from 1 to 65535.`);
+  return undefined;
+}
+
+function banner(stack: LocalStack, dataDir: string): string {
+  return [
+    '',
+    'Tributary local stack is running.',
+    '',
+    `  Endpoint  ${stack.endpoint}   (DynamoDB, DynamoDB Streams and S3 on one port)`,
+    `  Region    ${stack.region}`,
+    `  Tables    ${stack.tablePrefix}*   Bucket ${stack.bucket}`,
+    `  Data      ${dataDir}`,
+    '',
+    'Point an AWS SDK or the Tributary SDK at it:',
+    `  export AWS_ENDPOINT_URL=${stack.endpoint}`,
+    `  (S3 clients need forcePathStyle: true; any credentials and region work, e.g. AWS_REGION=${stack.region})`,
+    '',
+    'Try it:',
+    '  npm run tributary -- topics create demo --partitions 3',
+    '  echo "hello" | npm run tributary -- produce demo',
+    '  npm run tributary -- consume demo --from-beginning --max-messages 1',
+    '',
+    'Press Ctrl+C to stop.',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const dataDir = fileURLToPath(new URL('../.tributary/', import.meta.url));
+  const port = edgePort();
+  if (port === undefined) {
+    process.exitCode = 1;
+    return;
+  }
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ dataDir, edgePort: port, log: (line) => console.log(line) });
+  } catch (error) {
+    if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'EADDRINUSE') {
+      console.error(
+        `Cannot start: port ${port} on 127.0.0.1 is already in use (another Tributary stack or LocalStack?).\n` +
+          `Stop whatever is using it, or choose another port: ${PORT_VARIABLE}=${port + 1} npm start`,
+      );
+    } else {
+      console.error(
+        `Cannot start the local stack: ${error instanceof TributaryError ? error.message : error}`,
+      );
+    }
+    process.exitCode = 1;
+    return;
+  }
+  console.log(banner(stack, dataDir));
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl+C: leave now. Java still goes: its wrapper sees our end of the pipe close.
+      console.error(`${signal} again: exiting without waiting.`);
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`\n${signal} received: stopping...`);
+    stack.stop().then(
+      () => console.log('Stopped. Data kept in', dataDir),
+      (error: unknown) => {
+        console.error('Stopping failed:', error);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+await main();

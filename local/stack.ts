@@ -1,0 +1,176 @@
+/**
+ * The whole local stack: DynamoDB Local and the S3 emulator behind one edge port, with
+ * Tributary's tables and bucket created.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { InvalidArgumentError } from '../sdk/src/errors.ts';
+import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX } from '../sdk/src/schema.ts';
+import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.ts';
+import { startEdgeProxy } from './edge-proxy.ts';
+import { freePorts } from './free-port.ts';
+import { checkJava } from './java.ts';
+import { provision } from './provision.ts';
+import { type S3Emulator, startS3Emulator } from './s3-emulator.ts';
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /**
+   * Directory whose data survives restarts: DynamoDB in `dynamodb/`, S3 in `s3/`. Created if missing.
+   * @default none: everything is in memory and gone after `stop()`
+   */
+  readonly dataDir?: string;
+  /** Port of the edge endpoint; `0` picks a free port. @default 4566 (LocalStack's) */
+  readonly edgePort?: number;
+  /** Address every server listens on. Only loopback is allowed. @default '127.0.0.1' */
+  readonly host?: '127.0.0.1';
+  /** Prefix of the table names. @default 'tributary-' */
+  readonly tablePrefix?: string;
+  /** Name of the archive bucket. @default 'tributary-archive' */
+  readonly bucket?: string;
+  /** Receives progress and emulator diagnostics, one line at a time. @default silent */
+  readonly log?: (line: string) => void;
+}
+
+/** A running local stack. Point AWS SDK clients (and Tributary) at {@link LocalStack.endpoint}. */
+export interface LocalStack {
+  /** The edge endpoint serving DynamoDB, DynamoDB Streams and S3 (path-style), e.g. `http://127.0.0.1:4566`. */
+  readonly endpoint: string;
+  /** DynamoDB Local itself, bypassing the edge. */
+  readonly dynamodbEndpoint: string;
+  /** The S3 emulator itself, bypassing the edge. */
+  readonly s3Endpoint: string;
+  /** The region to configure clients with (the emulators accept any). */
+  readonly region: 'us-east-1';
+  /** Prefix of the table names (pass it as Tributary's `tablePrefix`). */
+  readonly tablePrefix: string;
+  /** The archive bucket (pass it as Tributary's `bucket`). */
+  readonly bucket: string;
+  /** Stops the edge, the S3 emulator and DynamoDB Local (waiting until Java has exited). Idempotent. */
+  stop(): Promise<void>;
+}
+
+const REGION = 'us-east-1';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * Stops the parts stage by stage (each stage concurrently), carrying on past failures so nothing
+ * is left running; then reports the first failure.
+ */
+async function stopInStages(stages: readonly (readonly { stop(): Promise<void> }[])[]): Promise<void> {
+  const results: PromiseSettledResult<void>[] = [];
+  for (const stage of stages) results.push(...(await Promise.allSettled(stage.map((part) => part.stop()))));
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/**
+ * Starts DynamoDB Local (Java 17+ required) and the S3 emulator concurrently, the edge in front
+ * of them, and creates the tables and bucket (keeping existing ones). If anything fails, whatever
+ * was started is stopped again before the error is thrown.
+ *
+ * @example
+ * const stack = await startLocalStack({ edgePort: 0 });
+ * const tributary = new Tributary({ endpoint: stack.endpoint, region: stack.region,
+ *   tablePrefix: stack.tablePrefix, bucket: stack.bucket });
+ * // ...
+ * await stack.stop();
+ *
+ * @throws StackNotReadyError when Java is missing or too old, a port is taken (`cause.code` is
+ * `EADDRINUSE` for the edge port) or an emulator does not come up.
+ * @throws InvalidArgumentError for a non-loopback host or an invalid port.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const {
+    dataDir,
+    edgePort = 4566,
+    host = '127.0.0.1',
+    tablePrefix = DEFAULT_TABLE_PREFIX,
+    bucket = DEFAULT_BUCKET_NAME,
+    log,
+  } = options;
+  if (host !== '127.0.0.1') {
+    throw new InvalidArgumentError(
+      `host is "${host}"; the local stack listens on loopback only: use '127.0.0.1'.`,
+    );
+  }
+  if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65_535) {
+    throw new InvalidArgumentError(
+      `edgePort is ${edgePort}; use an integer from 0 (any free port) to 65535.`,
+    );
+  }
+  const startedAt = Date.now();
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const [dynamodbPort, s3Port] = (await freePorts(host, 2)) as [number, number];
+    const edge = await startEdgeProxy({
+      host,
+      port: edgePort,
+      upstreams: { dynamodb: { host, port: dynamodbPort }, s3: { host, port: s3Port } },
+    });
+    started.push(edge);
+
+    const dynamodbDir = dataDir === undefined ? undefined : join(dataDir, 'dynamodb');
+    const s3Dir = dataDir === undefined ? undefined : join(dataDir, 's3');
+    if (dynamodbDir !== undefined && s3Dir !== undefined) {
+      await Promise.all([mkdir(dynamodbDir, { recursive: true }), mkdir(s3Dir, { recursive: true })]);
+    }
+    const [dynamodb, s3] = await Promise.allSettled([
+      checkJava().then(() => startDynamoDBLocal({ port: dynamodbPort, dbPath: dynamodbDir, log })),
+      startS3Emulator({ host, port: s3Port, storageDir: s3Dir }),
+    ]);
+    for (const result of [s3, dynamodb]) if (result.status === 'fulfilled') started.push(result.value);
+    if (dynamodb.status === 'rejected') throw dynamodb.reason;
+    if (s3.status === 'rejected') throw s3.reason;
+    const dynamodbLocal: DynamoDBLocal = dynamodb.value;
+    const s3Emulator: S3Emulator = s3.value;
+
+    const ddbClient = new DynamoDBClient({
+      endpoint: dynamodbLocal.endpoint,
+      region: REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const s3Client = new S3Client({
+      endpoint: s3Emulator.endpoint,
+      region: REGION,
+      credentials: LOCAL_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    try {
+      await provision({ ddb: ddbClient, s3: s3Client, tablePrefix, bucket });
+    } finally {
+      ddbClient.destroy();
+      s3Client.destroy();
+    }
+    log?.(
+      `Local stack up in ${Date.now() - startedAt} ms: edge ${edge.endpoint} -> DynamoDB Local ${dynamodbLocal.endpoint}, ` +
+        `S3 ${s3Emulator.endpoint}; data ${dataDir ?? 'in memory'}`,
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      endpoint: edge.endpoint,
+      dynamodbEndpoint: dynamodbLocal.endpoint,
+      s3Endpoint: s3Emulator.endpoint,
+      region: REGION,
+      tablePrefix,
+      bucket,
+      stop: () => {
+        stopping ??= (async () => {
+          // The edge first, so no request reaches an emulator that is shutting down.
+          await stopInStages([[edge], [s3Emulator, dynamodbLocal]]);
+          log?.('Local stack stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    // Report the startup failure; a failure to clean up after it is only a warning.
+    await stopInStages([started.reverse()]).catch((stopError: unknown) =>
+      process.emitWarning(`Stopping the partly started local stack failed too: ${String(stopError)}`),
+    );
+    throw error;
+  }
+}

@@ -1,0 +1,146 @@
+/** The `tributary` command line, run as a real process against the test stack. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { testStackConfig } from '../../helpers/stack.ts';
+import { uniqueTopic } from '../../helpers/tributary.ts';
+
+const MAIN = fileURLToPath(new URL('../../../cli/main.ts', import.meta.url));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], stdin = ''): Promise<Result> {
+  const { endpoint, tablePrefix, region } = testStackConfig();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [MAIN, ...args, '--endpoint', endpoint, '--table-prefix', tablePrefix, '--region', region],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, AWS_ENDPOINT_URL: '', TRIBUTARY_ENDPOINT: '' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describe('tributary CLI', () => {
+  it('creates, describes, produces to, consumes from and deletes a topic', async () => {
+    const topic = uniqueTopic('cli');
+    expect(
+      await cli(['topics', 'create', topic, '--partitions', '2', '--config', 'retention.ms=3600000']),
+    ).toMatchObject({
+      code: 0,
+      stdout: `Created topic "${topic}" with 2 partition(s).\n`,
+    });
+    expect((await cli(['topics', 'list'])).stdout).toContain(`${topic}\t2\n`);
+    const produced = await cli(['produce', topic, '--key-separator', ':'], 'k1:one\nk2:two\nk1:three\n');
+    expect(produced).toMatchObject({ code: 0 });
+    expect(produced.stderr).toContain('Produced 3 message(s)');
+    const described = await cli(['topics', 'describe', topic]);
+    expect(described.stdout).toContain('retention.ms=3600000');
+    const total = described.stdout
+      .split('\n')
+      .filter((l) => /^\d+\t/.test(l))
+      .reduce((n, l) => n + Number(l.split('\t')[3]), 0);
+    expect(total).toBe(3);
+    const consumed = await cli([
+      'consume',
+      topic,
+      '--from-beginning',
+      '--max-messages',
+      '3',
+      '--format',
+      'kv',
+    ]);
+    expect(consumed.code).toBe(0);
+    expect(consumed.stdout.trim().split('\n').sort()).toEqual(['k1\tone', 'k1\tthree', 'k2\ttwo']);
+    const json = await cli(['consume', topic, '--from-beginning', '--max-messages', '3', '--format', 'json']);
+    const parsed = json.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            topic: string;
+            offset: number;
+            key: string;
+            value: string;
+            headers: unknown[];
+          },
+      );
+    expect(parsed.map((m) => `${m.key}=${m.value}`).sort()).toEqual(['k1=one', 'k1=three', 'k2=two']);
+    expect(
+      parsed.every((m) => m.topic === topic && Number.isInteger(m.offset) && Array.isArray(m.headers)),
+    ).toBe(true);
+    const partitionOfK2 = (parsed.find((m) => m.key === 'k2') as unknown as { partition: number }).partition;
+    const exact = await cli([
+      'consume',
+      topic,
+      '--partition',
+      String(partitionOfK2),
+      '--offset',
+      '0',
+      '--max-messages',
+      '1',
+    ]);
+    expect(exact.stdout).toMatch(/^(one|two|three)\n$/);
+    // With no offset it starts at the end: nothing arrives before the timeout.
+    const tail = await cli(['consume', topic, '--timeout-ms', '300']);
+    expect(tail).toMatchObject({ code: 0, stdout: '' });
+    expect(await cli(['topics', 'delete', topic])).toMatchObject({
+      code: 0,
+      stdout: `Deleted topic "${topic}".\n`,
+    });
+  });
+
+  it('fails clearly with a non-zero exit code', async () => {
+    const missing = await cli(['produce', uniqueTopic('missing')], 'x\n');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist.*TOPIC_NOT_FOUND/);
+    const badName = await cli(['topics', 'create', 'bad name']);
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toContain('INVALID_TOPIC_NAME');
+    const usage = await cli(['topics', 'create', uniqueTopic(), '--partitions', 'many']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--partitions must be an integer');
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    const conflicting = await cli([
+      'consume',
+      uniqueTopic(),
+      '--from-beginning',
+      '--partition',
+      '0',
+      '--offset',
+      '0',
+    ]);
+    expect(conflicting.code).toBe(2);
+    expect(conflicting.stderr).toContain('only one of');
+    const unreachable = await new Promise<Result>((resolve) => {
+      const child = spawn(process.execPath, [MAIN, 'topics', 'list', '--endpoint', 'http://127.0.0.1:1'], {
+        stdio: 'pipe',
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code) => resolve({ code, stdout: '', stderr }));
+    });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain('npm start');
+  });
+});
