@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '../local/index.ts';
 import { Tributary } from '../sdk/src/index.ts';
-import { partitionKey } from '../sdk/src/log/keys.ts';
+import { partitionKey } from '../sdk/src/keys.ts';
 import { slotFromItem } from '../sdk/src/log/log-item.ts';
 import { tableNames } from '../sdk/src/schema.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
@@ -230,57 +230,78 @@ function row(cells: (string | number)[]): string {
   return `| ${cells.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US', { maximumFractionDigits: 2 }) : c)).join(' | ')} |`;
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** One round of the four measurements on a new topic. */
+async function round(partitions: number) {
+  const topic = `bench-${partitions}p-${randomBytes(3).toString('hex')}`;
+  const produced = await sdkProduce(topic, partitions);
+  const items = await storedItems(topic, partitions);
+  const raw = (await rawPut(items, partitions)) as Run & { pk: string };
+  const consumed = await sdkConsume(topic, partitions);
+  const rawRead = await rawQuery(raw.pk, partitions);
+  const storedBytes = items.reduce((n, { item }) => n + (item.b?.B?.byteLength ?? 0), 0);
+  return { produced, raw, consumed, rawRead, storedBytes, avgItem: storedBytes / items.length };
+}
+
 try {
   const lines: string[] = [];
   lines.push(
     `Records: ${RECORDS} × ${RECORD_BYTES} B, uncompressed. Node ${process.version}. DynamoDB Local (in memory) via the edge endpoint.`,
+    `Each figure is the median of ${ROUNDS} rounds after a warm-up round; SDK and baseline alternate within a round.`,
     '',
   );
   lines.push(
     row(['scenario', 'partitions', 'records/s', 'MB/s', 'vs raw baseline', 'capacity units per MB']),
   );
   lines.push(row(['---', '---:', '---:', '---:', '---:', '---:']));
+  await round(1);
   for (const partitions of [1, 4]) {
-    const topic = `bench-${partitions}p-${randomBytes(3).toString('hex')}`;
-    const produced = await sdkProduce(topic, partitions);
-    const items = await storedItems(topic, partitions);
-    const raw = (await rawPut(items, partitions)) as Run & { pk: string };
-    const consumed = await sdkConsume(topic, partitions);
-    const rawRead = await rawQuery(raw.pk, partitions);
-    const storedBytes = items.reduce((n, { item }) => n + (item.b?.B?.byteLength ?? 0), 0);
-    const avgItem = storedBytes / items.length;
+    const rounds: Awaited<ReturnType<typeof round>>[] = [];
+    for (let i = 0; i < ROUNDS; i++) rounds.push(await round(partitions));
+    const med = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f));
+    const produceRate = med((r) => rate(r.produced).perSecond);
+    const rawRate = med((r) => rate(r.raw).perSecond);
+    const consumeRate = med((r) => rate(r.consumed).perSecond);
+    const queryRate = med((r) => rate(r.rawRead).perSecond);
+    const mbps = (recordsPerSecond: number) => (recordsPerSecond * RECORD_BYTES) / MB;
     lines.push(
       row([
-        `produce (SDK, ${Math.round(avgItem / 1024)} KB batches)`,
+        `produce (SDK, ${Math.round(med((r) => r.avgItem) / 1024)} KB batches)`,
         partitions,
-        rate(produced).perSecond,
-        rate(produced).mbPerSecond,
-        `${(rate(produced).perSecond / rate(raw).perSecond).toFixed(2)}×`,
-        `${(produced.capacity.writeUnits / (storedBytes / MB)).toFixed(1)} WU (${(produced.capacity.writeUnits / (storedBytes / 1024)).toFixed(3)} per KB stored)`,
+        produceRate,
+        mbps(produceRate),
+        `${med((r) => rate(r.produced).perSecond / rate(r.raw).perSecond).toFixed(2)}×`,
+        `${med((r) => r.produced.capacity.writeUnits / (r.storedBytes / MB)).toFixed(1)} WU (${med((r) => r.produced.capacity.writeUnits / (r.storedBytes / 1024)).toFixed(3)} per KB stored)`,
       ]),
       row([
         'raw PutItem, same items',
         partitions,
-        rate(raw).perSecond,
-        rate(raw).mbPerSecond,
+        rawRate,
+        mbps(rawRate),
         '1.00×',
-        `${(raw.capacity.writeUnits / (storedBytes / MB)).toFixed(1)} WU`,
+        `${med((r) => r.raw.capacity.writeUnits / (r.storedBytes / MB)).toFixed(1)} WU`,
       ]),
       row([
         'consume (SDK)',
         partitions,
-        rate(consumed).perSecond,
-        rate(consumed).mbPerSecond,
-        `${(rate(consumed).perSecond / rate(rawRead).perSecond).toFixed(2)}×`,
-        `${(consumed.capacity.readUnits / (storedBytes / MB)).toFixed(1)} RU`,
+        consumeRate,
+        mbps(consumeRate),
+        `${med((r) => rate(r.consumed).perSecond / rate(r.rawRead).perSecond).toFixed(2)}×`,
+        `${med((r) => r.consumed.capacity.readUnits / (r.storedBytes / MB)).toFixed(1)} RU`,
       ]),
       row([
         'raw Query (eventually consistent)',
         partitions,
-        rate(rawRead).perSecond,
-        rate(rawRead).mbPerSecond,
+        queryRate,
+        mbps(queryRate),
         '1.00×',
-        `${(rawRead.capacity.readUnits / (storedBytes / MB)).toFixed(1)} RU`,
+        `${med((r) => r.rawRead.capacity.readUnits / (r.storedBytes / MB)).toFixed(1)} RU`,
       ]),
     );
   }

@@ -2,7 +2,7 @@
 import { mapLimited } from './concurrency.ts';
 import type { StorageContext } from './context.ts';
 import { UnknownPartitionError } from './errors.ts';
-import type { PartitionRef } from './log/keys.ts';
+import type { PartitionRef } from './keys.ts';
 import { PartitionReader } from './log/reader.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
 import { effectiveConfigs } from './topics/configs.ts';

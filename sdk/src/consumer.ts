@@ -4,7 +4,6 @@
  * `maxIdleIntervalMs`, so an idle consumer costs few reads, and it returns to fast polling as soon
  * as data flows. Every batch is CRC-checked as it is decoded.
  */
-import { mapLimited } from './concurrency.ts';
 import type { StorageContext } from './context.ts';
 import {
   ClientClosedError,
@@ -12,7 +11,7 @@ import {
   OffsetOutOfRangeError,
   UnknownPartitionError,
 } from './errors.ts';
-import { type PartitionRef, partitionLabel } from './log/keys.ts';
+import { type PartitionRef, partitionLabel } from './keys.ts';
 import { PartitionReader } from './log/reader.ts';
 import { decodeRecordBatch } from './log/record-batch.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
@@ -85,13 +84,23 @@ export interface ConsumerOptions<V> {
   readonly offsetReset?: OffsetResetPolicy;
 }
 
-interface PartitionState {
+interface PartitionState<V> {
   readonly ref: PartitionRef;
   readonly reader: PartitionReader;
   /** Next offset to deliver. */
   position: number;
-  /** Batch boundary to fetch from, once known. */
-  boundary: number | undefined;
+  /** Records below this offset are skipped (a seek into the middle of a batch). */
+  skipBelow: number;
+  /** Batch boundary the next fetch starts at; undefined until located after an assign or seek. */
+  fetchOffset: number | undefined;
+  /** Fetched batches not delivered yet (prefetched while the application works). */
+  ready: ConsumedBatch<V>[];
+  /** The fetch in flight, if any. */
+  inflight: Promise<void> | undefined;
+  /** A fetch failure, reported by the next poll. */
+  failure: { error: unknown } | undefined;
+  /** Bumped by every seek so that results of a fetch started earlier are discarded. */
+  generation: number;
   paused: boolean;
 }
 
@@ -101,7 +110,7 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   readonly #topics: TopicCache;
   readonly #deserializer: Deserializer<V>;
   readonly #options: Required<Omit<ConsumerOptions<V>, 'deserializer'>>;
-  readonly #partitions = new Map<string, PartitionState>();
+  readonly #partitions = new Map<string, PartitionState<V>>();
   #cursor = 0;
   #idleMs = 0;
   #wake: (() => void) | undefined;
@@ -148,7 +157,12 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
         ref,
         reader,
         position,
-        boundary: undefined,
+        skipBelow: position,
+        fetchOffset: undefined,
+        ready: [],
+        inflight: undefined,
+        failure: undefined,
+        generation: 0,
         paused: false,
       });
     }
@@ -157,7 +171,11 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
 
   /** Stops reading partitions. */
   unassign(partitions: readonly TopicPartition[]): void {
-    for (const p of partitions) this.#partitions.delete(partitionLabel(p));
+    for (const p of partitions) {
+      const state = this.#partitions.get(partitionLabel(p));
+      if (state) this.#reposition(state, state.position);
+      this.#partitions.delete(partitionLabel(p));
+    }
   }
 
   /** Partitions currently assigned. */
@@ -168,8 +186,8 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   /** Moves a partition's position; the next batch starts there. */
   async seek(target: Assignment): Promise<void> {
     const state = this.#state(target);
-    state.position = await this.#resolve(state.reader, target.offset);
-    state.boundary = undefined;
+    const position = await this.#resolve(state.reader, target.offset);
+    this.#reposition(state, position);
     this.#wakeUp();
   }
 
@@ -180,7 +198,11 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
 
   /** Stops fetching these partitions until {@link resume}. */
   pause(partitions: readonly TopicPartition[]): void {
-    for (const p of partitions) this.#state(p).paused = true;
+    for (const p of partitions) {
+      const state = this.#state(p);
+      state.paused = true;
+      // Prefetched data is kept and delivered after resume; nothing is skipped.
+    }
   }
 
   /** Resumes paused partitions. */
@@ -197,8 +219,10 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   }
 
   /**
-   * Fetches once from the assigned, unpaused partitions (fairly, round-robin) and returns the
-   * batches that had messages; empty when nothing new. Does not wait.
+   * Returns the batches available now: it fetches once from every assigned, unpaused partition
+   * that has nothing prefetched, waits until one of them has messages or all came back empty,
+   * and returns every ready batch (partitions in round-robin order). Partitions that delivered
+   * are prefetched in the background so the next poll finds their data ready.
    */
   async poll(): Promise<ConsumedBatch<V>[]> {
     this.#assertOpen();
@@ -206,8 +230,31 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
     if (active.length === 0) return [];
     const start = this.#cursor++ % active.length;
     const ordered = [...active.slice(start), ...active.slice(0, start)];
-    const results = await mapLimited(ordered, this.#options.fetchConcurrency, (state) => this.#fetch(state));
-    return results.filter((b): b is ConsumedBatch<V> => b !== undefined);
+    for (const state of ordered) this.#startFetch(state);
+    for (;;) {
+      if (ordered.some((s) => s.ready.length > 0 || s.failure)) break;
+      const inflight = ordered.flatMap((s) => (s.inflight ? [s.inflight] : []));
+      if (inflight.length === 0) break;
+      await Promise.race(inflight);
+    }
+    const out: ConsumedBatch<V>[] = [];
+    for (const state of ordered) {
+      if (state.failure) {
+        const { error } = state.failure;
+        state.failure = undefined;
+        throw error;
+      }
+      for (const batch of state.ready.splice(0)) {
+        out.push(batch);
+        state.position = batch.nextOffset;
+      }
+      if (state.fetchOffset !== undefined && !state.inflight)
+        state.position = Math.max(state.position, state.fetchOffset);
+    }
+    for (const state of ordered)
+      if (out.some((b) => b.partition === state.ref.partition && b.topic === state.ref.topic))
+        this.#startFetch(state);
+    return out;
   }
 
   /** Batches as they arrive, waiting (with idle backoff) when there are none; ends on {@link close}. */
@@ -241,50 +288,81 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
     this.#wakeUp();
   }
 
-  async #fetch(state: PartitionState): Promise<ConsumedBatch<V> | undefined> {
-    try {
-      if (state.boundary === undefined)
-        state.boundary = (await state.reader.seek(state.position)).batchOffset;
-      const result = await state.reader.fetch(state.boundary, {
-        maxRecords: this.#options.maxRecords,
-        maxBytes: this.#options.maxBytes,
-      });
-      if (this.#partitions.get(partitionLabel(state.ref)) !== state) return undefined;
-      const from = state.position;
-      const messages: ConsumedMessage<V>[] = [];
-      for (const slot of result.batches) {
-        if (slot.voided) continue;
-        const batch = await decodeRecordBatch(slot.body, `${state.reader.label}@${slot.offset}`);
-        if (batch.isControl) continue;
-        for (const r of batch.records) {
-          if (r.offset < from) continue;
-          messages.push({
-            topic: state.ref.topic,
-            partition: state.ref.partition,
-            offset: r.offset,
-            timestamp: r.timestamp,
-            key: r.key === null ? null : Buffer.from(r.key.buffer, r.key.byteOffset, r.key.byteLength),
-            value: this.#deserializer(
-              r.value === null ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-            ),
-            headers: r.headers.map((h) => ({
-              key: h.key,
-              value:
-                h.value === null ? null : Buffer.from(h.value.buffer, h.value.byteOffset, h.value.byteLength),
-            })),
-          });
+  /** Starts a background fetch unless one is running or fetched data waits to be delivered. */
+  #startFetch(state: PartitionState<V>): void {
+    if (state.inflight || state.ready.length > 0 || state.failure) return;
+    if ([...this.#partitions.values()].filter((s) => s.inflight).length >= this.#options.fetchConcurrency)
+      return;
+    const generation = state.generation;
+    const current = () =>
+      state.generation === generation && this.#partitions.get(partitionLabel(state.ref)) === state;
+    const fetching: Promise<void> = this.#fetch(state).then(
+      (result) => {
+        if (!current()) return;
+        state.fetchOffset = result.nextOffset;
+        if (result.batch) state.ready.push(result.batch);
+      },
+      (error: unknown) => {
+        if (!current()) return;
+        if (error instanceof OffsetOutOfRangeError && this.#options.offsetReset !== 'error') {
+          this.#reposition(
+            state,
+            this.#options.offsetReset === 'earliest' ? error.logStartOffset : error.highWatermark,
+          );
+          return;
         }
+        state.failure = { error };
+      },
+    );
+    state.inflight = fetching;
+    void fetching.finally(() => {
+      if (state.inflight === fetching) state.inflight = undefined;
+    });
+  }
+
+  async #fetch(
+    state: PartitionState<V>,
+  ): Promise<{ batch: ConsumedBatch<V> | undefined; nextOffset: number }> {
+    const from = state.fetchOffset ?? (await state.reader.seek(state.position)).batchOffset;
+    const skipBelow = state.skipBelow;
+    const result = await state.reader.fetch(from, {
+      maxRecords: this.#options.maxRecords,
+      maxBytes: this.#options.maxBytes,
+    });
+    const messages: ConsumedMessage<V>[] = [];
+    for (const slot of result.batches) {
+      if (slot.voided) continue;
+      const batch = await decodeRecordBatch(slot.body, `${state.reader.label}@${slot.offset}`);
+      if (batch.isControl) continue;
+      for (const r of batch.records) {
+        if (r.offset < skipBelow) continue;
+        messages.push({
+          topic: state.ref.topic,
+          partition: state.ref.partition,
+          offset: r.offset,
+          timestamp: r.timestamp,
+          key: r.key === null ? null : toBuffer(r.key),
+          value: this.#deserializer(r.value === null ? null : toBuffer(r.value)),
+          headers: r.headers.map((h) => ({ key: h.key, value: h.value === null ? null : toBuffer(h.value) })),
+        });
       }
-      state.boundary = result.nextOffset;
-      state.position = Math.max(state.position, result.nextOffset);
-      if (messages.length === 0) return undefined;
-      return { topic: state.ref.topic, partition: state.ref.partition, messages, nextOffset: state.position };
-    } catch (error) {
-      if (!(error instanceof OffsetOutOfRangeError) || this.#options.offsetReset === 'error') throw error;
-      state.position = this.#options.offsetReset === 'earliest' ? error.logStartOffset : error.highWatermark;
-      state.boundary = undefined;
-      return undefined;
     }
+    const batch =
+      messages.length === 0
+        ? undefined
+        : { topic: state.ref.topic, partition: state.ref.partition, messages, nextOffset: result.nextOffset };
+    return { batch, nextOffset: result.nextOffset };
+  }
+
+  /** Moves a partition to `position`, discarding anything fetched or being fetched. */
+  #reposition(state: PartitionState<V>, position: number): void {
+    state.generation++;
+    state.position = position;
+    state.skipBelow = position;
+    state.fetchOffset = undefined;
+    state.ready = [];
+    state.inflight = undefined;
+    state.failure = undefined;
   }
 
   async #resolve(reader: PartitionReader, start: StartPosition): Promise<number> {
@@ -320,7 +398,7 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
     return { topic: topic.name, incarnation: topic.incarnation, partition: p.partition };
   }
 
-  #state(p: TopicPartition): PartitionState {
+  #state(p: TopicPartition): PartitionState<V> {
     const state = this.#partitions.get(partitionLabel(p));
     if (!state)
       throw new InvalidArgumentError(
@@ -348,4 +426,9 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
       this.#wake = done;
     });
   }
+}
+
+/** A Buffer view of bytes (no copy). */
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -27,7 +27,11 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'TIMEOUT'
   | 'CLIENT_CLOSED'
-  | 'STACK_NOT_READY';
+  | 'STACK_NOT_READY'
+  | 'INVALID_GROUP_ID'
+  | 'GROUP_NOT_FOUND'
+  | 'GROUP_ACTIVE'
+  | 'LEASE_LOST';
 
 /** Base class of every error raised by Tributary. */
 export class TributaryError extends Error {
@@ -279,5 +283,69 @@ export class ClientClosedError extends TributaryError {
 export class StackNotReadyError extends TributaryError {
   constructor(message: string, cause?: unknown) {
     super('STACK_NOT_READY', message, { cause });
+  }
+}
+
+/** The consumer group id is not valid. */
+export class InvalidGroupIdError extends TributaryError {
+  readonly groupId: string;
+
+  constructor(groupId: string, reason: string) {
+    super(
+      'INVALID_GROUP_ID',
+      `Invalid consumer group id "${groupId}": ${reason}. Use 1-249 characters from [a-zA-Z0-9._-].`,
+    );
+    this.groupId = groupId;
+  }
+}
+
+/** The consumer group has never had a member (or was deleted). */
+export class GroupNotFoundError extends TributaryError {
+  readonly groupId: string;
+
+  constructor(groupId: string) {
+    super(
+      'GROUP_NOT_FOUND',
+      `Consumer group "${groupId}" does not exist. List groups with: tributary groups list`,
+    );
+    this.groupId = groupId;
+  }
+}
+
+/** An operation that needs an inactive group found live members. */
+export class GroupActiveError extends TributaryError {
+  readonly groupId: string;
+  readonly members: readonly string[];
+
+  constructor(groupId: string, members: readonly string[], operation: string) {
+    super(
+      'GROUP_ACTIVE',
+      `Cannot ${operation} consumer group "${groupId}" while it has active members (${members.join(', ')}). ` +
+        'Stop them first, or pass force to do it anyway.',
+    );
+    this.groupId = groupId;
+    this.members = members;
+  }
+}
+
+/**
+ * This member no longer owns the partition's lease (another member took it over after a
+ * rebalance, or after this member missed its session timeout). Processing of the partition must
+ * stop; its offsets cannot be committed by this member any more.
+ */
+export class LeaseLostError extends TributaryError {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+
+  constructor(groupId: string, topic: string, partition: number) {
+    super(
+      'LEASE_LOST',
+      `Member of group "${groupId}" lost ${topic}[${partition}] to another member (rebalance or session timeout); ` +
+        'its records will be processed by the new owner from the last committed offset.',
+    );
+    this.groupId = groupId;
+    this.topic = topic;
+    this.partition = partition;
   }
 }

@@ -13,10 +13,15 @@ import {
   TimeoutError,
   UnknownPartitionError,
 } from './errors.ts';
-import { type AppendResult, MAX_INLINE_BATCH_BYTES, PartitionAppender } from './log/appender.ts';
+import { type PartitionRef, partitionKey } from './keys.ts';
+import {
+  type AppendResult,
+  type BatchToAppend,
+  MAX_INLINE_BATCH_BYTES,
+  PartitionAppender,
+} from './log/appender.ts';
 import { appendAtomically } from './log/atomic-append.ts';
 import type { Compression } from './log/compression.ts';
-import { type PartitionRef, partitionKey } from './log/keys.ts';
 import { Partitioner } from './log/partitioner.ts';
 import {
   encodeRecordBatch,
@@ -108,6 +113,12 @@ interface Prepared {
   readonly size: number;
 }
 
+/** A sealed batch, encoded, with the records it holds (timestamps as stored). */
+interface EncodedBatch {
+  readonly records: readonly RecordInput[];
+  readonly append: BatchToAppend;
+}
+
 interface Queued {
   readonly record: RecordInput;
   readonly size: number;
@@ -123,9 +134,15 @@ interface PartitionQueue {
   bytes: number;
   firstQueuedAt: number;
   timer: NodeJS.Timeout | undefined;
-  sending: boolean;
+  /** Sealed batches not yet appended (being encoded, waiting, or in flight). */
+  inPipeline: number;
+  /** The append of the most recently sealed batch: the next one is chained after it, keeping order. */
+  lastAppend: Promise<unknown>;
   nextSequence: number;
 }
+
+/** Sealed batches per partition: one appending while the next is encoded. */
+const PIPELINE_DEPTH = 2;
 
 const DEFAULTS = {
   lingerMs: 5,
@@ -384,7 +401,8 @@ export class Producer<V> {
         bytes: 0,
         firstQueuedAt: 0,
         timer: undefined,
-        sending: false,
+        inPipeline: 0,
+        lastAppend: Promise.resolve(),
         nextSequence: 0,
       };
       this.#queues.set(key, queue);
@@ -410,9 +428,16 @@ export class Producer<V> {
   }
 
   #schedule(queue: PartitionQueue): void {
-    if (queue.sending || queue.records.length === 0) return;
+    if (queue.inPipeline >= PIPELINE_DEPTH || queue.records.length === 0) return;
+    const full = queue.bytes >= this.#batchLimit(queue);
+    // While a batch is in flight, only a full batch is sealed early (to be encoded meanwhile);
+    // a partial one keeps growing until the partition is free.
+    if (queue.inPipeline > 0) {
+      if (full) this.#drain(queue, true);
+      return;
+    }
     const waited = this.#ctx.now() - queue.firstQueuedAt;
-    if (queue.bytes >= this.#batchLimit(queue) || waited >= this.#options.lingerMs) {
+    if (full || waited >= this.#options.lingerMs) {
       this.#drain(queue, false);
     } else if (!queue.timer) {
       queue.timer = setTimeout(() => {
@@ -422,9 +447,9 @@ export class Producer<V> {
     }
   }
 
-  /** Seals and appends the partition's next batch unless one is already in flight. */
+  /** Seals the partition's next batch and appends it after the ones sealed before it. */
   #drain(queue: PartitionQueue, force: boolean): void {
-    if (queue.sending || queue.records.length === 0) return;
+    if (queue.inPipeline >= PIPELINE_DEPTH || queue.records.length === 0) return;
     if (
       !force &&
       queue.bytes < this.#batchLimit(queue) &&
@@ -446,22 +471,35 @@ export class Producer<V> {
     const taken = queue.records.splice(0, count);
     queue.bytes -= bytes;
     queue.firstQueuedAt = this.#ctx.now();
-    queue.sending = true;
+    queue.inPipeline++;
     this.#partitioner.onBatchSealed(queue.ref.topic, queue.ref.partition, queue.topic.partitions);
     const sent = this.#sendBatch(queue, taken).finally(() => {
-      queue.sending = false;
+      queue.inPipeline--;
       this.#release(bytes);
       this.#schedule(queue);
     });
     this.#track(sent);
   }
 
-  async #sendBatch(queue: PartitionQueue, taken: Queued[]): Promise<void> {
+  #sendBatch(queue: PartitionQueue, taken: Queued[]): Promise<void> {
+    // Encoding starts now (assigning the sequence in seal order) and overlaps the previous
+    // batch's append; the append itself waits for the previous one.
+    const encoded = this.#encode(
+      queue,
+      taken.map((q) => q.record),
+    );
+    const appended = queue.lastAppend.then(() => this.#appendEncoded(queue, taken, encoded));
+    queue.lastAppend = appended;
+    return appended;
+  }
+
+  async #appendEncoded(
+    queue: PartitionQueue,
+    taken: Queued[],
+    encoded: Promise<EncodedBatch>,
+  ): Promise<void> {
     try {
-      const batch = await this.#encode(
-        queue,
-        taken.map((q) => q.record),
-      );
+      const batch = await encoded;
       const result = await queue.appender.append(batch.append);
       this.#records += taken.length;
       const metas = this.#metadata(queue, batch.records, result);
@@ -473,7 +511,7 @@ export class Producer<V> {
     }
   }
 
-  async #encode(queue: PartitionQueue, input: readonly RecordInput[]) {
+  async #encode(queue: PartitionQueue, input: readonly RecordInput[]): Promise<EncodedBatch> {
     const appendTime = queue.topic.config.timestampType === 'LogAppendTime';
     const now = this.#ctx.now();
     const records = appendTime ? input.map((r) => ({ ...r, timestamp: now })) : input;
@@ -510,7 +548,7 @@ export class Producer<V> {
 
   async #flushQueue(queue: PartitionQueue): Promise<void> {
     this.#drain(queue, true);
-    while (queue.sending || queue.records.length > 0) {
+    while (queue.inPipeline > 0 || queue.records.length > 0) {
       await Promise.allSettled([...this.#outstanding]);
       this.#drain(queue, true);
     }

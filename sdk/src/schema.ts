@@ -41,8 +41,18 @@ export const TOPICS_TABLE: TableSchema = {
   partitionKey: { name: 'name', type: 'S' },
 };
 
+/**
+ * Consumer groups: per group (`g`), one metadata item, one item per member (its heartbeat) and
+ * one lease per topic partition (owner, epoch, committed offset). Sort key `k`; see `keys.ts`.
+ */
+export const GROUPS_TABLE: TableSchema = {
+  suffix: 'groups',
+  partitionKey: { name: 'g', type: 'S' },
+  sortKey: { name: 'k', type: 'S' },
+};
+
 /** All tables, in creation order. */
-export const TABLES: readonly TableSchema[] = [LOG_TABLE, TOPICS_TABLE];
+export const TABLES: readonly TableSchema[] = [LOG_TABLE, TOPICS_TABLE, GROUPS_TABLE];
 
 /** Default prefix of physical table names when the caller gives none. */
 export const DEFAULT_TABLE_PREFIX = 'tributary-';
@@ -54,6 +64,7 @@ export const DEFAULT_BUCKET_NAME = 'tributary-archive';
 export interface TableNames {
   readonly log: string;
   readonly topics: string;
+  readonly groups: string;
 }
 
 /** Physical name of one table for a prefix. */
@@ -63,7 +74,11 @@ export function tableName(schema: TableSchema, prefix: string = DEFAULT_TABLE_PR
 
 /** Physical table names for a prefix (the local stack and the SDK's defaults). */
 export function tableNames(prefix: string = DEFAULT_TABLE_PREFIX): TableNames {
-  return { log: tableName(LOG_TABLE, prefix), topics: tableName(TOPICS_TABLE, prefix) };
+  return {
+    log: tableName(LOG_TABLE, prefix),
+    topics: tableName(TOPICS_TABLE, prefix),
+    groups: tableName(GROUPS_TABLE, prefix),
+  };
 }
 
 /** The `CreateTable` request for a schema, on-demand billing. */

@@ -397,6 +397,56 @@ describe('producer and consumer', () => {
     for (const { client } of producers) client.close();
   });
 
+  it('applies backpressure when buffer memory is full and fails after maxBlockMs', async () => {
+    const topic = uniqueTopic('bp');
+    await admin.createTopic({ topic });
+    const ddb = testDynamoDB();
+    const gate = Promise.withResolvers<void>();
+    // Appends stall until the test opens the gate, so buffered records cannot drain.
+    injectFaults(ddb, ({ command }) =>
+      command === 'PutItemCommand' ? { before: () => gate.promise } : undefined,
+    );
+    const client = testClient({ dynamoDBClient: ddb });
+    const producer = client.producer({ bufferMemoryBytes: 8 * 1024, maxBlockMs: 300, lingerMs: 0 });
+    const value = 'x'.repeat(3000);
+    const first = producer.send({ topic, messages: [{ value }, { value }] });
+    await expect(producer.send({ topic, messages: [{ value }, { value }] })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      retriable: true,
+    });
+    // A send that fits waits for room instead of failing, and completes once appends flow.
+    const waiting = producer.send({ topic, messages: [{ value }] });
+    gate.resolve();
+    expect((await first).map((m) => m.offset)).toEqual([0, 1]);
+    expect((await waiting)[0]?.offset).toBe(2);
+    await producer.close();
+    client.close();
+    expect((await admin.partitionOffsets(topic, 0)).highWatermark).toBe(3);
+  });
+
+  it('backs off while idle so an idle consumer reads rarely', async () => {
+    const topic = uniqueTopic('idle');
+    await admin.createTopic({ topic });
+    const ddb = testDynamoDB();
+    let queries = 0;
+    injectFaults(ddb, ({ command }) => {
+      if (command === 'QueryCommand') queries++;
+      return undefined;
+    });
+    const client = testClient({ dynamoDBClient: ddb });
+    const consumer = client.consumer({ minIdleIntervalMs: 20, maxIdleIntervalMs: 400 });
+    await consumer.assign([{ topic, partition: 0, offset: 0 }]);
+    queries = 0;
+    const started = Date.now();
+    setTimeout(() => consumer.close(), 2_000);
+    for await (const _ of consumer) expect.unreachable('the topic is empty');
+    const elapsed = Date.now() - started;
+    // Fixed-interval polling at the minimum interval would have made elapsed/20 queries.
+    expect(queries).toBeLessThan(elapsed / 20 / 4);
+    expect(queries).toBeGreaterThan(2);
+    client.close();
+  });
+
   it('falls back to a consistent read when an eventually consistent read is stale', async () => {
     const topic = uniqueTopic('stale');
     await admin.createTopic({ topic });

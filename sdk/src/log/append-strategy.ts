@@ -20,7 +20,13 @@ export interface ContentionState {
   readonly path: AppendPath;
 }
 
-export const INITIAL_CONTENTION: ContentionState = { collisionRate: 0, path: 'one-phase' };
+/**
+ * A new appender knows nothing of its partition. It assumes a little contention, so that its
+ * first large batches are claimed with a cheap placeholder rather than risking a full-size
+ * collision (many short-lived writers, such as Lambda instances, only ever write a few batches);
+ * the estimate decays within a few appends when nobody else writes.
+ */
+export const INITIAL_CONTENTION: ContentionState = { collisionRate: 0.1, path: 'one-phase' };
 
 /** Weight of the newest attempt in the moving average. */
 const EWMA_WEIGHT = 0.2;

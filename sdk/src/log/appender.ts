@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
 import { ConcurrentAppendError, InvalidArgumentError, RecordTooLargeError } from '../errors.ts';
+import { LogAttr, type PartitionRef, PENDING_STATE, partitionKey, partitionLabel } from '../keys.ts';
 import { sleep, withRetry } from '../retry.ts';
 import {
   type AppendPath,
@@ -34,7 +35,6 @@ import {
   recordAttempt,
   writeUnits,
 } from './append-strategy.ts';
-import { LogAttr, type PartitionRef, PENDING_STATE, partitionKey, partitionLabel } from './keys.ts';
 import { isOwnSlot, logKey, type Slot, slotAttributes, slotEnd, slotFromItem } from './log-item.ts';
 import { setBaseOffset } from './record-batch.ts';
 
@@ -209,11 +209,13 @@ export class PartitionAppender {
   async #append(batch: BatchToAppend, options: AppendOptions): Promise<AppendResult> {
     validateBatch(batch, this.label);
     if (options.expectedOffset !== undefined) return this.#appendAt(batch, options.expectedOffset);
-    this.#contention = choosePath(this.#contention, batch.body.byteLength);
-    const path = this.#pinnedPath ?? this.#contention.path;
     let collisions = 0;
     let consecutive = 0;
     for (;;) {
+      // Re-decided after every collision: switching between attempts is safe because each
+      // attempt's outcome is known before the next one starts.
+      this.#contention = choosePath(this.#contention, batch.body.byteLength);
+      const path = this.#pinnedPath ?? this.#contention.path;
       const tail = await this.knownTail();
       const slot = this.#slotFor(batch, tail.end, tail.runningMaxTimestamp);
       const outcome =
@@ -242,7 +244,8 @@ export class PartitionAppender {
       collisions++;
       consecutive++;
       this.stats.collisions++;
-      this.stats.wastedWriteUnits += writeUnits(path === 'one-phase' ? batch.body.byteLength : 0);
+      // (A collided two-phase claim was already counted by #claim.)
+      if (path === 'one-phase') this.stats.wastedWriteUnits += writeUnits(batch.body.byteLength);
       this.recordAttempt(true);
       if (consecutive > MAX_CHAIN_WALK) this.#tail = undefined;
       else this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);

@@ -20,10 +20,10 @@ import {
   TransactionConditionFailedError,
   TransactionTooLargeError,
 } from '../errors.ts';
+import { LogAttr } from '../keys.ts';
 import { sleep, withRetry } from '../retry.ts';
 import { collisionBackoffMs, writeUnits } from './append-strategy.ts';
 import { type AppendResult, type BatchToAppend, type PartitionAppender, validateBatch } from './appender.ts';
-import { LogAttr } from './keys.ts';
 import { isOwnSlot, slotAttributes, slotFromItem } from './log-item.ts';
 import { setBaseOffset } from './record-batch.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { LogInvariantError } from '../errors.ts';
-import { LogAttr, PENDING_STATE } from './keys.ts';
+import { LogAttr, PENDING_STATE } from '../keys.ts';
 
 type Item = Record<string, AttributeValue>;
 

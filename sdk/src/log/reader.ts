@@ -18,7 +18,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
 import { InvalidArgumentError, LogInvariantError, OffsetOutOfRangeError } from '../errors.ts';
-import { withRetry } from '../retry.ts';
 import {
   LogAttr,
   PARTITION_META_OFFSET,
@@ -26,11 +25,15 @@ import {
   PENDING_STATE,
   partitionKey,
   partitionLabel,
-} from './keys.ts';
+} from '../keys.ts';
+import { withRetry } from '../retry.ts';
 import { type CompleteSlot, logKey, type PendingSlot, type Slot, slotEnd, slotFromItem } from './log-item.ts';
 import { encodeRecordBatch } from './record-batch.ts';
 
-/** Limits of one fetch. At least one batch is returned when one is available, even if larger. */
+/**
+ * Limits of one fetch. They decide whether another page is read: a fetch returns every batch of
+ * the pages it read (already paid for), so it may exceed them by up to one page (1 MB).
+ */
 export interface FetchLimits {
   readonly maxRecords: number;
   readonly maxBytes: number;
@@ -110,7 +113,8 @@ export class PartitionReader {
         KeyConditionExpression: '#pk = :pk AND #off >= :from',
         ExpressionAttributeValues: { ':pk': { S: this.partitionKey }, ':from': { N: String(offset) } },
         ScanIndexForward: true,
-        Limit: Math.min(MAX_PAGE_ITEMS, Math.max(2, limits.maxRecords - records + 1)),
+        // Every batch holds at least one record, so more items than records still wanted are never needed.
+        Limit: Math.min(MAX_PAGE_ITEMS, Math.max(1, limits.maxRecords - records)),
         ConsistentRead: consistent,
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       });
@@ -129,13 +133,14 @@ export class PartitionReader {
           if (!voided) return done(batches, expected, true);
           slot = voided;
         }
+        // Every item of a page is paid for, so all of them are kept even past the limits; the
+        // limits decide whether another page is read.
         batches.push(slot);
         expected = slotEnd(slot);
         records += slot.count;
         bytes += slot.body.byteLength;
-        if (full()) return done(batches, expected, false);
       }
-    } while (startKey);
+    } while (startKey && !full());
     return done(batches, expected, false);
   }
 

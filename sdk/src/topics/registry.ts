@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
 import { InvalidPartitionsError, TopicAlreadyExistsError, TopicNotFoundError } from '../errors.ts';
-import { LogAttr, type PartitionRef, partitionKey, TopicAttr, tombstoneKey } from '../log/keys.ts';
+import { LogAttr, type PartitionRef, partitionKey, TopicAttr, tombstoneKey } from '../keys.ts';
 import { sleep, withRetry } from '../retry.ts';
 import { parseTopicConfig, type TopicConfig, validateTopicConfigs } from './configs.ts';
 import { validateTopicName } from './names.ts';

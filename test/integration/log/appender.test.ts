@@ -5,6 +5,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ConcurrentAppendError, RecordTooLargeError } from '../../../sdk/src/errors.ts';
+import type { PartitionRef } from '../../../sdk/src/keys.ts';
 import type { AppendPath } from '../../../sdk/src/log/append-strategy.ts';
 import {
   type BatchToAppend,
@@ -12,7 +13,6 @@ import {
   PartitionAppender,
 } from '../../../sdk/src/log/appender.ts';
 import { appendAtomically } from '../../../sdk/src/log/atomic-append.ts';
-import type { PartitionRef } from '../../../sdk/src/log/keys.ts';
 import type { CompleteSlot } from '../../../sdk/src/log/log-item.ts';
 import { PartitionReader } from '../../../sdk/src/log/reader.ts';
 import { decodeRecordBatch, encodeRecordBatch } from '../../../sdk/src/log/record-batch.ts';

@@ -66,3 +66,57 @@ export function tombstoneKey(topic: string, incarnation: string): string {
 export function partitionLabel(ref: { readonly topic: string; readonly partition: number }): string {
   return `${ref.topic}[${ref.partition}]`;
 }
+
+/** Attribute names of consumer group items. */
+export const GroupAttr = {
+  group: 'g',
+  key: 'k',
+  /** Member items: heartbeat counter, bumped on every heartbeat (judged by observers, not clocks). */
+  heartbeat: 'hb',
+  /** Member items: the writer's clock at the last heartbeat (informational: describe, admin checks). */
+  seenAt: 'seen',
+  /** Member items: static membership id, if any. */
+  instanceId: 'iid',
+  /** Member items: subscribed topics. */
+  topics: 'tp',
+  /** Member items: the member's session timeout (ms). */
+  sessionTimeoutMs: 'sto',
+  /** Lease items: member id of the owner (absent when free). */
+  owner: 'o',
+  /** Lease items: bumped on every change of owner; commits are fenced on it. */
+  epoch: 'ep',
+  /** Lease items: incarnation of the topic the offsets refer to. */
+  incarnation: 'inc',
+  /** Lease items: committed offset (the next offset to process). */
+  offset: 'co',
+  /** Lease items: commit metadata. */
+  metadata: 'md',
+  /** Lease items: when the offset was committed (committer's clock, ms). */
+  committedAt: 'cat',
+  /** Metadata item: when the group was first seen. */
+  createdAt: 'created',
+} as const;
+
+/** Sort key of a group's metadata item. */
+export const GROUP_META_KEY = 'meta';
+
+/** Sort key of a member item. */
+export function memberKey(memberId: string): string {
+  return `member#${memberId}`;
+}
+
+/** Sort key of a lease item. */
+export function leaseItemKey(topic: string, partition: number): string {
+  return `lease#${topic}#${partition}`;
+}
+
+/** Parses a lease item's sort key. */
+export function parseLeaseItemKey(key: string): { topic: string; partition: number } | undefined {
+  const match = /^lease#([a-zA-Z0-9._-]+)#(\d+)$/.exec(key);
+  return match ? { topic: match[1]!, partition: Number(match[2]) } : undefined;
+}
+
+/** Parses a member item's sort key. */
+export function parseMemberKey(key: string): string | undefined {
+  return key.startsWith('member#') ? key.slice('member#'.length) : undefined;
+}
