@@ -2,6 +2,12 @@
 import { mapLimited } from './concurrency.ts';
 import type { StorageContext } from './context.ts';
 import { UnknownPartitionError } from './errors.ts';
+import {
+  GroupAdmin,
+  type GroupDescription,
+  type GroupSummary,
+  type OffsetResetTarget,
+} from './groups/group-admin.ts';
 import type { PartitionRef } from './keys.ts';
 import { PartitionReader } from './log/reader.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
@@ -42,15 +48,45 @@ export interface TopicDescription {
   readonly configs: Readonly<Record<string, string>>;
 }
 
-/** Administration of topics. Obtain with `tributary.admin()`. */
+/** Administration of topics and consumer groups. Obtain with `tributary.admin()`. */
 export class Admin {
   readonly #ctx: StorageContext;
   readonly #registry: TopicRegistry;
+  readonly #groups: GroupAdmin;
 
   /** @internal use `tributary.admin()` */
   constructor(ctx: StorageContext, registry: TopicRegistry) {
     this.#ctx = ctx;
     this.#registry = registry;
+    this.#groups = new GroupAdmin(ctx, registry);
+  }
+
+  /** Consumer groups, sorted by id. */
+  listGroups(): Promise<GroupSummary[]> {
+    return this.#groups.list();
+  }
+
+  /** A group's members, partition owners, committed offsets and lag (records and time). `GroupNotFoundError` if unknown. */
+  describeGroup(groupId: string): Promise<GroupDescription> {
+    return this.#groups.describe(groupId);
+  }
+
+  /**
+   * Resets a group's committed offsets for a topic to the earliest or latest offset, a timestamp
+   * or an exact offset. Refused with `GroupActiveError` while members are active, unless `force`.
+   */
+  resetGroupOffsets(
+    groupId: string,
+    topic: string,
+    to: OffsetResetTarget,
+    options: { readonly partitions?: readonly number[]; readonly force?: boolean } = {},
+  ): Promise<{ partition: number; offset: number }[]> {
+    return this.#groups.resetOffsets(groupId, topic, to, options);
+  }
+
+  /** Deletes a group and its committed offsets; refused while members are active, unless `force`. */
+  deleteGroup(groupId: string, options: { readonly force?: boolean } = {}): Promise<void> {
+    return this.#groups.delete(groupId, options);
   }
 
   /** Creates a topic; fails with `TopicAlreadyExistsError`, `InvalidTopicNameError`, ... before writing anything. */

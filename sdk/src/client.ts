@@ -7,10 +7,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Admin } from './admin.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import type { StorageContext } from './context.ts';
+import { GroupConsumer, type GroupConsumerOptions } from './groups/group-consumer.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from './schema.ts';
-import { type RawValue, rawDeserializer, rawSerializer } from './serde.ts';
+import { type Deserializer, type RawValue, rawDeserializer, rawSerializer } from './serde.ts';
 import { TopicRegistry } from './topics/registry.ts';
 import { TopicCache } from './topics/topic-cache.ts';
 
@@ -112,14 +113,26 @@ export class Tributary {
     return new Producer<V>(this.#ctx, this.#topics, { ...options, serializer });
   }
 
-  /** A consumer of assigned partitions; values are Buffers unless a `deserializer` is given. */
-  consumer(options?: ConsumerOptions<Buffer | null>): Consumer<Buffer | null>;
+  /**
+   * A consumer. With a `groupId`, a member of that consumer group (`subscribe` + `run`);
+   * without, a consumer of partitions you `assign`. Values are Buffers unless a `deserializer`
+   * is given.
+   */
+  consumer(
+    options: GroupConsumerOptions<Buffer | null> & { deserializer?: undefined },
+  ): GroupConsumer<Buffer | null>;
+  consumer<V>(options: GroupConsumerOptions<V> & { deserializer: Deserializer<V> }): GroupConsumer<V>;
+  consumer(options?: ConsumerOptions<Buffer | null> & { groupId?: undefined }): Consumer<Buffer | null>;
   consumer<V>(
-    options: ConsumerOptions<V> & { deserializer: NonNullable<ConsumerOptions<V>['deserializer']> },
+    options: ConsumerOptions<V> & { deserializer: Deserializer<V>; groupId?: undefined },
   ): Consumer<V>;
-  consumer<V>(options: ConsumerOptions<V> = {}): Consumer<V> {
-    const deserializer =
-      options.deserializer ?? (rawDeserializer as NonNullable<ConsumerOptions<V>['deserializer']>);
+  consumer<V>(
+    options: (ConsumerOptions<V> & { groupId?: undefined }) | GroupConsumerOptions<V> = {},
+  ): Consumer<V> | GroupConsumer<V> {
+    const deserializer = options.deserializer ?? (rawDeserializer as Deserializer<V>);
+    if (options.groupId !== undefined) {
+      return new GroupConsumer<V>(this.#ctx, this.#topics, { ...options, deserializer });
+    }
     return new Consumer<V>(this.#ctx, this.#topics, { ...options, deserializer });
   }
 

@@ -25,6 +25,21 @@ export type {
 } from './consumer.ts';
 export { Consumer } from './consumer.ts';
 export * from './errors.ts';
+export type {
+  GroupDescription,
+  GroupMemberDescription,
+  GroupPartitionDescription,
+  GroupSummary,
+  OffsetResetTarget,
+} from './groups/group-admin.ts';
+export type {
+  GroupConsumerOptions,
+  OffsetCommit,
+  RunHandlers,
+  Subscription,
+  TransactionRequest,
+} from './groups/group-consumer.ts';
+export { GroupConsumer } from './groups/group-consumer.ts';
 export type { Compression } from './log/compression.ts';
 export type {
   ExpectedOffsetRecord,

@@ -5,6 +5,7 @@
  * `send` waits for room (backpressure) instead of growing without limit.
  */
 import { randomBytes } from 'node:crypto';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from './context.ts';
 import {
   ClientClosedError,
@@ -230,9 +231,14 @@ export class Producer<V> {
   /**
    * Appends messages to several topics and partitions atomically: every message appears or none
    * does (one batch per partition, at most 100 partitions and 4 MB, in one DynamoDB transaction).
+   * `extraItems` are written in the same transaction (e.g. your own rows); if one fails its
+   * condition, nothing is written and `TransactionConditionFailedError` names it.
    * Returns metadata per input record, in order.
    */
-  async sendAtomically(records: readonly ProducerRecord<V>[]): Promise<RecordMetadata[][]> {
+  async sendAtomically(
+    records: readonly ProducerRecord<V>[],
+    options: { readonly extraItems?: readonly TransactWriteItem[] } = {},
+  ): Promise<RecordMetadata[][]> {
     this.#assertOpen();
     const prepared = await Promise.all(records.map((r) => this.#prepare(r)));
     await this.flush();
@@ -258,6 +264,7 @@ export class Producer<V> {
     const results = await appendAtomically(
       this.#ctx,
       entries.map((e) => ({ appender: e.queue.appender, batch: e.encoded.append })),
+      options.extraItems,
     );
     const out: RecordMetadata[][] = prepared.map((list) => new Array<RecordMetadata>(list.length));
     entries.forEach((entry, i) => {

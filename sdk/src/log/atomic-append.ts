@@ -163,7 +163,9 @@ async function attempt(
 }
 
 function validate(entries: readonly AtomicEntry[], extraItems: readonly TransactWriteItem[]): void {
-  if (entries.length === 0) throw new InvalidArgumentError('An atomic append needs at least one batch');
+  if (entries.length === 0 && extraItems.length === 0) {
+    throw new InvalidArgumentError('An atomic append needs at least one batch or item');
+  }
   const total = entries.length + extraItems.length;
   if (total > MAX_TRANSACTION_ITEMS) {
     throw new TransactionTooLargeError(

@@ -1,0 +1,273 @@
+/**
+ * Administration of consumer groups: list, describe (members, owners, committed offsets and lag
+ * in records and in time), reset offsets, delete. Resets and deletes are refused while members
+ * are active, unless forced; "active" here is judged from the members' own heartbeat timestamps
+ * (an administrative check, not a correctness mechanism: commits stay fenced by lease epochs).
+ */
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { mapLimited } from '../concurrency.ts';
+import type { StorageContext } from '../context.ts';
+import {
+  GroupActiveError,
+  GroupNotFoundError,
+  InvalidArgumentError,
+  OffsetOutOfRangeError,
+  TopicNotFoundError,
+} from '../errors.ts';
+import { GROUP_META_KEY, GroupAttr } from '../keys.ts';
+import { PartitionReader } from '../log/reader.ts';
+import { decodeRecordBatch } from '../log/record-batch.ts';
+import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
+import { withRetry } from '../retry.ts';
+import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
+import { leaseKey } from './assignment.ts';
+import { type GroupSnapshot, LeaseStore, type MemberRecord, validateGroupId } from './lease-store.ts';
+
+/** A group in a listing. */
+export interface GroupSummary {
+  readonly groupId: string;
+  readonly createdAt: Date | undefined;
+}
+
+/** A member as described. */
+export interface GroupMemberDescription {
+  readonly memberId: string;
+  readonly instanceId: string | undefined;
+  readonly topics: readonly string[];
+  /** The member's own clock at its last heartbeat. */
+  readonly lastHeartbeatAt: Date;
+  /** Heartbeated within its session timeout (by this caller's clock). */
+  readonly active: boolean;
+}
+
+/** One partition of a group as described. */
+export interface GroupPartitionDescription {
+  readonly topic: string;
+  readonly partition: number;
+  /** Member holding the lease, if any. */
+  readonly owner: string | undefined;
+  readonly epoch: number;
+  /** Next offset to process, if the group committed one (for this incarnation of the topic). */
+  readonly committedOffset: number | undefined;
+  readonly metadata: string | undefined;
+  readonly committedAt: Date | undefined;
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+  /** Records not yet committed: high watermark − (committed offset, or log start if none). */
+  readonly lag: number;
+  /** Age of the oldest record not yet committed (ms); 0 when there is no lag. */
+  readonly lagMs: number;
+}
+
+/** A consumer group with its members and partitions. */
+export interface GroupDescription {
+  readonly groupId: string;
+  readonly createdAt: Date | undefined;
+  readonly members: readonly GroupMemberDescription[];
+  readonly partitions: readonly GroupPartitionDescription[];
+}
+
+/** Where to reset a group's offsets. */
+export type OffsetResetTarget =
+  | 'earliest'
+  | 'latest'
+  | { readonly timestamp: number }
+  | { readonly offset: number };
+
+function isActive(member: MemberRecord, now: number): boolean {
+  return now - member.seenAt < member.sessionTimeoutMs;
+}
+
+/** Consumer group administration; used by `Admin`. */
+export class GroupAdmin {
+  readonly #ctx: StorageContext;
+  readonly #registry: TopicRegistry;
+
+  constructor(ctx: StorageContext, registry: TopicRegistry) {
+    this.#ctx = ctx;
+    this.#registry = registry;
+  }
+
+  /** Every group that ever had a member (and was not deleted), sorted by id. */
+  async list(): Promise<GroupSummary[]> {
+    const out: GroupSummary[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await withRetry(
+        'Listing consumer groups',
+        () =>
+          this.#ctx.ddb.send(
+            new ScanCommand({
+              TableName: this.#ctx.tables.groups,
+              FilterExpression: '#k = :meta',
+              ExpressionAttributeNames: { '#k': GroupAttr.key },
+              ExpressionAttributeValues: { ':meta': { S: GROUP_META_KEY } },
+              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+            }),
+          ),
+        this.#ctx.retry,
+      );
+      for (const item of page.Items ?? []) {
+        const created = item[GroupAttr.createdAt]?.N;
+        out.push({
+          groupId: item[GroupAttr.group]?.S ?? '',
+          createdAt: created ? new Date(Number(created)) : undefined,
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return out.sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+  }
+
+  /** Members, owners, committed offsets and lag of every partition the group knows. */
+  async describe(groupId: string): Promise<GroupDescription> {
+    const snapshot = await this.#snapshot(groupId);
+    const now = this.#ctx.now();
+    const topicNames = new Set([
+      ...snapshot.leases.map((l) => l.topic),
+      ...snapshot.members.flatMap((m) => m.topics),
+    ]);
+    const topics = (await Promise.all([...topicNames].sort().map((t) => this.#topic(t)))).filter(
+      (t) => t !== undefined,
+    );
+    const leases = new Map(snapshot.leases.map((l) => [leaseKey(l.topic, l.partition), l]));
+    const targets = topics.flatMap((t) =>
+      Array.from({ length: t.partitions }, (_, partition) => ({ topic: t, partition })),
+    );
+    const partitions = await mapLimited(targets, 16, async ({ topic, partition }) => {
+      const lease = leases.get(leaseKey(topic.name, partition));
+      const reader = new PartitionReader(this.#ctx, {
+        topic: topic.name,
+        incarnation: topic.incarnation,
+        partition,
+      });
+      const [logStartOffset, highWatermark] = await Promise.all([
+        reader.logStartOffset(),
+        reader.highWatermark(false),
+      ]);
+      const committed = lease?.incarnation === topic.incarnation ? lease.offset : undefined;
+      const from = Math.max(committed ?? logStartOffset, logStartOffset);
+      const lag = Math.max(0, highWatermark - from);
+      return {
+        topic: topic.name,
+        partition,
+        owner: lease?.owner,
+        epoch: lease?.epoch ?? 0,
+        committedOffset: committed,
+        metadata: committed === undefined ? undefined : lease?.metadata,
+        committedAt: lease?.committedAt === undefined ? undefined : new Date(lease.committedAt),
+        logStartOffset,
+        highWatermark,
+        lag,
+        lagMs: lag === 0 ? 0 : await this.#ageOf(reader, from, now),
+      };
+    });
+    return {
+      groupId,
+      createdAt: snapshot.createdAt === undefined ? undefined : new Date(snapshot.createdAt),
+      members: snapshot.members.map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        topics: m.topics,
+        lastHeartbeatAt: new Date(m.seenAt),
+        active: isActive(m, now),
+      })),
+      partitions,
+    };
+  }
+
+  /**
+   * Sets the group's committed offsets of a topic's partitions (all, or `partitions`). Refused
+   * with {@link GroupActiveError} while members are active unless `force`. Every target is
+   * resolved and validated before anything is written. Returns the new offsets.
+   */
+  async resetOffsets(
+    groupId: string,
+    topicName: string,
+    to: OffsetResetTarget,
+    options: { readonly partitions?: readonly number[]; readonly force?: boolean } = {},
+  ): Promise<{ partition: number; offset: number }[]> {
+    const snapshot = await this.#snapshot(groupId);
+    this.#assertInactive(groupId, snapshot, options.force, 'reset offsets of');
+    const topic = await this.#registry.get(topicName);
+    const partitions = options.partitions ?? Array.from({ length: topic.partitions }, (_, i) => i);
+    for (const p of partitions) {
+      if (!Number.isInteger(p) || p < 0 || p >= topic.partitions) {
+        throw new InvalidArgumentError(`Topic "${topicName}" has no partition ${p}`);
+      }
+    }
+    const resolved = await mapLimited(partitions, 8, async (partition) => {
+      const reader = new PartitionReader(this.#ctx, {
+        topic: topic.name,
+        incarnation: topic.incarnation,
+        partition,
+      });
+      const [start, end] = await Promise.all([reader.logStartOffset(), reader.highWatermark()]);
+      let offset: number;
+      if (to === 'earliest') offset = start;
+      else if (to === 'latest') offset = end;
+      else if ('timestamp' in to) offset = (await offsetForTimestamp(reader, to.timestamp)) ?? end;
+      else {
+        offset = to.offset;
+        if (!Number.isSafeInteger(offset) || offset < start || offset > end) {
+          throw new OffsetOutOfRangeError(topic.name, partition, offset, start, end);
+        }
+      }
+      return { partition, offset };
+    });
+    const store = new LeaseStore(this.#ctx, groupId);
+    for (const { partition, offset } of resolved)
+      await store.setOffset(topic.name, partition, offset, topic.incarnation);
+    return resolved;
+  }
+
+  /** Deletes the group and its committed offsets; refused while members are active unless `force`. */
+  async delete(groupId: string, options: { readonly force?: boolean } = {}): Promise<void> {
+    const snapshot = await this.#snapshot(groupId);
+    this.#assertInactive(groupId, snapshot, options.force, 'delete');
+    await new LeaseStore(this.#ctx, groupId).deleteAll();
+  }
+
+  async #snapshot(groupId: string): Promise<GroupSnapshot> {
+    validateGroupId(groupId);
+    const snapshot = await new LeaseStore(this.#ctx, groupId).snapshot();
+    if (!snapshot.exists && snapshot.members.length === 0 && snapshot.leases.length === 0) {
+      throw new GroupNotFoundError(groupId);
+    }
+    return snapshot;
+  }
+
+  #assertInactive(
+    groupId: string,
+    snapshot: GroupSnapshot,
+    force: boolean | undefined,
+    operation: string,
+  ): void {
+    const now = this.#ctx.now();
+    const active = snapshot.members.filter((m) => isActive(m, now)).map((m) => m.memberId);
+    if (active.length > 0 && !force) throw new GroupActiveError(groupId, active, operation);
+  }
+
+  async #topic(name: string): Promise<TopicMetadata | undefined> {
+    try {
+      return await this.#registry.get(name);
+    } catch (error) {
+      if (error instanceof TopicNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** How old the record at `offset` is (ms), from its timestamp. */
+  async #ageOf(reader: PartitionReader, offset: number, now: number): Promise<number> {
+    const { batchOffset } = await reader.seek(offset);
+    const { batches } = await reader.fetch(batchOffset, { maxRecords: 1, maxBytes: 1 });
+    for (const slot of batches) {
+      if (slot.voided) continue;
+      const record = (await decodeRecordBatch(slot.body, reader.label)).records.find(
+        (r) => r.offset >= offset,
+      );
+      if (record) return Math.max(0, now - record.timestamp);
+    }
+    return 0;
+  }
+}

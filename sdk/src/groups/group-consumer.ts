@@ -1,0 +1,534 @@
+/**
+ * A consumer in a consumer group: members share the partitions of the topics they subscribe to
+ * through leases (see `group-member.ts`), process them with `run({ eachMessage | eachBatch })`, and
+ * commit what they processed, fenced by the lease epoch.
+ *
+ * Processing is at-least-once and never skips: a partition starts from its committed offset,
+ * auto-commit commits only offsets whose records the handler finished, a failing handler is
+ * retried from the failed record, and a partition is handed over only after its in-flight batch
+ * has finished and been committed.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { type ConsumedBatch, type ConsumedMessage, Consumer, type TopicPartition } from '../consumer.ts';
+import type { StorageContext } from '../context.ts';
+import {
+  ClientClosedError,
+  InvalidArgumentError,
+  LeaseLostError,
+  OffsetOutOfRangeError,
+  TransactionConditionFailedError,
+} from '../errors.ts';
+import { partitionLabel } from '../keys.ts';
+import { PartitionReader } from '../log/reader.ts';
+import { Producer, type ProducerRecord, type RecordMetadata } from '../producer.ts';
+import { sleep } from '../retry.ts';
+import { type Deserializer, type RawValue, rawSerializer } from '../serde.ts';
+import type { TopicCache } from '../topics/topic-cache.ts';
+import { leaseKey } from './assignment.ts';
+import { GroupMember, type HeldLease } from './group-member.ts';
+import { isHeld } from './lease-state.ts';
+import { LeaseStore, validateGroupId } from './lease-store.ts';
+
+/** Settings of a group consumer. */
+export interface GroupConsumerOptions<V> {
+  /** The consumer group. Members with the same id share partitions. */
+  readonly groupId: string;
+  /**
+   * Static membership: a stable id (e.g. the pod or host name). A restarted member with the same
+   * id gets its previous partitions back without rebalancing the others, if it returns within
+   * the session timeout.
+   */
+  readonly instanceId?: string;
+  /** A member that stops heartbeating for this long is considered gone. @default 10000 */
+  readonly sessionTimeoutMs?: number;
+  /** How often the member heartbeats and rebalances. @default 3000 */
+  readonly heartbeatIntervalMs?: number;
+  /** Commit processed offsets automatically. @default true */
+  readonly autoCommit?: boolean;
+  /** How often auto-commit runs. @default 5000 */
+  readonly autoCommitIntervalMs?: number;
+  /** Where partitions without a committed offset start (Kafka's `auto.offset.reset`). @default 'latest' */
+  readonly offsetReset?: 'earliest' | 'latest' | 'error';
+  /** Turns record bytes into values. @default the bytes as a Buffer */
+  readonly deserializer?: Deserializer<V>;
+  /** Records per fetch and partition. @default 500 */
+  readonly maxRecords?: number;
+  /** Longest wait between polls while idle. @default 1000 */
+  readonly maxIdleIntervalMs?: number;
+  /** Called when a partition is assigned to this member, before its first batch. */
+  readonly onAssigned?: (partition: TopicPartition) => void | Promise<void>;
+  /**
+   * Called when a partition leaves this member: after its last batch finished, before the
+   * hand-off (you may still commit here), or after it was lost (commits would fail).
+   */
+  readonly onRevoked?: (partition: TopicPartition & { readonly lost: boolean }) => void | Promise<void>;
+  /** Called with handler failures (the records are retried) and coordination errors. @default console.error */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** What to consume. */
+export interface Subscription {
+  readonly topics: readonly string[];
+  /** Start partitions that have no committed offset at the beginning instead of the end. */
+  readonly fromBeginning?: boolean;
+}
+
+/** Handlers of {@link GroupConsumer.run}: exactly one of `eachMessage` or `eachBatch`. */
+export type RunHandlers<V> =
+  | { readonly eachMessage: (message: ConsumedMessage<V>) => Promise<void>; readonly eachBatch?: undefined }
+  | { readonly eachBatch: (batch: ConsumedBatch<V>) => Promise<void>; readonly eachMessage?: undefined };
+
+/** An offset to commit: the next offset to process in a partition. */
+export interface OffsetCommit extends TopicPartition {
+  readonly offset: number;
+  readonly metadata?: string;
+}
+
+/** A consume-transform-produce step, all or nothing. */
+export interface TransactionRequest {
+  /** Offsets to commit (partitions this member holds). */
+  readonly offsets: readonly OffsetCommit[];
+  /** Messages to append (values are strings or bytes). */
+  readonly send?: readonly ProducerRecord<RawValue>[];
+  /** Your own DynamoDB items to write in the same transaction (e.g. a business row). */
+  readonly items?: readonly TransactWriteItem[];
+}
+
+interface PartitionProgress {
+  lease: HeldLease;
+  /** Next offset not yet processed by the handler. */
+  processed: number | undefined;
+  /** Last offset committed by this member. */
+  committed: number | undefined;
+  failures: number;
+}
+
+/** A member of a consumer group. Obtain with `tributary.consumer({ groupId })`. */
+export class GroupConsumer<V> {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly #ctx: StorageContext;
+  readonly #topics: TopicCache;
+  readonly #store: LeaseStore;
+  readonly #options: GroupConsumerOptions<V>;
+  readonly #consumer: Consumer<V>;
+  readonly #progress = new Map<string, PartitionProgress>();
+  readonly #revoking = new Set<HeldLease>();
+  readonly #lost = new Set<HeldLease>();
+  #subscription: Subscription | undefined;
+  #member: GroupMember | undefined;
+  #loop: Promise<void> | undefined;
+  #running = false;
+  #disconnected = false;
+  #lastAutoCommit = 0;
+  #wake: (() => void) | undefined;
+  #producer: Producer<RawValue> | undefined;
+
+  /** @internal use `tributary.consumer({ groupId })` */
+  constructor(
+    ctx: StorageContext,
+    topics: TopicCache,
+    options: GroupConsumerOptions<V> & { deserializer: Deserializer<V> },
+  ) {
+    validateGroupId(options.groupId);
+    if (options.instanceId !== undefined) validateGroupId(options.instanceId);
+    const session = options.sessionTimeoutMs ?? 10_000;
+    const heartbeat = options.heartbeatIntervalMs ?? 3_000;
+    if (!(heartbeat > 0 && session > heartbeat)) {
+      throw new InvalidArgumentError(
+        `heartbeatIntervalMs (${heartbeat}) must be positive and below sessionTimeoutMs (${session}); a third of it is usual`,
+      );
+    }
+    this.#ctx = ctx;
+    this.#topics = topics;
+    this.#options = options;
+    this.groupId = options.groupId;
+    this.memberId = options.instanceId ?? `m-${randomBytes(6).toString('hex')}`;
+    this.#store = new LeaseStore(ctx, options.groupId);
+    this.#consumer = new Consumer<V>(ctx, topics, {
+      deserializer: options.deserializer,
+      maxRecords: options.maxRecords ?? 500,
+      maxIdleIntervalMs: options.maxIdleIntervalMs ?? 1_000,
+      offsetReset: 'error',
+    });
+  }
+
+  /** Chooses the topics to consume. Call before {@link run}. */
+  async subscribe(subscription: Subscription): Promise<void> {
+    this.#assertUsable();
+    if (!Array.isArray(subscription.topics) || subscription.topics.length === 0) {
+      throw new InvalidArgumentError('subscribe() needs at least one topic');
+    }
+    for (const topic of subscription.topics) await this.#topics.get(topic);
+    this.#subscription = {
+      topics: [...new Set(subscription.topics)].sort(),
+      fromBeginning: subscription.fromBeginning ?? false,
+    };
+  }
+
+  /**
+   * Joins the group and processes records with the handler until {@link disconnect}. Resolves
+   * once the member has joined; handler failures go to `onError` and the records are retried.
+   */
+  async run(handlers: RunHandlers<V>): Promise<void> {
+    this.#assertUsable();
+    if (!this.#subscription) throw new InvalidArgumentError('Call subscribe() before run()');
+    if (this.#running) throw new InvalidArgumentError('run() was already called');
+    if (typeof handlers.eachMessage !== 'function' && typeof handlers.eachBatch !== 'function') {
+      throw new InvalidArgumentError('run() needs eachMessage or eachBatch');
+    }
+    this.#running = true;
+    this.#member = new GroupMember(
+      this.#ctx,
+      this.#topics,
+      this.#store,
+      {
+        memberId: this.memberId,
+        instanceId: this.#options.instanceId,
+        topics: this.#subscription.topics,
+        sessionTimeoutMs: this.#options.sessionTimeoutMs ?? 10_000,
+      },
+      {
+        heartbeatIntervalMs: this.#options.heartbeatIntervalMs ?? 3_000,
+        sessionTimeoutMs: this.#options.sessionTimeoutMs ?? 10_000,
+      },
+      {
+        assigned: (lease) => this.#assigned(lease),
+        revokeRequested: (lease) => {
+          this.#revoking.add(lease);
+          this.#wake?.();
+        },
+        lost: (lease) => {
+          this.#lost.add(lease);
+          this.#wake?.();
+        },
+      },
+      (error) => this.#reportError(error),
+    );
+    await this.#member.join();
+    this.#loop = this.#process(handlers);
+  }
+
+  /** Partitions this member holds now. */
+  assignment(): TopicPartition[] {
+    return this.#member ? this.#member.held().map(({ topic, partition }) => ({ topic, partition })) : [];
+  }
+
+  /**
+   * Commits offsets (the next offset to process) for partitions this member holds, fenced by
+   * the lease: {@link LeaseLostError} if another member owns the partition now. Offsets never
+   * move backwards, and may not exceed the partition's high watermark.
+   */
+  async commit(offsets: readonly OffsetCommit[]): Promise<void> {
+    this.#assertUsable();
+    for (const o of offsets) {
+      const progress = this.#held(o);
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new InvalidArgumentError(
+          `Offsets are non-negative integers; got ${o.offset} for ${partitionLabel(o)}`,
+        );
+      }
+      const reader = new PartitionReader(this.#ctx, {
+        topic: o.topic,
+        incarnation: progress.lease.incarnation,
+        partition: o.partition,
+      });
+      const end = await reader.highWatermark(false);
+      if (o.offset > end) {
+        throw new OffsetOutOfRangeError(o.topic, o.partition, o.offset, await reader.logStartOffset(), end);
+      }
+    }
+    await Promise.all(offsets.map((o) => this.#commitOne(this.#held(o), o.offset, o.metadata)));
+  }
+
+  /** Moves a held partition's position; processing continues there. */
+  async seek(target: OffsetCommit): Promise<void> {
+    const progress = this.#held(target);
+    await this.#consumer.seek({ topic: target.topic, partition: target.partition, offset: target.offset });
+    progress.processed = target.offset;
+  }
+
+  /** Stops fetching held partitions until {@link resume}; they stay assigned. */
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.#held(p);
+    this.#consumer.pause(partitions);
+  }
+
+  /** Resumes paused partitions. */
+  resume(partitions: readonly TopicPartition[]): void {
+    this.#consumer.resume(partitions);
+  }
+
+  /**
+   * Exactly-once consume-transform-produce: commits `offsets` and appends `send` (and writes
+   * your `items`) in one DynamoDB transaction, fenced by this member's leases. Either all of it
+   * happens or none; a member that lost a lease gets {@link LeaseLostError} and writes nothing.
+   */
+  async transaction(request: TransactionRequest): Promise<RecordMetadata[][]> {
+    this.#assertUsable();
+    const progress = request.offsets.map((o) => {
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new InvalidArgumentError(
+          `Offsets are non-negative integers; got ${o.offset} for ${partitionLabel(o)}`,
+        );
+      }
+      return this.#held(o);
+    });
+    const commitItems = request.offsets.map((o, i) =>
+      this.#store.commitTransactionItem(
+        o.topic,
+        o.partition,
+        this.memberId,
+        progress[i]!.lease.epoch,
+        o.offset,
+        o.metadata,
+      ),
+    );
+    const extra = [...commitItems, ...(request.items ?? [])];
+    try {
+      const producer = this.#transactionalProducer();
+      const result = await producer.sendAtomically(request.send ?? [], { extraItems: extra });
+      request.offsets.forEach((o, i) => {
+        progress[i]!.committed = Math.max(progress[i]!.committed ?? 0, o.offset);
+      });
+      return result;
+    } catch (error) {
+      if (!(error instanceof TransactionConditionFailedError)) throw error;
+      const lostIndex = error.failedItems.find((i) => i < commitItems.length);
+      if (lostIndex !== undefined) {
+        const o = request.offsets[lostIndex]!;
+        throw new LeaseLostError(this.groupId, o.topic, o.partition);
+      }
+      throw new TransactionConditionFailedError(
+        error.failedItems.map((i) => i - commitItems.length),
+        error.currentItems.slice(commitItems.length),
+      );
+    }
+  }
+
+  /**
+   * Leaves the group gracefully: finishes the in-flight batch, commits what was processed, and
+   * hands every partition straight to its next owner (no session timeout to wait for).
+   */
+  async disconnect(): Promise<void> {
+    if (this.#disconnected) return;
+    this.#disconnected = true;
+    this.#running = false;
+    this.#wake?.();
+    this.#consumer.close();
+    await this.#loop;
+    if (this.#member) {
+      await this.#commitProcessed();
+      await this.#member.leave();
+    }
+    await this.#producer?.close();
+  }
+
+  /**
+   * Stops without committing or leaving, as a crash would (for tests and chaos drills): the
+   * partitions move only after the session timeout.
+   */
+  async abandon(): Promise<void> {
+    this.#disconnected = true;
+    this.#running = false;
+    this.#wake?.();
+    this.#consumer.close();
+    await this.#member?.abandon();
+    await this.#loop;
+  }
+
+  #transactionalProducer(): Producer<RawValue> {
+    this.#producer ??= new Producer<RawValue>(this.#ctx, this.#topics, { serializer: rawSerializer });
+    return this.#producer;
+  }
+
+  async #assigned(lease: HeldLease): Promise<void> {
+    const tp = { topic: lease.topic, partition: lease.partition };
+    const key = leaseKey(lease.topic, lease.partition);
+    const reset = this.#subscription?.fromBeginning ? 'earliest' : (this.#options.offsetReset ?? 'latest');
+    let start: number | 'earliest' | 'latest' = lease.committed ?? (reset === 'error' ? 'earliest' : reset);
+    if (lease.committed === undefined && reset === 'error') {
+      this.#reportError(new OffsetOutOfRangeError(lease.topic, lease.partition, -1, 0, 0));
+      start = 'earliest';
+    }
+    try {
+      await this.#consumer.assign([{ ...tp, offset: start }]);
+    } catch (error) {
+      if (!(error instanceof OffsetOutOfRangeError)) throw error;
+      // The committed offset fell below the log start (retention): apply the reset policy.
+      await this.#consumer.assign([{ ...tp, offset: reset === 'latest' ? 'latest' : 'earliest' }]);
+    }
+    this.#progress.set(key, {
+      lease,
+      processed: this.#consumer.position(tp),
+      committed: lease.committed,
+      failures: 0,
+    });
+    await this.#options.onAssigned?.(tp);
+    this.#wake?.();
+  }
+
+  async #process(handlers: RunHandlers<V>): Promise<void> {
+    let idleMs = 0;
+    while (this.#running) {
+      try {
+        await this.#settleRebalance();
+        const batches = this.#consumer.assignment().length > 0 ? await this.#consumer.poll() : [];
+        for (const batch of batches) {
+          if (!this.#running) break;
+          await this.#handle(batch, handlers);
+          await this.#settleRebalance();
+        }
+        await this.#maybeAutoCommit();
+        if (batches.length > 0) {
+          idleMs = 0;
+          continue;
+        }
+        idleMs = Math.min(this.#options.maxIdleIntervalMs ?? 1_000, Math.max(20, idleMs * 2));
+        await this.#idle(idleMs);
+      } catch (error) {
+        if (error instanceof ClientClosedError && !this.#running) return;
+        this.#reportError(error);
+        await this.#idle(200);
+      }
+    }
+  }
+
+  async #handle(batch: ConsumedBatch<V>, handlers: RunHandlers<V>): Promise<void> {
+    const key = leaseKey(batch.topic, batch.partition);
+    const progress = this.#progress.get(key);
+    if (!progress || progress.lease.state === 'lost') return;
+    const tp = { topic: batch.topic, partition: batch.partition };
+    try {
+      if (handlers.eachBatch) {
+        await handlers.eachBatch(batch);
+        progress.processed = batch.nextOffset;
+      } else {
+        for (const message of batch.messages) {
+          // The lease can be lost while we await the handler: stop at once if it was.
+          if (!isHeld(progress.lease.state)) return;
+          await handlers.eachMessage(message);
+          progress.processed = message.offset + 1;
+        }
+        progress.processed = batch.nextOffset;
+      }
+      progress.failures = 0;
+    } catch (error) {
+      // Never skip: go back to the first unprocessed record and retry it after a backoff.
+      progress.failures++;
+      this.#reportError(error);
+      if (!isHeld(progress.lease.state)) return;
+      const from = progress.processed ?? batch.messages[0]?.offset ?? batch.nextOffset;
+      await this.#consumer.seek({ ...tp, offset: from });
+      this.#consumer.pause([tp]);
+      const delay = Math.min(30_000, 100 * 2 ** Math.min(progress.failures - 1, 10));
+      setTimeout(() => {
+        if (this.#progress.get(key) === progress) this.#consumer.resume([tp]);
+      }, delay).unref?.();
+    }
+  }
+
+  /** Applies lost leases at once and hands off revoked ones (their batches have finished). */
+  async #settleRebalance(): Promise<void> {
+    for (const lease of [...this.#lost]) {
+      this.#lost.delete(lease);
+      this.#revoking.delete(lease);
+      await this.#release(lease, true);
+    }
+    for (const lease of [...this.#revoking]) {
+      this.#revoking.delete(lease);
+      if (lease.state !== 'revoking') continue;
+      const tp = { topic: lease.topic, partition: lease.partition };
+      await this.#options.onRevoked?.({ ...tp, lost: false });
+      const progress = this.#progress.get(leaseKey(lease.topic, lease.partition));
+      try {
+        if (progress && this.#options.autoCommit !== false && progress.processed !== undefined) {
+          await this.#commitOne(progress, progress.processed, undefined);
+        }
+        if (await this.#member!.handOff(lease)) await this.#release(lease, false);
+      } catch (error) {
+        if (!(error instanceof LeaseLostError)) throw error;
+        await this.#release(lease, true);
+      }
+    }
+  }
+
+  async #release(lease: HeldLease, lost: boolean): Promise<void> {
+    const tp = { topic: lease.topic, partition: lease.partition };
+    const key = leaseKey(lease.topic, lease.partition);
+    const progress = this.#progress.get(key);
+    if (progress?.lease !== lease) return;
+    this.#progress.delete(key);
+    this.#consumer.unassign([tp]);
+    if (lost) await this.#options.onRevoked?.({ ...tp, lost: true });
+  }
+
+  async #maybeAutoCommit(): Promise<void> {
+    if (this.#options.autoCommit === false) return;
+    const now = this.#ctx.now();
+    if (now - this.#lastAutoCommit < (this.#options.autoCommitIntervalMs ?? 5_000)) return;
+    this.#lastAutoCommit = now;
+    await this.#commitProcessed();
+  }
+
+  async #commitProcessed(): Promise<void> {
+    if (this.#options.autoCommit === false) return;
+    await Promise.all(
+      [...this.#progress.values()].map(async (p) => {
+        if (p.processed === undefined || p.processed === p.committed) return;
+        try {
+          await this.#commitOne(p, p.processed, undefined);
+        } catch (error) {
+          if (!(error instanceof LeaseLostError)) throw error;
+          this.#lost.add(p.lease);
+        }
+      }),
+    );
+  }
+
+  async #commitOne(progress: PartitionProgress, offset: number, metadata: string | undefined): Promise<void> {
+    const { lease } = progress;
+    if (lease.state === 'lost' || lease.state === 'released')
+      throw new LeaseLostError(this.groupId, lease.topic, lease.partition);
+    await this.#store.commit(lease.topic, lease.partition, this.memberId, lease.epoch, offset, metadata);
+    progress.committed = Math.max(progress.committed ?? 0, offset);
+  }
+
+  #held(p: TopicPartition): PartitionProgress {
+    const progress = this.#progress.get(leaseKey(p.topic, p.partition));
+    if (!progress || progress.lease.state === 'lost' || progress.lease.state === 'released') {
+      throw new LeaseLostError(this.groupId, p.topic, p.partition);
+    }
+    return progress;
+  }
+
+  #idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  #reportError(error: unknown): void {
+    (this.#options.onError ?? ((e: unknown) => console.error('[tributary group consumer]', e)))(error);
+  }
+
+  #assertUsable(): void {
+    if (this.#disconnected) throw new ClientClosedError('group consumer');
+  }
+}
+
+/** Waits until a condition holds (used by graceful shutdown helpers in tests and tools). */
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}

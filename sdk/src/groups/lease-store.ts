@@ -1,0 +1,420 @@
+/**
+ * Storage of one consumer group in the groups table: member heartbeats, partition leases and
+ * committed offsets. Every ownership change is a conditional write on the lease's current owner
+ * and epoch, and every commit is conditional on `owner = me AND epoch = myEpoch`, so a member
+ * that lost a lease can never move its offset. Condition failures come back as values (or as
+ * {@link LeaseLostError}); anything else propagates.
+ */
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  QueryCommand,
+  type TransactWriteItem,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { StorageContext } from '../context.ts';
+import { InvalidGroupIdError, LeaseLostError } from '../errors.ts';
+import {
+  GROUP_META_KEY,
+  GroupAttr,
+  leaseItemKey,
+  memberKey,
+  parseLeaseItemKey,
+  parseMemberKey,
+} from '../keys.ts';
+import { sleep, withRetry } from '../retry.ts';
+
+type Item = Record<string, AttributeValue>;
+
+/** A member as stored. */
+export interface MemberRecord {
+  readonly memberId: string;
+  /** Bumped on every heartbeat; observers judge liveness by whether it moves. */
+  readonly heartbeat: number;
+  /** The member's own clock at its last heartbeat (informational). */
+  readonly seenAt: number;
+  readonly instanceId: string | undefined;
+  readonly topics: readonly string[];
+  readonly sessionTimeoutMs: number;
+}
+
+/** A partition lease as stored. */
+export interface LeaseRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly owner: string | undefined;
+  readonly epoch: number;
+  /** Incarnation of the topic the committed offset belongs to. */
+  readonly incarnation: string | undefined;
+  /** Committed offset: the next offset to process. */
+  readonly offset: number | undefined;
+  readonly metadata: string | undefined;
+  readonly committedAt: number | undefined;
+}
+
+/** Everything stored about a group, read in one query. */
+export interface GroupSnapshot {
+  readonly exists: boolean;
+  readonly createdAt: number | undefined;
+  readonly members: readonly MemberRecord[];
+  readonly leases: readonly LeaseRecord[];
+}
+
+/** What a member says about itself on every heartbeat. */
+export interface MemberInfo {
+  readonly memberId: string;
+  readonly instanceId: string | undefined;
+  readonly topics: readonly string[];
+  readonly sessionTimeoutMs: number;
+}
+
+const LEGAL_GROUP_ID = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Throws {@link InvalidGroupIdError} unless `id` is a legal group id. */
+export function validateGroupId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0)
+    throw new InvalidGroupIdError(String(id ?? ''), 'it is empty');
+  if (!LEGAL_GROUP_ID.test(id)) {
+    throw new InvalidGroupIdError(id, id.length > 249 ? 'it is too long' : 'it contains illegal characters');
+  }
+}
+
+/** One group's items. */
+export class LeaseStore {
+  readonly group: string;
+  readonly #ctx: StorageContext;
+
+  constructor(ctx: StorageContext, group: string) {
+    validateGroupId(group);
+    this.#ctx = ctx;
+    this.group = group;
+  }
+
+  #retry<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(`${operation} (group ${this.group})`, fn, this.#ctx.retry);
+  }
+
+  #key(k: string): Item {
+    return { [GroupAttr.group]: { S: this.group }, [GroupAttr.key]: { S: k } };
+  }
+
+  /** Reads the whole group (members and leases) with one paginated, strongly consistent query. */
+  async snapshot(): Promise<GroupSnapshot> {
+    const members: MemberRecord[] = [];
+    const leases: LeaseRecord[] = [];
+    let exists = false;
+    let createdAt: number | undefined;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.#retry('Reading consumer group', () =>
+        this.#ctx.ddb.send(
+          new QueryCommand({
+            TableName: this.#ctx.tables.groups,
+            KeyConditionExpression: '#g = :g',
+            ExpressionAttributeNames: { '#g': GroupAttr.group },
+            ExpressionAttributeValues: { ':g': { S: this.group } },
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const key = item[GroupAttr.key]?.S ?? '';
+        if (key === GROUP_META_KEY) {
+          exists = true;
+          createdAt = num(item, GroupAttr.createdAt);
+          continue;
+        }
+        const memberId = parseMemberKey(key);
+        if (memberId !== undefined) members.push(memberFromItem(memberId, item));
+        const lease = parseLeaseItemKey(key);
+        if (lease) leases.push(leaseFromItem(lease.topic, lease.partition, item));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { exists, createdAt, members, leases };
+  }
+
+  /** Records that the group exists (first join). Idempotent. */
+  async ensureGroup(): Promise<void> {
+    try {
+      await this.#retry('Creating consumer group', () =>
+        this.#ctx.ddb.send(
+          new PutItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Item: { ...this.#key(GROUP_META_KEY), [GroupAttr.createdAt]: { N: String(this.#ctx.now()) } },
+            ConditionExpression: 'attribute_not_exists(#k)',
+            ExpressionAttributeNames: { '#k': GroupAttr.key },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** One heartbeat: bumps the member's counter (one small write renews all its leases). */
+  async heartbeat(member: MemberInfo): Promise<number> {
+    const out = await this.#retry('Heartbeat', () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.groups,
+          Key: this.#key(memberKey(member.memberId)),
+          UpdateExpression:
+            'SET #hb = if_not_exists(#hb, :zero) + :one, #seen = :now, #tp = :tp, #sto = :sto, #iid = :iid',
+          ExpressionAttributeNames: {
+            '#hb': GroupAttr.heartbeat,
+            '#seen': GroupAttr.seenAt,
+            '#tp': GroupAttr.topics,
+            '#sto': GroupAttr.sessionTimeoutMs,
+            '#iid': GroupAttr.instanceId,
+          },
+          ExpressionAttributeValues: {
+            ':zero': { N: '0' },
+            ':one': { N: '1' },
+            ':now': { N: String(this.#ctx.now()) },
+            ':tp': { L: member.topics.map((t) => ({ S: t })) },
+            ':sto': { N: String(member.sessionTimeoutMs) },
+            ':iid': member.instanceId === undefined ? { NULL: true } : { S: member.instanceId },
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+    );
+    return Number(out.Attributes?.[GroupAttr.heartbeat]?.N ?? '0');
+  }
+
+  /** Removes a member's item (it left the group). */
+  async removeMember(memberId: string): Promise<void> {
+    await this.#retry('Leaving consumer group', () =>
+      this.#ctx.ddb.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [this.#ctx.tables.groups]: [{ DeleteRequest: { Key: this.#key(memberKey(memberId)) } }],
+          },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Makes `to` the owner of a lease, bumping its epoch, provided the lease is still as `seen`
+   * (same owner and epoch; or absent when `seen` is undefined). `to` undefined frees the lease.
+   * When the topic's incarnation changed, the stale committed offset is dropped. Returns the new
+   * lease, or undefined when someone else changed it first.
+   */
+  async changeOwner(
+    topic: string,
+    partition: number,
+    seen: LeaseRecord | undefined,
+    to: string | undefined,
+    incarnation: string,
+  ): Promise<LeaseRecord | undefined> {
+    const names: Record<string, string> = {
+      '#o': GroupAttr.owner,
+      '#ep': GroupAttr.epoch,
+      '#inc': GroupAttr.incarnation,
+    };
+    const values: Item = { ':inc': { S: incarnation } };
+    const set = ['#ep = :next', '#inc = :inc'];
+    const remove: string[] = [];
+    if (to === undefined) remove.push('#o');
+    else {
+      set.push('#o = :to');
+      values[':to'] = { S: to };
+    }
+    if (seen && seen.incarnation !== undefined && seen.incarnation !== incarnation) {
+      names['#co'] = GroupAttr.offset;
+      names['#md'] = GroupAttr.metadata;
+      remove.push('#co', '#md');
+    }
+    let condition: string;
+    if (!seen) {
+      condition = 'attribute_not_exists(#ep)';
+      values[':next'] = { N: '1' };
+    } else {
+      values[':ep'] = { N: String(seen.epoch) };
+      values[':next'] = { N: String(seen.epoch + 1) };
+      if (seen.owner === undefined) condition = 'attribute_not_exists(#o) AND #ep = :ep';
+      else {
+        condition = '#o = :from AND #ep = :ep';
+        values[':from'] = { S: seen.owner };
+      }
+    }
+    try {
+      const out = await this.#retry('Changing a lease owner', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(leaseItemKey(topic, partition)),
+            UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return leaseFromItem(topic, partition, out.Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Commits `offset` for a lease this member owns at `epoch`. Offsets only move forward: a
+   * commit below the stored offset is a no-op. Throws {@link LeaseLostError} when the member no
+   * longer owns the lease at that epoch.
+   */
+  async commit(
+    topic: string,
+    partition: number,
+    memberId: string,
+    epoch: number,
+    offset: number,
+    metadata: string | undefined,
+  ): Promise<void> {
+    try {
+      await this.#retry('Committing offsets', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand(this.#commitUpdate(topic, partition, memberId, epoch, offset, metadata)),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? leaseFromItem(topic, partition, error.Item) : undefined;
+      if (current?.owner === memberId && current.epoch === epoch) return; // Already committed further.
+      throw new LeaseLostError(this.group, topic, partition);
+    }
+  }
+
+  /** The same commit as a transaction item, for exactly-once consume-transform-produce. */
+  commitTransactionItem(
+    topic: string,
+    partition: number,
+    memberId: string,
+    epoch: number,
+    offset: number,
+    metadata: string | undefined,
+  ): TransactWriteItem {
+    return { Update: this.#commitUpdate(topic, partition, memberId, epoch, offset, metadata) };
+  }
+
+  #commitUpdate(
+    topic: string,
+    partition: number,
+    memberId: string,
+    epoch: number,
+    offset: number,
+    metadata: string | undefined,
+  ) {
+    return {
+      TableName: this.#ctx.tables.groups,
+      Key: this.#key(leaseItemKey(topic, partition)),
+      UpdateExpression: `SET #co = :co, #cat = :now${metadata === undefined ? ' REMOVE #md' : ', #md = :md'}`,
+      ConditionExpression: '#o = :me AND #ep = :ep AND (attribute_not_exists(#co) OR #co <= :co)',
+      ExpressionAttributeNames: {
+        '#co': GroupAttr.offset,
+        '#cat': GroupAttr.committedAt,
+        '#md': GroupAttr.metadata,
+        '#o': GroupAttr.owner,
+        '#ep': GroupAttr.epoch,
+      },
+      ExpressionAttributeValues: {
+        ':co': { N: String(offset) },
+        ':now': { N: String(this.#ctx.now()) },
+        ':me': { S: memberId },
+        ':ep': { N: String(epoch) },
+        ...(metadata === undefined ? {} : { ':md': { S: metadata } }),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+  }
+
+  /**
+   * Administrative: sets a partition's committed offset regardless of direction (reset), keeping
+   * the owner. Creates the lease item when missing.
+   */
+  async setOffset(topic: string, partition: number, offset: number, incarnation: string): Promise<void> {
+    await this.#retry('Resetting offsets', () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.groups,
+          Key: this.#key(leaseItemKey(topic, partition)),
+          UpdateExpression:
+            'SET #co = :co, #inc = :inc, #cat = :now, #ep = if_not_exists(#ep, :zero) REMOVE #md',
+          ExpressionAttributeNames: {
+            '#co': GroupAttr.offset,
+            '#inc': GroupAttr.incarnation,
+            '#cat': GroupAttr.committedAt,
+            '#ep': GroupAttr.epoch,
+            '#md': GroupAttr.metadata,
+          },
+          ExpressionAttributeValues: {
+            ':co': { N: String(offset) },
+            ':inc': { S: incarnation },
+            ':now': { N: String(this.#ctx.now()) },
+            ':zero': { N: '0' },
+          },
+        }),
+      ),
+    );
+  }
+
+  /** Deletes every item of the group. */
+  async deleteAll(): Promise<void> {
+    const snapshot = await this.snapshot();
+    const keys = [
+      GROUP_META_KEY,
+      ...snapshot.members.map((m) => memberKey(m.memberId)),
+      ...snapshot.leases.map((l) => leaseItemKey(l.topic, l.partition)),
+    ];
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: this.#key(k) } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        const out = await this.#retry('Deleting consumer group', () =>
+          this.#ctx.ddb.send(
+            new BatchWriteItemCommand({ RequestItems: { [this.#ctx.tables.groups]: requests } }),
+          ),
+        );
+        requests = (out.UnprocessedItems?.[this.#ctx.tables.groups] ?? []).flatMap((r) =>
+          r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key } }] : [],
+        );
+        if (requests.length > 0) await sleep(Math.min(1_000, 20 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+function num(item: Item, name: string): number | undefined {
+  const v = item[name]?.N;
+  return v === undefined ? undefined : Number(v);
+}
+
+function memberFromItem(memberId: string, item: Item): MemberRecord {
+  return {
+    memberId,
+    heartbeat: num(item, GroupAttr.heartbeat) ?? 0,
+    seenAt: num(item, GroupAttr.seenAt) ?? 0,
+    instanceId: item[GroupAttr.instanceId]?.S,
+    topics: (item[GroupAttr.topics]?.L ?? []).flatMap((v) => (v.S === undefined ? [] : [v.S])),
+    sessionTimeoutMs: num(item, GroupAttr.sessionTimeoutMs) ?? 10_000,
+  };
+}
+
+/** Parses a lease item. */
+export function leaseFromItem(topic: string, partition: number, item: Item): LeaseRecord {
+  return {
+    topic,
+    partition,
+    owner: item[GroupAttr.owner]?.S,
+    epoch: num(item, GroupAttr.epoch) ?? 0,
+    incarnation: item[GroupAttr.incarnation]?.S,
+    offset: num(item, GroupAttr.offset),
+    metadata: item[GroupAttr.metadata]?.S,
+    committedAt: num(item, GroupAttr.committedAt),
+  };
+}
