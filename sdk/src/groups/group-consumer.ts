@@ -344,6 +344,8 @@ export class GroupConsumer<V> {
   }
 
   async #assigned(lease: HeldLease): Promise<void> {
+    // Leaving: the lease is handed on by leave() (or expires after a crash); don't start it.
+    if (this.#disconnected) return;
     const tp = { topic: lease.topic, partition: lease.partition };
     const key = leaseKey(lease.topic, lease.partition);
     const reset = this.#subscription?.fromBeginning ? 'earliest' : (this.#options.offsetReset ?? 'latest');

@@ -171,7 +171,10 @@ export class GroupMember {
   #schedule(): void {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
-      void this.tick().finally(() => this.#schedule());
+      // A failed tick was already reported through onError; the next one retries.
+      void this.tick()
+        .catch(() => undefined)
+        .finally(() => this.#schedule());
     }, this.#timing.heartbeatIntervalMs);
     this.#timer.unref?.();
   }
@@ -192,6 +195,7 @@ export class GroupMember {
     const snapshot = await this.#store.snapshot();
     const now = this.#ctx.now();
     const live = this.#liveMembers(snapshot, now);
+    await this.#removeLongDead(snapshot, now);
     const views = await this.#leaseViews(snapshot, live);
     const ideal = idealAssignment(views, live);
     this.#ideal = ideal;
@@ -244,6 +248,18 @@ export class GroupMember {
       takes.push(this.#take(view.topic, view.partition, stored, incarnation));
     }
     await Promise.all(takes);
+  }
+
+  /**
+   * Deletes the items of members silent for two session timeouts, so members that crashed do
+   * not accumulate (conditional on their counter, so a member that came back stays).
+   */
+  async #removeLongDead(snapshot: GroupSnapshot, now: number): Promise<void> {
+    const dead = snapshot.members.filter(
+      (m) =>
+        m.memberId !== this.info.memberId && !this.#liveness.isLive(m.memberId, now, 2 * m.sessionTimeoutMs),
+    );
+    await Promise.all(dead.map((m) => this.#store.removeExpiredMember(m.memberId, m.heartbeat)));
   }
 
   async #take(

@@ -9,6 +9,7 @@ import {
   type AttributeValue,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
   type TransactWriteItem,
@@ -197,6 +198,28 @@ export class LeaseStore {
         }),
       ),
     );
+  }
+
+  /**
+   * Removes the item of a member that stopped heartbeating, only if its counter is still the
+   * one observed (a member that came back, e.g. a restarted static member, is left alone).
+   */
+  async removeExpiredMember(memberId: string, heartbeat: number): Promise<void> {
+    try {
+      await this.#retry('Removing an expired member', () =>
+        this.#ctx.ddb.send(
+          new DeleteItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(memberKey(memberId)),
+            ConditionExpression: '#hb = :hb',
+            ExpressionAttributeNames: { '#hb': GroupAttr.heartbeat },
+            ExpressionAttributeValues: { ':hb': { N: String(heartbeat) } },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**
