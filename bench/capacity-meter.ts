@@ -7,6 +7,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { writeUnits } from '../sdk/src/log/append-strategy.ts';
 
 export interface CapacityTotals {
+  /** Read and write units per table, as reported. */
+  byTable: Record<string, { readUnits: number; writeUnits: number; requests: number }>;
   readUnits: number;
   writeUnits: number;
   /** Estimated units of writes that failed their condition. */
@@ -15,6 +17,7 @@ export interface CapacityTotals {
 }
 
 interface Consumed {
+  TableName?: string;
   CapacityUnits?: number;
   ReadCapacityUnits?: number;
   WriteCapacityUnits?: number;
@@ -35,11 +38,22 @@ function itemBytes(item: Record<string, Record<string, unknown>> | undefined): n
 
 /** Installs the meter on a client; `totals` accumulate until `reset()`. */
 export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals; reset: () => void } {
-  const totals: CapacityTotals = { readUnits: 0, writeUnits: 0, failedWriteUnits: 0, requests: 0 };
+  const totals: CapacityTotals = {
+    byTable: {},
+    readUnits: 0,
+    writeUnits: 0,
+    failedWriteUnits: 0,
+    requests: 0,
+  };
+  const tableTotals = (name: string) => {
+    totals.byTable[name] ??= { readUnits: 0, writeUnits: 0, requests: 0 };
+    return totals.byTable[name];
+  };
   type Args = { input: Record<string, unknown> };
   type Next = (args: Args) => Promise<{ output: Record<string, unknown> }>;
   const middleware = (next: Next, context: { commandName?: string }) => async (args: Args) => {
     totals.requests++;
+    if (typeof args.input.TableName === 'string') tableTotals(args.input.TableName).requests++;
     const input = { ...args.input, ReturnConsumedCapacity: 'TOTAL' };
     try {
       const result = await next({ ...args, input });
@@ -47,8 +61,14 @@ export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals;
       for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
         const isRead = context.commandName === 'QueryCommand' || context.commandName === 'GetItemCommand';
         const units = c.CapacityUnits ?? 0;
-        if (isRead) totals.readUnits += c.ReadCapacityUnits ?? units;
-        else totals.writeUnits += c.WriteCapacityUnits ?? units;
+        const table = tableTotals(c.TableName ?? '?');
+        if (isRead) {
+          totals.readUnits += c.ReadCapacityUnits ?? units;
+          table.readUnits += c.ReadCapacityUnits ?? units;
+        } else {
+          totals.writeUnits += c.WriteCapacityUnits ?? units;
+          table.writeUnits += c.WriteCapacityUnits ?? units;
+        }
       }
       return result;
     } catch (error) {
@@ -63,6 +83,7 @@ export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals;
   return {
     totals,
     reset: () => {
+      totals.byTable = {};
       totals.readUnits = 0;
       totals.writeUnits = 0;
       totals.failedWriteUnits = 0;

@@ -13,6 +13,7 @@ import { partitionKey } from '../sdk/src/keys.ts';
 import { slotFromItem } from '../sdk/src/log/log-item.ts';
 import { tableNames } from '../sdk/src/schema.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
+import { benchGroups } from './groups.ts';
 
 const RECORD_BYTES = 1024;
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 30_000);
@@ -249,7 +250,14 @@ async function round(partitions: number) {
   return { produced, raw, consumed, rawRead, storedBytes, avgItem: storedBytes / items.length };
 }
 
+const ONLY = process.env.BENCH_ONLY;
+
 try {
+  if (ONLY === 'groups') {
+    process.stdout.write(`${(await benchGroups(stack)).join('\n')}\n`);
+    await stack.stop();
+    process.exit(0);
+  }
   const lines: string[] = [];
   lines.push(
     `Records: ${RECORDS} × ${RECORD_BYTES} B, uncompressed. Node ${process.version}. DynamoDB Local (in memory) via the edge endpoint.`,
@@ -334,6 +342,7 @@ try {
       `${c.measuredWrite} (+${c.failedMeasured} est. failed)`,
     ]),
   );
+  lines.push(...(await benchGroups(stack)));
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await stack.stop();

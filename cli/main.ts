@@ -1,10 +1,11 @@
 /**
- * The `tributary` command line: topics, produce and consume. Points at the local stack
+ * The `tributary` command line: topics, produce, consume and consumer groups. Points at the local stack
  * (http://127.0.0.1:4566) unless told otherwise by `--endpoint` or the environment.
  */
 import { parseArgs } from 'node:util';
 import { TributaryError } from '../sdk/src/index.ts';
 import { runConsume } from './consume.ts';
+import { runGroups } from './groups.ts';
 import { type GlobalOptions, globalOptionSpec, openClient, UsageError } from './options.ts';
 import { runProduce } from './produce.ts';
 import { runTopics } from './topics.ts';
@@ -23,6 +24,15 @@ Usage:
   tributary consume <topic> [--partition N] [--offset N | --from-beginning | --from-timestamp MS]
                     [--max-messages N] [--timeout-ms MS] [--format value|kv|json] [--key-separator SEP]
       Without an offset it starts at the end and waits for new messages.
+  tributary consume <topic> --group G [--from-beginning] [--max-messages N] [--timeout-ms MS] [--format ...]
+      Consumes as a member of consumer group G: starts from the group's committed offsets
+      (else the end, or the beginning with --from-beginning) and commits what it printed.
+  tributary groups list
+  tributary groups describe <group>
+  tributary groups reset-offsets <group> --topic T (--to-earliest | --to-latest | --to-timestamp MS | --to-offset N)
+                    [--partition N ...] [--force]
+  tributary groups delete <group> [--force]
+      Resets and deletes are refused while the group has active members, unless --force.
 
 Connection (any command):
   --endpoint URL       DynamoDB/S3 endpoint; "aws" for AWS's own endpoints
@@ -38,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command ? 0 : 2;
   }
-  const run = { topics: runTopics, produce: runProduce, consume: runConsume }[command];
+  const run = { topics: runTopics, produce: runProduce, consume: runConsume, groups: runGroups }[command];
   if (!run) throw new UsageError(`Unknown command "${command}".`);
   // Global options are parsed by each command together with its own.
   const peek = parseArgs({ args: rest, options: globalOptionSpec, strict: false, allowPositionals: true });

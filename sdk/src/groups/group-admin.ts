@@ -215,9 +215,14 @@ export class GroupAdmin {
       }
       return { partition, offset };
     });
-    const store = new LeaseStore(this.#ctx, groupId);
-    for (const { partition, offset } of resolved)
-      await store.setOffset(topic.name, partition, offset, topic.incarnation);
+    await new LeaseStore(this.#ctx, groupId).setOffsets(
+      resolved.map(({ partition, offset }) => ({
+        topic: topic.name,
+        partition,
+        offset,
+        incarnation: topic.incarnation,
+      })),
+    );
     return resolved;
   }
 

@@ -408,8 +408,9 @@ export class GroupConsumer<V> {
         progress.processed = batch.nextOffset;
       } else {
         for (const message of batch.messages) {
-          // The lease can be lost while we await the handler: stop at once if it was.
-          if (!isHeld(progress.lease.state)) return;
+          // The lease can be lost while we await the handler: stop at once if it was. A disconnect
+          // also stops here, between messages; the rest of the batch stays unprocessed.
+          if (!isHeld(progress.lease.state) || !this.#running) return;
           await handlers.eachMessage(message);
           progress.processed = message.offset + 1;
         }

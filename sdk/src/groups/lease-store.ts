@@ -5,6 +5,7 @@
  * that lost a lease can never move its offset. Condition failures come back as values (or as
  * {@link LeaseLostError}); anything else propagates.
  */
+import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   BatchWriteItemCommand,
@@ -13,6 +14,7 @@ import {
   PutItemCommand,
   QueryCommand,
   type TransactWriteItem,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
@@ -358,15 +360,18 @@ export class LeaseStore {
   }
 
   /**
-   * Administrative: sets a partition's committed offset regardless of direction (reset), keeping
-   * the owner. Creates the lease item when missing.
+   * Administrative: sets committed offsets regardless of direction (reset), keeping owners and
+   * creating missing lease items. Up to 100 partitions are written in one transaction, so a
+   * reset of a topic applies to all its partitions or none (larger topics: per 100).
    */
-  async setOffset(topic: string, partition: number, offset: number, incarnation: string): Promise<void> {
-    await this.#retry('Resetting offsets', () =>
-      this.#ctx.ddb.send(
-        new UpdateItemCommand({
+  async setOffsets(
+    entries: readonly { topic: string; partition: number; offset: number; incarnation: string }[],
+  ): Promise<void> {
+    for (let i = 0; i < entries.length; i += 100) {
+      const items: TransactWriteItem[] = entries.slice(i, i + 100).map((e) => ({
+        Update: {
           TableName: this.#ctx.tables.groups,
-          Key: this.#key(leaseItemKey(topic, partition)),
+          Key: this.#key(leaseItemKey(e.topic, e.partition)),
           UpdateExpression:
             'SET #co = :co, #inc = :inc, #cat = :now, #ep = if_not_exists(#ep, :zero) REMOVE #md',
           ExpressionAttributeNames: {
@@ -377,14 +382,20 @@ export class LeaseStore {
             '#md': GroupAttr.metadata,
           },
           ExpressionAttributeValues: {
-            ':co': { N: String(offset) },
-            ':inc': { S: incarnation },
+            ':co': { N: String(e.offset) },
+            ':inc': { S: e.incarnation },
             ':now': { N: String(this.#ctx.now()) },
             ':zero': { N: '0' },
           },
-        }),
-      ),
-    );
+        },
+      }));
+      const token = randomUUID();
+      await this.#retry('Resetting offsets', () =>
+        this.#ctx.ddb.send(
+          new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: token }),
+        ),
+      );
+    }
   }
 
   /** Deletes every item of the group. */
