@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'INVALID_GROUP_ID'
   | 'GROUP_NOT_FOUND'
   | 'GROUP_ACTIVE'
-  | 'LEASE_LOST';
+  | 'LEASE_LOST'
+  | 'NO_COMMITTED_OFFSET';
 
 /** Base class of every error raised by Tributary. */
 export class TributaryError extends Error {
@@ -343,6 +344,27 @@ export class LeaseLostError extends TributaryError {
       'LEASE_LOST',
       `Member of group "${groupId}" lost ${topic}[${partition}] to another member (rebalance or session timeout); ` +
         'its records will be processed by the new owner from the last committed offset.',
+    );
+    this.groupId = groupId;
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/**
+ * A group member got a partition with no usable committed offset while its `offsetReset` policy
+ * is `'error'`. The partition stays paused until the application seeks it to a start position.
+ */
+export class NoCommittedOffsetError extends TributaryError {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly partition: number;
+
+  constructor(groupId: string, topic: string, partition: number) {
+    super(
+      'NO_COMMITTED_OFFSET',
+      `Group "${groupId}" has no committed offset for ${topic}[${partition}] (or it fell below the log start) and ` +
+        "offsetReset is 'error': the partition is paused until you seek() it to a start position.",
     );
     this.groupId = groupId;
     this.topic = topic;

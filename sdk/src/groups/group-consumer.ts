@@ -16,6 +16,7 @@ import {
   ClientClosedError,
   InvalidArgumentError,
   LeaseLostError,
+  NoCommittedOffsetError,
   OffsetOutOfRangeError,
   TransactionConditionFailedError,
 } from '../errors.ts';
@@ -247,6 +248,8 @@ export class GroupConsumer<V> {
     const progress = this.#held(target);
     await this.#consumer.seek({ topic: target.topic, partition: target.partition, offset: target.offset });
     progress.processed = target.offset;
+    // A partition held back for want of a start position (offsetReset 'error') starts now.
+    this.#consumer.resume([{ topic: target.topic, partition: target.partition }]);
   }
 
   /** Stops fetching held partitions until {@link resume}; they stay assigned. */
@@ -349,21 +352,25 @@ export class GroupConsumer<V> {
     const tp = { topic: lease.topic, partition: lease.partition };
     const key = leaseKey(lease.topic, lease.partition);
     const reset = this.#subscription?.fromBeginning ? 'earliest' : (this.#options.offsetReset ?? 'latest');
-    let start: number | 'earliest' | 'latest' = lease.committed ?? (reset === 'error' ? 'earliest' : reset);
-    if (lease.committed === undefined && reset === 'error') {
-      this.#reportError(new OffsetOutOfRangeError(lease.topic, lease.partition, -1, 0, 0));
-      start = 'earliest';
-    }
+    let needsSeek = lease.committed === undefined && reset === 'error';
     try {
-      await this.#consumer.assign([{ ...tp, offset: start }]);
+      await this.#consumer.assign([
+        { ...tp, offset: lease.committed ?? (reset === 'error' ? 'latest' : reset) },
+      ]);
     } catch (error) {
       if (!(error instanceof OffsetOutOfRangeError)) throw error;
       // The committed offset fell below the log start (retention): apply the reset policy.
-      await this.#consumer.assign([{ ...tp, offset: reset === 'latest' ? 'latest' : 'earliest' }]);
+      needsSeek = reset === 'error';
+      await this.#consumer.assign([{ ...tp, offset: reset === 'earliest' ? 'earliest' : 'latest' }]);
+    }
+    if (needsSeek) {
+      this.#consumer.pause([tp]);
+      this.#reportError(new NoCommittedOffsetError(this.groupId, lease.topic, lease.partition));
     }
     this.#progress.set(key, {
       lease,
-      processed: this.#consumer.position(tp),
+      // Nothing to commit for a partition waiting for a seek (committing its position would skip).
+      processed: needsSeek ? undefined : this.#consumer.position(tp),
       committed: lease.committed,
       failures: 0,
     });

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   InvalidGroupIdError,
   LeaseLostError,
+  NoCommittedOffsetError,
   OffsetOutOfRangeError,
   type Tributary,
 } from '../../../sdk/src/index.ts';
@@ -246,6 +247,41 @@ describe('consumer groups', () => {
     });
     await m.consumer.disconnect();
     client.close();
+  });
+
+  it("holds a partition without a committed offset when offsetReset is 'error', until the application seeks", async () => {
+    const topic = uniqueTopic('noreset');
+    const group = uniqueTopic('g');
+    await admin.createTopic({ topic, partitions: 1 });
+    const producer = tributary.producer();
+    await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+    await producer.close();
+    const errors: unknown[] = [];
+    const seen: string[] = [];
+    const consumer = tributary.consumer({
+      groupId: group,
+      offsetReset: 'error',
+      heartbeatIntervalMs: HEARTBEAT_MS,
+      sessionTimeoutMs: SESSION_MS,
+      autoCommitIntervalMs: 50,
+      maxIdleIntervalMs: 50,
+      onError: (e) => errors.push(e),
+    });
+    await consumer.subscribe({ topics: [topic] });
+    await consumer.run({
+      eachMessage: async (m) => {
+        seen.push(m.value!.toString());
+      },
+    });
+    await until(() => errors.some((e) => e instanceof NoCommittedOffsetError), { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toEqual([]);
+    expect((await admin.describeGroup(group)).partitions[0]?.committedOffset).toBeUndefined();
+    await consumer.seek({ topic, partition: 0, offset: 1 });
+    await until(() => seen.length === 1, { timeoutMs: 10_000 });
+    expect(seen).toEqual(['b']);
+    await consumer.disconnect();
+    expect((await admin.describeGroup(group)).partitions[0]?.committedOffset).toBe(2);
   });
 
   it('refuses bad input with typed errors and no state change', async () => {
