@@ -17,6 +17,7 @@ import { decodeRecordBatch } from './log/record-batch.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
 import type { Deserializer } from './serde.ts';
 import type { TopicCache } from './topics/topic-cache.ts';
+import { Waker } from './waker.ts';
 
 /** Where to start reading a partition. */
 export type StartPosition =
@@ -113,7 +114,7 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   readonly #partitions = new Map<string, PartitionState<V>>();
   #cursor = 0;
   #idleMs = 0;
-  #wake: (() => void) | undefined;
+  readonly #waker = new Waker();
   #closed = false;
 
   /** @internal use `tributary.consumer()` */
@@ -273,7 +274,7 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
         this.#options.maxIdleIntervalMs,
         Math.max(this.#options.minIdleIntervalMs, this.#idleMs * 2),
       );
-      await this.#sleep(this.#idleMs);
+      await this.#waker.sleep(this.#idleMs);
     }
   }
 
@@ -413,18 +414,7 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
 
   #wakeUp(): void {
     this.#idleMs = 0;
-    this.#wake?.();
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    this.#waker.wake();
   }
 }
 

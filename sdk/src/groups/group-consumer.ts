@@ -23,13 +23,13 @@ import {
 import { partitionLabel } from '../keys.ts';
 import { PartitionReader } from '../log/reader.ts';
 import { Producer, type ProducerRecord, type RecordMetadata } from '../producer.ts';
-import { sleep } from '../retry.ts';
 import { type Deserializer, type RawValue, rawSerializer } from '../serde.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
+import { Waker } from '../waker.ts';
 import { leaseKey } from './assignment.ts';
 import { GroupMember, type HeldLease } from './group-member.ts';
 import { isHeld } from './lease-state.ts';
-import { LeaseStore, validateGroupId } from './lease-store.ts';
+import { type LeaseFence, LeaseStore, validateGroupId } from './lease-store.ts';
 
 /** Settings of a group consumer. */
 export interface GroupConsumerOptions<V> {
@@ -123,7 +123,7 @@ export class GroupConsumer<V> {
   #running = false;
   #disconnected = false;
   #lastAutoCommit = 0;
-  #wake: (() => void) | undefined;
+  readonly #waker = new Waker();
   #producer: Producer<RawValue> | undefined;
 
   /** @internal use `tributary.consumer({ groupId })` */
@@ -198,11 +198,11 @@ export class GroupConsumer<V> {
         assigned: (lease) => this.#assigned(lease),
         revokeRequested: (lease) => {
           this.#revoking.add(lease);
-          this.#wake?.();
+          this.#waker.wake();
         },
         lost: (lease) => {
           this.#lost.add(lease);
-          this.#wake?.();
+          this.#waker.wake();
         },
       },
       (error) => this.#reportError(error),
@@ -279,14 +279,7 @@ export class GroupConsumer<V> {
       return this.#held(o);
     });
     const commitItems = request.offsets.map((o, i) =>
-      this.#store.commitTransactionItem(
-        o.topic,
-        o.partition,
-        this.memberId,
-        progress[i]!.lease.epoch,
-        o.offset,
-        o.metadata,
-      ),
+      this.#store.commitTransactionItem(this.#fence(progress[i]!.lease), o.offset, o.metadata),
     );
     const extra = [...commitItems, ...(request.items ?? [])];
     try {
@@ -318,7 +311,7 @@ export class GroupConsumer<V> {
     if (this.#disconnected) return;
     this.#disconnected = true;
     this.#running = false;
-    this.#wake?.();
+    this.#waker.wake();
     this.#consumer.close();
     await this.#loop;
     if (this.#member) {
@@ -335,7 +328,7 @@ export class GroupConsumer<V> {
   async abandon(): Promise<void> {
     this.#disconnected = true;
     this.#running = false;
-    this.#wake?.();
+    this.#waker.wake();
     this.#consumer.close();
     await this.#member?.abandon();
     await this.#loop;
@@ -375,7 +368,7 @@ export class GroupConsumer<V> {
       failures: 0,
     });
     await this.#options.onAssigned?.(tp);
-    this.#wake?.();
+    this.#waker.wake();
   }
 
   async #process(handlers: RunHandlers<V>): Promise<void> {
@@ -395,11 +388,11 @@ export class GroupConsumer<V> {
           continue;
         }
         idleMs = Math.min(this.#options.maxIdleIntervalMs ?? 1_000, Math.max(20, idleMs * 2));
-        await this.#idle(idleMs);
+        await this.#waker.sleep(idleMs);
       } catch (error) {
         if (error instanceof ClientClosedError && !this.#running) return;
         this.#reportError(error);
-        await this.#idle(200);
+        await this.#waker.sleep(200);
       }
     }
   }
@@ -501,8 +494,12 @@ export class GroupConsumer<V> {
     const { lease } = progress;
     if (lease.state === 'lost' || lease.state === 'released')
       throw new LeaseLostError(this.groupId, lease.topic, lease.partition);
-    await this.#store.commit(lease.topic, lease.partition, this.memberId, lease.epoch, offset, metadata);
+    await this.#store.commit(this.#fence(lease), offset, metadata);
     progress.committed = Math.max(progress.committed ?? 0, offset);
+  }
+
+  #fence(lease: HeldLease): LeaseFence {
+    return { topic: lease.topic, partition: lease.partition, memberId: this.memberId, epoch: lease.epoch };
   }
 
   #held(p: TopicPartition): PartitionProgress {
@@ -513,17 +510,6 @@ export class GroupConsumer<V> {
     return progress;
   }
 
-  #idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
-  }
-
   #reportError(error: unknown): void {
     (this.#options.onError ?? ((e: unknown) => console.error('[tributary group consumer]', e)))(error);
   }
@@ -531,14 +517,4 @@ export class GroupConsumer<V> {
   #assertUsable(): void {
     if (this.#disconnected) throw new ClientClosedError('group consumer');
   }
-}
-
-/** Waits until a condition holds (used by graceful shutdown helpers in tests and tools). */
-export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await sleep(10);
-  }
-  return true;
 }

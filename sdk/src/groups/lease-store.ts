@@ -65,6 +65,14 @@ export interface GroupSnapshot {
   readonly leases: readonly LeaseRecord[];
 }
 
+/** Identifies a lease as held by a member at an epoch: what every commit is conditional on. */
+export interface LeaseFence {
+  readonly topic: string;
+  readonly partition: number;
+  readonly memberId: string;
+  readonly epoch: number;
+}
+
 /** What a member says about itself on every heartbeat. */
 export interface MemberInfo {
   readonly memberId: string;
@@ -294,45 +302,26 @@ export class LeaseStore {
    * commit below the stored offset is a no-op. Throws {@link LeaseLostError} when the member no
    * longer owns the lease at that epoch.
    */
-  async commit(
-    topic: string,
-    partition: number,
-    memberId: string,
-    epoch: number,
-    offset: number,
-    metadata: string | undefined,
-  ): Promise<void> {
+  async commit(fence: LeaseFence, offset: number, metadata: string | undefined): Promise<void> {
     try {
       await this.#retry('Committing offsets', () =>
-        this.#ctx.ddb.send(
-          new UpdateItemCommand(this.#commitUpdate(topic, partition, memberId, epoch, offset, metadata)),
-        ),
+        this.#ctx.ddb.send(new UpdateItemCommand(this.#commitUpdate(fence, offset, metadata))),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = error.Item ? leaseFromItem(topic, partition, error.Item) : undefined;
-      if (current?.owner === memberId && current.epoch === epoch) return; // Already committed further.
-      throw new LeaseLostError(this.group, topic, partition);
+      const current = error.Item ? leaseFromItem(fence.topic, fence.partition, error.Item) : undefined;
+      if (current?.owner === fence.memberId && current.epoch === fence.epoch) return; // Already committed further.
+      throw new LeaseLostError(this.group, fence.topic, fence.partition);
     }
   }
 
   /** The same commit as a transaction item, for exactly-once consume-transform-produce. */
-  commitTransactionItem(
-    topic: string,
-    partition: number,
-    memberId: string,
-    epoch: number,
-    offset: number,
-    metadata: string | undefined,
-  ): TransactWriteItem {
-    return { Update: this.#commitUpdate(topic, partition, memberId, epoch, offset, metadata) };
+  commitTransactionItem(fence: LeaseFence, offset: number, metadata: string | undefined): TransactWriteItem {
+    return { Update: this.#commitUpdate(fence, offset, metadata) };
   }
 
   #commitUpdate(
-    topic: string,
-    partition: number,
-    memberId: string,
-    epoch: number,
+    { topic, partition, memberId, epoch }: LeaseFence,
     offset: number,
     metadata: string | undefined,
   ) {

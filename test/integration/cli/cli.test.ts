@@ -1,42 +1,9 @@
 /** The `tributary` command line, run as a real process against the test stack. */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { testStackConfig } from '../../helpers/stack.ts';
+import { runCli } from '../../helpers/cli.ts';
 import { uniqueTopic } from '../../helpers/tributary.ts';
 
-const MAIN = fileURLToPath(new URL('../../../cli/main.ts', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin = ''): Promise<Result> {
-  const { endpoint, tablePrefix, region } = testStackConfig();
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [MAIN, ...args, '--endpoint', endpoint, '--table-prefix', tablePrefix, '--region', region],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, AWS_ENDPOINT_URL: '', TRIBUTARY_ENDPOINT: '' },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = runCli;
 
 describe('tributary CLI', () => {
   it('creates, describes, produces to, consumes from and deletes a topic', async () => {
@@ -130,16 +97,7 @@ describe('tributary CLI', () => {
     ]);
     expect(conflicting.code).toBe(2);
     expect(conflicting.stderr).toContain('only one of');
-    const unreachable = await new Promise<Result>((resolve) => {
-      const child = spawn(process.execPath, [MAIN, 'topics', 'list', '--endpoint', 'http://127.0.0.1:1'], {
-        stdio: 'pipe',
-      });
-      let stderr = '';
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (code) => resolve({ code, stdout: '', stderr }));
-    });
+    const unreachable = await runCli(['topics', 'list', '--endpoint', 'http://127.0.0.1:1'], '', false);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain('npm start');
   });

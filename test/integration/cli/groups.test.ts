@@ -1,56 +1,12 @@
 /** `tributary groups ...` and `tributary consume --group`, run as real processes against the test stack. */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { testStackConfig } from '../../helpers/stack.ts';
+import { type CliResult, runCli } from '../../helpers/cli.ts';
 import { uniqueTopic } from '../../helpers/tributary.ts';
-
-const MAIN = fileURLToPath(new URL('../../../cli/main.ts', import.meta.url));
 
 /** Upper bound on a group consume that should end by --max-messages (keeps a failure from hanging). */
 const SAFETY_TIMEOUT = ['--timeout-ms', '15000'];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin = ''): Promise<Result> {
-  const { endpoint, tablePrefix, region, bucket } = testStackConfig();
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        MAIN,
-        ...args,
-        '--endpoint',
-        endpoint,
-        '--table-prefix',
-        tablePrefix,
-        '--region',
-        region,
-        '--bucket',
-        bucket,
-      ],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, AWS_ENDPOINT_URL: '', TRIBUTARY_ENDPOINT: '' },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = runCli;
 
 function lines(stdout: string): string[] {
   return stdout.split('\n').filter((l) => l !== '');

@@ -5,6 +5,7 @@ import {
   leaseKey,
   type MemberView,
 } from '../../../sdk/src/groups/assignment.ts';
+import { seededRandom } from '../../helpers/random.ts';
 
 type Assignment = ReadonlyMap<string, string>;
 
@@ -46,17 +47,7 @@ function sortedEntries(assignment: Assignment): [string, string][] {
   return [...assignment].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same sequence on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const prng = seededRandom;
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const copy = [...items];
