@@ -1,6 +1,6 @@
 /** `tributary groups ...` and `tributary consume --group`, run as real processes against the test stack. */
 import { describe, expect, it } from 'vitest';
-import { type CliResult, runCli } from '../../helpers/cli.ts';
+import { runCli } from '../../helpers/cli.ts';
 import { uniqueTopic } from '../../helpers/tributary.ts';
 
 /** Upper bound on a group consume that should end by --max-messages (keeps a failure from hanging). */
