@@ -34,6 +34,10 @@ export const LogAttr = {
   voided: 'v',
   /** Metadata item: first offset still readable. */
   logStartOffset: 'lso',
+  /** Present instead of `body` on a batch stored in S3 (claim check): the object key. */
+  claimKey: 's3',
+  /** Size in bytes of a batch stored in S3. */
+  claimSize: 'sz',
 } as const;
 
 /** Value of {@link LogAttr.state} on a claimed-but-unwritten slot. */
@@ -119,4 +123,24 @@ export function parseLeaseItemKey(key: string): { topic: string; partition: numb
 /** Parses a member item's sort key. */
 export function parseMemberKey(key: string): string | undefined {
   return key.startsWith('member#') ? key.slice('member#'.length) : undefined;
+}
+
+/** S3 prefix of everything a partition incarnation stores (segments and claim-check objects). */
+export function partitionObjectPrefix(ref: PartitionRef): string {
+  return `${ref.topic}/${ref.incarnation}/${ref.partition}/`;
+}
+
+/** S3 prefix of everything a topic incarnation stores. */
+export function topicObjectPrefix(topic: string, incarnation: string): string {
+  return `${topic}/${incarnation}/`;
+}
+
+/** S3 key of a large batch stored by claim check; unique per producer attempt. */
+export function claimObjectKey(
+  ref: PartitionRef,
+  producerId: string,
+  sequence: number,
+  nonce: string,
+): string {
+  return `${partitionObjectPrefix(ref)}claims/${producerId}-${sequence}-${nonce}.batch`;
 }

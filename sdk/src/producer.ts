@@ -22,6 +22,7 @@ import {
   PartitionAppender,
 } from './log/appender.ts';
 import { appendAtomically } from './log/atomic-append.ts';
+import { storeClaim } from './log/claim-check.ts';
 import type { Compression } from './log/compression.ts';
 import { Partitioner } from './log/partitioner.ts';
 import {
@@ -325,7 +326,7 @@ export class Producer<V> {
     if (record.messages.length === 0)
       throw new InvalidArgumentError(`No messages to send to "${record.topic}"`);
     const topic = await this.#topics.get(record.topic);
-    const limit = Math.min(topic.config.maxMessageBytes, MAX_INLINE_BATCH_BYTES);
+    const limit = topic.config.maxMessageBytes;
     const now = this.#ctx.now();
     return record.messages.map((message, i) => {
       const value = toBytes(this.#serializer(message.value));
@@ -342,9 +343,7 @@ export class Producer<V> {
         throw new RecordTooLargeError(
           size + RECORD_BATCH_OVERHEAD,
           limit,
-          limit < topic.config.maxMessageBytes
-            ? `records above ${limit} bytes need the S3 claim-check path, which this version does not have yet`
-            : `topic "${topic.name}" has max.message.bytes=${topic.config.maxMessageBytes}`,
+          `topic "${topic.name}" has max.message.bytes=${limit} (raise it up to 10 MB with topics alter)`,
         );
       }
       return { topic, partition, record: input, size };
@@ -538,9 +537,22 @@ export class Producer<V> {
       timestampType: appendTime ? 'log-append' : 'create',
     });
     const maxTimestamp = records.reduce((max, r) => Math.max(max, r.timestamp), -1);
+    const producerId = String(this.#producerId);
+    // Large batches go to S3 first; the log then carries a small pointer (claim check).
+    const claim =
+      body.byteLength >= queue.topic.config.largeMessageThresholdBytes
+        ? await storeClaim(this.#ctx, queue.ref, body, producerId, sequence)
+        : undefined;
     return {
       records,
-      append: { body, count: records.length, maxTimestamp, producerId: String(this.#producerId), sequence },
+      append: {
+        body,
+        count: records.length,
+        maxTimestamp,
+        producerId,
+        sequence,
+        ...(claim ? { claim } : {}),
+      },
     };
   }
 

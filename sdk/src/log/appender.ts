@@ -26,6 +26,7 @@ import type { StorageContext } from '../context.ts';
 import { ConcurrentAppendError, InvalidArgumentError, RecordTooLargeError } from '../errors.ts';
 import { LogAttr, type PartitionRef, PENDING_STATE, partitionKey, partitionLabel } from '../keys.ts';
 import { sleep, withRetry } from '../retry.ts';
+import { MAX_MESSAGE_BYTES_LIMIT } from '../topics/configs.ts';
 import {
   type AppendPath,
   type ContentionState,
@@ -35,7 +36,16 @@ import {
   recordAttempt,
   writeUnits,
 } from './append-strategy.ts';
-import { isOwnSlot, logKey, type Slot, slotAttributes, slotEnd, slotFromItem } from './log-item.ts';
+import type { Claim } from './claim-check.ts';
+import {
+  bodyAttributes,
+  isOwnSlot,
+  logKey,
+  type Slot,
+  slotAttributes,
+  slotEnd,
+  slotFromItem,
+} from './log-item.ts';
 import { setBaseOffset } from './record-batch.ts';
 
 /**
@@ -65,7 +75,17 @@ export interface BatchToAppend {
   readonly producerId: string;
   /** Base sequence of the batch for this producer and partition. */
   readonly sequence: number;
+  /** Set when the batch was stored in S3 by claim check: the log item points to it. */
+  readonly claim?: Claim;
 }
+
+/** Bytes of the log item a batch becomes (a claim-check pointer is small). */
+export function storedItemBytes(batch: BatchToAppend): number {
+  return batch.claim ? CLAIM_POINTER_BYTES : batch.body.byteLength;
+}
+
+/** Approximate size of a claim-check pointer item (key, pointer, attributes). */
+const CLAIM_POINTER_BYTES = 300;
 
 /** Settings of an appender. */
 export interface AppenderOptions {
@@ -214,7 +234,7 @@ export class PartitionAppender {
     for (;;) {
       // Re-decided after every collision: switching between attempts is safe because each
       // attempt's outcome is known before the next one starts.
-      this.#contention = choosePath(this.#contention, batch.body.byteLength);
+      this.#contention = choosePath(this.#contention, storedItemBytes(batch));
       const path = this.#pinnedPath ?? this.#contention.path;
       const tail = await this.knownTail();
       const slot = this.#slotFor(batch, tail.end, tail.runningMaxTimestamp);
@@ -245,7 +265,7 @@ export class PartitionAppender {
       consecutive++;
       this.stats.collisions++;
       // (A collided two-phase claim was already counted by #claim.)
-      if (path === 'one-phase') this.stats.wastedWriteUnits += writeUnits(batch.body.byteLength);
+      if (path === 'one-phase') this.stats.wastedWriteUnits += writeUnits(storedItemBytes(batch));
       this.recordAttempt(true);
       if (consecutive > MAX_CHAIN_WALK) this.#tail = undefined;
       else this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
@@ -274,7 +294,7 @@ export class PartitionAppender {
     ) {
       return this.#succeeded(batch, slot, 'one-phase', 0, true);
     }
-    this.stats.wastedWriteUnits += writeUnits(batch.body.byteLength);
+    this.stats.wastedWriteUnits += writeUnits(storedItemBytes(batch));
     this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
     throw new ConcurrentAppendError(this.ref.topic, this.ref.partition, expectedOffset, slotEnd(occupant));
   }
@@ -304,12 +324,12 @@ export class PartitionAppender {
 
   /** One-phase: the whole batch at the slot, if the slot is free. */
   async #putComplete(batch: BatchToAppend, slot: PlannedSlot): Promise<WriteOutcome> {
-    const body = setBaseOffset(batch.body, slot.offset);
+    const body = batch.claim ? batch.body : setBaseOffset(batch.body, slot.offset);
     const outcome = await this.#conditionalPut({
       ...slotAttributes(this.partitionKey, slot),
-      [LogAttr.body]: { B: body },
+      ...bodyAttributes(body, batch.claim),
     });
-    if (outcome.kind === 'written') this.stats.writeUnits += writeUnits(body.byteLength);
+    if (outcome.kind === 'written') this.stats.writeUnits += writeUnits(storedItemBytes(batch));
     return outcome;
   }
 
@@ -331,7 +351,9 @@ export class PartitionAppender {
    * voided the claim first (the batch must then be appended again).
    */
   async #writeBody(batch: BatchToAppend, slot: PlannedSlot): Promise<boolean> {
-    const body = setBaseOffset(batch.body, slot.offset);
+    const body = batch.claim ? batch.body : setBaseOffset(batch.body, slot.offset);
+    const bodyValues = bodyAttributes(body, batch.claim);
+    const [first, second] = Object.keys(bodyValues);
     try {
       await withRetry(
         `Writing a batch body to ${this.label}`,
@@ -340,17 +362,19 @@ export class PartitionAppender {
             new UpdateItemCommand({
               TableName: this.#ctx.tables.log,
               Key: logKey(this.partitionKey, slot.offset),
-              UpdateExpression: 'SET #b = :b REMOVE #st, #dl',
+              UpdateExpression: `SET #b = :b${second ? ', #b2 = :b2' : ''} REMOVE #st, #dl`,
               ConditionExpression: '#st = :pending AND #pid = :pid AND #seq = :seq',
               ExpressionAttributeNames: {
-                '#b': LogAttr.body,
+                '#b': first!,
+                ...(second ? { '#b2': second } : {}),
                 '#st': LogAttr.state,
                 '#dl': LogAttr.deadline,
                 '#pid': LogAttr.producerId,
                 '#seq': LogAttr.sequence,
               },
               ExpressionAttributeValues: {
-                ':b': { B: body },
+                ':b': bodyValues[first!]!,
+                ...(second ? { ':b2': bodyValues[second]! } : {}),
                 ':pending': { S: PENDING_STATE },
                 ':pid': { N: batch.producerId },
                 ':seq': { N: String(batch.sequence) },
@@ -360,7 +384,7 @@ export class PartitionAppender {
           ),
         this.#ctx.retry,
       );
-      this.stats.writeUnits += writeUnits(body.byteLength);
+      this.stats.writeUnits += writeUnits(storedItemBytes(batch));
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
@@ -411,11 +435,18 @@ export function validateBatch(batch: BatchToAppend, label: string): void {
   if (!Number.isSafeInteger(batch.count) || batch.count < 1) {
     throw new InvalidArgumentError(`A batch for ${label} must cover at least one offset, got ${batch.count}`);
   }
-  if (batch.body.byteLength > MAX_INLINE_BATCH_BYTES) {
+  if (!batch.claim && batch.body.byteLength > MAX_INLINE_BATCH_BYTES) {
     throw new RecordTooLargeError(
       batch.body.byteLength,
       MAX_INLINE_BATCH_BYTES,
-      `a batch for ${label} must fit in one DynamoDB item`,
+      `a batch for ${label} must fit in one DynamoDB item unless it is stored in S3 (large.message.threshold.bytes)`,
+    );
+  }
+  if (batch.claim && batch.claim.size > MAX_MESSAGE_BYTES_LIMIT) {
+    throw new RecordTooLargeError(
+      batch.claim.size,
+      MAX_MESSAGE_BYTES_LIMIT,
+      `batches for ${label} are at most 10 MB`,
     );
   }
 }

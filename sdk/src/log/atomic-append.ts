@@ -23,8 +23,14 @@ import {
 import { LogAttr } from '../keys.ts';
 import { sleep, withRetry } from '../retry.ts';
 import { collisionBackoffMs, writeUnits } from './append-strategy.ts';
-import { type AppendResult, type BatchToAppend, type PartitionAppender, validateBatch } from './appender.ts';
-import { isOwnSlot, slotAttributes, slotFromItem } from './log-item.ts';
+import {
+  type AppendResult,
+  type BatchToAppend,
+  type PartitionAppender,
+  storedItemBytes,
+  validateBatch,
+} from './appender.ts';
+import { bodyAttributes, isOwnSlot, slotAttributes, slotFromItem } from './log-item.ts';
 import { setBaseOffset } from './record-batch.ts';
 
 /** DynamoDB's limit on items in one transaction. */
@@ -75,7 +81,10 @@ async function attempt(
         TableName: ctx.tables.log,
         Item: {
           ...slotAttributes(appender.partitionKey, slots[i]!),
-          [LogAttr.body]: { B: setBaseOffset(batch.body, slots[i]!.offset) },
+          ...bodyAttributes(
+            batch.claim ? batch.body : setBaseOffset(batch.body, slots[i]!.offset),
+            batch.claim,
+          ),
         },
         ConditionExpression: 'attribute_not_exists(#off)',
         ExpressionAttributeNames: { '#off': LogAttr.offset },
@@ -98,7 +107,7 @@ async function attempt(
       );
       return entries.map(({ appender, batch }, i) => {
         // Transactions bill two units per KB.
-        appender.stats.writeUnits += 2 * writeUnits(batch.body.byteLength);
+        appender.stats.writeUnits += 2 * writeUnits(storedItemBytes(batch));
         appender.stats.appends++;
         appender.recordAttempt(false);
         appender.learnTail(slots[i]!.offset + batch.count, slots[i]!.runningMaxTimestamp);
@@ -152,7 +161,7 @@ async function attempt(
         const { appender, batch } = entries[i]!;
         collisions[i]!++;
         appender.stats.collisions++;
-        appender.stats.wastedWriteUnits += 2 * writeUnits(batch.body.byteLength);
+        appender.stats.wastedWriteUnits += 2 * writeUnits(storedItemBytes(batch));
         appender.recordAttempt(true);
         appender.learnTail(occupant.offset + occupant.count, occupant.runningMaxTimestamp);
       });
@@ -183,7 +192,7 @@ function validate(entries: readonly AtomicEntry[], extraItems: readonly Transact
     }
     seen.add(appender.partitionKey);
     validateBatch(batch, appender.label);
-    bytes += batch.body.byteLength;
+    bytes += storedItemBytes(batch);
   }
   if (bytes > MAX_TRANSACTION_BYTES - 64 * 1024) {
     throw new TransactionTooLargeError(

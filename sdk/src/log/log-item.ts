@@ -5,8 +5,23 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { LogInvariantError } from '../errors.ts';
 import { LogAttr, PENDING_STATE } from '../keys.ts';
+import type { Claim } from './claim-check.ts';
 
 type Item = Record<string, AttributeValue>;
+
+const EMPTY = new Uint8Array(0);
+
+/** The attributes holding a batch's bytes: inline, or a pointer to its S3 object. */
+export function bodyAttributes(body: Uint8Array, claim: Claim | undefined): Item {
+  return claim
+    ? { [LogAttr.claimKey]: { S: claim.key }, [LogAttr.claimSize]: { N: String(claim.size) } }
+    : { [LogAttr.body]: { B: body } };
+}
+
+/** Bytes a slot's batch occupies (inline or in S3). */
+export function slotBytes(slot: CompleteSlot): number {
+  return slot.claim ? slot.claim.size : slot.body.byteLength;
+}
 
 /** What every slot says about itself. */
 export interface SlotBase {
@@ -24,7 +39,10 @@ export interface SlotBase {
 /** A complete batch: its records are readable. */
 export interface CompleteSlot extends SlotBase {
   readonly kind: 'complete';
+  /** The RecordBatch bytes (for a claimed batch: empty until the reader loads the object). */
   readonly body: Uint8Array;
+  /** Set when the bytes are stored in S3 (claim check). */
+  readonly claim: Claim | undefined;
   /** True when the batch replaced an abandoned claim: a control batch with no records. */
   readonly voided: boolean;
 }
@@ -62,10 +80,13 @@ export function slotFromItem(item: Item): Slot {
   if (item[LogAttr.state]?.S === PENDING_STATE) {
     return { ...base, kind: 'pending', deadline: num(item, LogAttr.deadline) };
   }
-  const body = item[LogAttr.body]?.B;
-  if (!body)
+  const claimKey = item[LogAttr.claimKey]?.S;
+  const claim = claimKey === undefined ? undefined : { key: claimKey, size: num(item, LogAttr.claimSize) };
+  const body = item[LogAttr.body]?.B ?? (claim ? EMPTY : undefined);
+  if (!body) {
     throw new LogInvariantError(`Log item at offset ${base.offset} has neither a body nor a pending claim`);
-  return { ...base, kind: 'complete', body, voided: item[LogAttr.voided]?.N === '1' };
+  }
+  return { ...base, kind: 'complete', body, claim, voided: item[LogAttr.voided]?.N === '1' };
 }
 
 /** The attributes every slot carries, for a put. */

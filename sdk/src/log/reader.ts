@@ -27,7 +27,16 @@ import {
   partitionLabel,
 } from '../keys.ts';
 import { withRetry } from '../retry.ts';
-import { type CompleteSlot, logKey, type PendingSlot, type Slot, slotEnd, slotFromItem } from './log-item.ts';
+import { loadClaim } from './claim-check.ts';
+import {
+  type CompleteSlot,
+  logKey,
+  type PendingSlot,
+  type Slot,
+  slotBytes,
+  slotEnd,
+  slotFromItem,
+} from './log-item.ts';
 import { encodeRecordBatch } from './record-batch.ts';
 
 /**
@@ -80,9 +89,9 @@ export class PartitionReader {
    */
   async fetch(offset: number, limits: FetchLimits): Promise<FetchResult> {
     const eventual = await this.#fetchOnce(offset, limits, false);
-    if (eventual !== 'inconsistent') return eventual;
+    if (eventual !== 'inconsistent') return this.#loadClaims(eventual);
     const consistent = await this.#fetchOnce(offset, limits, true);
-    if (consistent !== 'inconsistent') return consistent;
+    if (consistent !== 'inconsistent') return this.#loadClaims(consistent);
     // A consistent read still shows a break in the chain right at `offset`: either the offset was
     // archived or expired (below the log start) or the log is corrupt.
     const start = await this.logStartOffset();
@@ -95,6 +104,17 @@ export class PartitionReader {
         await this.highWatermark(),
       );
     throw new LogInvariantError(`The log of ${this.label} has a gap at offset ${offset}`);
+  }
+
+  /** Loads the bytes of batches stored in S3 (claim check), in parallel. */
+  async #loadClaims(result: FetchResult): Promise<FetchResult> {
+    if (!result.batches.some((b) => b.claim)) return result;
+    const batches = await Promise.all(
+      result.batches.map(async (b) =>
+        b.claim ? { ...b, body: await loadClaim(this.#ctx, b.claim, b.offset) } : b,
+      ),
+    );
+    return { ...result, batches };
   }
 
   async #fetchOnce(
@@ -138,7 +158,7 @@ export class PartitionReader {
         batches.push(slot);
         expected = slotEnd(slot);
         records += slot.count;
-        bytes += slot.body.byteLength;
+        bytes += slotBytes(slot);
       }
     } while (startKey && !full());
     return done(batches, expected, false);

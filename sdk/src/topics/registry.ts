@@ -21,9 +21,17 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { StorageContext } from '../context.ts';
 import { InvalidPartitionsError, TopicAlreadyExistsError, TopicNotFoundError } from '../errors.ts';
-import { LogAttr, type PartitionRef, partitionKey, TopicAttr, tombstoneKey } from '../keys.ts';
+import {
+  LogAttr,
+  type PartitionRef,
+  partitionKey,
+  TopicAttr,
+  tombstoneKey,
+  topicObjectPrefix,
+} from '../keys.ts';
 import { sleep, withRetry } from '../retry.ts';
 import { parseTopicConfig, type TopicConfig, validateTopicConfigs } from './configs.ts';
 import { validateTopicName } from './names.ts';
@@ -225,6 +233,7 @@ export class TopicRegistry {
           onProgress,
         );
       }
+      await this.#purgeObjects(topicObjectPrefix(topicName, dead.incarnation));
       await this.#retry(`Removing the tombstone of ${topicName}`, () =>
         this.#ctx.ddb.send(
           new DeleteItemCommand({
@@ -267,6 +276,31 @@ export class TopicRegistry {
       deleted += keys.length;
       onProgress?.({ topic: ref.topic, partition: ref.partition, partitions, itemsDeleted: deleted });
     } while (startKey);
+  }
+
+  /** Deletes every S3 object of a deleted incarnation (archived segments, large batches). */
+  async #purgeObjects(prefix: string): Promise<void> {
+    let token: string | undefined;
+    do {
+      const page = await this.#retry(`Listing objects under ${prefix}`, () =>
+        this.#ctx.s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.#ctx.bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
+      );
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (keys.length > 0) {
+        await this.#retry(`Deleting objects under ${prefix}`, () =>
+          this.#ctx.s3.send(
+            new DeleteObjectsCommand({ Bucket: this.#ctx.bucket, Delete: { Objects: keys, Quiet: true } }),
+          ),
+        );
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async #batchDelete(keys: Item[]): Promise<void> {
