@@ -42,6 +42,7 @@ import {
   isOwnSlot,
   logKey,
   type Slot,
+  type SlotBase,
   slotAttributes,
   slotEnd,
   slotFromItem,
@@ -420,15 +421,8 @@ export class PartitionAppender {
   }
 }
 
-/** A slot a writer intends to fill. */
-interface PlannedSlot {
-  readonly offset: number;
-  readonly count: number;
-  readonly maxTimestamp: number;
-  readonly runningMaxTimestamp: number;
-  readonly producerId: string;
-  readonly sequence: number;
-}
+/** A slot a writer intends to fill: what the item will say about itself. */
+type PlannedSlot = SlotBase;
 
 /** Checks a batch before anything is written. */
 export function validateBatch(batch: BatchToAppend, label: string): void {

@@ -105,20 +105,12 @@ async function attempt(
           ),
         ctx.retry,
       );
-      return entries.map(({ appender, batch }, i) => {
+      for (const { appender, batch } of entries) {
         // Transactions bill two units per KB.
         appender.stats.writeUnits += 2 * writeUnits(storedItemBytes(batch));
-        appender.stats.appends++;
         appender.recordAttempt(false);
-        appender.learnTail(slots[i]!.offset + batch.count, slots[i]!.runningMaxTimestamp);
-        return {
-          baseOffset: slots[i]!.offset,
-          count: batch.count,
-          path: 'one-phase',
-          collisions: collisions[i]!,
-          duplicate: false,
-        };
-      });
+      }
+      return acknowledge(entries, slots, collisions, false);
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = error.CancellationReasons ?? [];
@@ -133,17 +125,7 @@ async function attempt(
       );
       if (landed >= 0) {
         // All or nothing: one of our batches is there, so all are (a retry after a lost response).
-        return entries.map(({ appender, batch }, i) => {
-          appender.stats.appends++;
-          appender.learnTail(slots[i]!.offset + batch.count, slots[i]!.runningMaxTimestamp);
-          return {
-            baseOffset: slots[i]!.offset,
-            count: batch.count,
-            path: 'one-phase',
-            collisions: collisions[i]!,
-            duplicate: true,
-          };
-        });
+        return acknowledge(entries, slots, collisions, true);
       }
       const failedExtras = reasons
         .slice(entries.length)
@@ -169,6 +151,26 @@ async function attempt(
       await sleep(collided ? collisionBackoffMs(round) : 10 + Math.random() * 40);
     }
   }
+}
+
+/** Records the landed batches in their appenders and returns where each landed. */
+function acknowledge(
+  entries: readonly AtomicEntry[],
+  slots: readonly { offset: number; runningMaxTimestamp: number }[],
+  collisions: readonly number[],
+  duplicate: boolean,
+): AppendResult[] {
+  return entries.map(({ appender, batch }, i) => {
+    appender.stats.appends++;
+    appender.learnTail(slots[i]!.offset + batch.count, slots[i]!.runningMaxTimestamp);
+    return {
+      baseOffset: slots[i]!.offset,
+      count: batch.count,
+      path: 'one-phase',
+      collisions: collisions[i]!,
+      duplicate,
+    };
+  });
 }
 
 function validate(entries: readonly AtomicEntry[], extraItems: readonly TransactWriteItem[]): void {
