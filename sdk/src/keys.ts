@@ -2,6 +2,7 @@
  * The one place that knows how log and topic items are keyed and which attribute names they use.
  * Domain code never builds a key string or names an attribute inline.
  */
+import { InvalidArgumentError } from './errors.ts';
 
 /** Identifies one partition of one incarnation of a topic. */
 export interface PartitionRef {
@@ -143,4 +144,28 @@ export function claimObjectKey(
   nonce: string,
 ): string {
   return `${partitionObjectPrefix(ref)}claims/${producerId}-${sequence}-${nonce}.batch`;
+}
+
+/** The S3 keys of a segment's three objects. */
+export interface SegmentObjectKeys {
+  readonly log: string;
+  readonly index: string;
+  readonly timeIndex: string;
+}
+
+/** Digits of the base offset in segment object names (Kafka's). */
+const OFFSET_DIGITS = 20;
+
+/**
+ * The S3 keys of the segment of `ref` starting at `baseOffset`:
+ * `<topic>/<incarnation>/<partition>/<20-digit base offset>.log` (and `.index`, `.timeindex`).
+ *
+ * @throws InvalidArgumentError when `baseOffset` is not a safe integer ≥ 0.
+ */
+export function segmentObjectKeys(ref: PartitionRef, baseOffset: number): SegmentObjectKeys {
+  if (!Number.isSafeInteger(baseOffset) || baseOffset < 0) {
+    throw new InvalidArgumentError(`A segment's baseOffset must be a safe integer ≥ 0, got ${baseOffset}`);
+  }
+  const stem = `${partitionObjectPrefix(ref)}${String(baseOffset).padStart(OFFSET_DIGITS, '0')}`;
+  return { log: `${stem}.log`, index: `${stem}.index`, timeIndex: `${stem}.timeindex` };
 }
