@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Admin } from './admin.ts';
+import { Archiver, type ArchiverOptions } from './archive/archiver.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import type { StorageContext } from './context.ts';
 import { GroupConsumer, type GroupConsumerOptions } from './groups/group-consumer.ts';
@@ -101,6 +102,14 @@ export class Tributary {
   /** Topic administration. */
   admin(): Admin {
     return new Admin(this.#ctx, this.#registry);
+  }
+
+  /**
+   * The archiver: moves old batches to S3 segments and applies retention when you call
+   * `run()`. Deployments run it on a schedule; run it yourself to archive on demand.
+   */
+  archiver(options?: ArchiverOptions): Archiver {
+    return new Archiver(this.#ctx, this.#registry, options);
   }
 
   /** A producer; values are strings or bytes unless a `serializer` is given. */

@@ -11,6 +11,13 @@
  */
 export type { CreateTopicRequest, PartitionOffsets, TopicDescription, TopicSummary } from './admin.ts';
 export { Admin } from './admin.ts';
+export type {
+  ArchiveReport,
+  ArchiveRunOptions,
+  ArchiverOptions,
+  PartitionArchiveReport,
+} from './archive/archiver.ts';
+export { Archiver } from './archive/archiver.ts';
 export type { Credentials, TributaryOptions } from './client.ts';
 export { Tributary } from './client.ts';
 export type {

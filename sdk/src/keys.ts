@@ -33,12 +33,48 @@ export const LogAttr = {
   deadline: 'dl',
   /** 1 on a batch that replaced an abandoned pending slot. */
   voided: 'v',
-  /** Metadata item: first offset still readable. */
+  /**
+   * Running total of batch bytes of the partition through this batch (inline or claimed), so the
+   * bytes of any offset range are a subtraction: retention by bytes and describe need no scans.
+   */
+  runningBytes: 'rb',
+  /** 1 on an archived batch's stub: its bytes live in an S3 segment (see `archive/`). */
+  archived: 'a',
+  /** Stubs: epoch seconds after which DynamoDB's TTL may delete the stub (free of charge). */
+  expiresAt: 'exp',
+  /** Metadata item: first offset still readable (moved by retention). Kafka's log start offset. */
   logStartOffset: 'lso',
+  /** Metadata item: running bytes before `lso`. */
+  logStartBytes: 'lsb',
+  /** Metadata item: first offset held in DynamoDB (moved by the archiver). Kafka's local log start. */
+  localLogStartOffset: 'llso',
+  /** Metadata item: running bytes before `llso`. */
+  localLogStartBytes: 'llsb',
+  /** Metadata item: every batch below this offset has been replaced by a stub. */
+  stubbedThrough: 'sto',
   /** Present instead of `body` on a batch stored in S3 (claim check): the object key. */
   claimKey: 's3',
   /** Size in bytes of a batch stored in S3. */
   claimSize: 'sz',
+} as const;
+
+/**
+ * Attribute names of segment manifest items. They live in the log table under the partition's
+ * manifest key ({@link segmentManifestKey}), sorted by `off` = the segment's base offset.
+ */
+export const SegmentAttr = {
+  /** First offset after the segment. */
+  endOffset: 'end',
+  /** Bytes of the `.log` object. */
+  bytes: 'sz',
+  /** Batches in the segment. */
+  batches: 'nb',
+  /** Running max timestamp of the partition through the segment's last batch. */
+  runningMaxTimestamp: 'mts',
+  /** Running bytes of the partition through the segment's last batch. */
+  runningBytes: 'rb',
+  /** When the archiver wrote the manifest item (its clock, epoch ms; informational). */
+  createdAt: 'created',
 } as const;
 
 /** Value of {@link LogAttr.state} on a claimed-but-unwritten slot. */
@@ -57,6 +93,14 @@ export const TopicAttr = {
 /** The log table partition key of a partition: `<topic>:<incarnation>:<partition>`. */
 export function partitionKey(ref: PartitionRef): string {
   return `${ref.topic}:${ref.incarnation}:${ref.partition}`;
+}
+
+/**
+ * The log table partition key of a partition's segment manifest: `<topic>:<incarnation>:<partition>#segments`.
+ * It starts with the topic's key prefix, so `dynamodb:LeadingKeys` grants on `<topic>:*` cover it.
+ */
+export function segmentManifestKey(ref: PartitionRef): string {
+  return `${partitionKey(ref)}#segments`;
 }
 
 /**

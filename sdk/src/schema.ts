@@ -33,6 +33,8 @@ export const LOG_TABLE: TableSchema = {
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'off', type: 'N' },
   stream: 'NEW_IMAGE',
+  // Stubs of archived batches expire by TTL (deletes by TTL cost no write units).
+  timeToLiveAttribute: 'exp',
 };
 
 /** The topic registry: one item per live topic, plus tombstones of deletions still purging. */

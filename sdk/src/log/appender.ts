@@ -39,13 +39,16 @@ import {
 import type { Claim } from './claim-check.ts';
 import {
   bodyAttributes,
+  type ChainTail,
+  EMPTY_TAIL,
   isOwnSlot,
   logKey,
+  planSlot,
   type Slot,
   type SlotBase,
   slotAttributes,
-  slotEnd,
   slotFromItem,
+  tailAfter,
 } from './log-item.ts';
 import { setBaseOffset } from './record-batch.ts';
 
@@ -78,6 +81,11 @@ export interface BatchToAppend {
   readonly sequence: number;
   /** Set when the batch was stored in S3 by claim check: the log item points to it. */
   readonly claim?: Claim;
+}
+
+/** Bytes of the batch itself, wherever it is stored (what a segment will hold). */
+export function batchBytes(batch: BatchToAppend): number {
+  return batch.claim ? batch.claim.size : batch.body.byteLength;
 }
 
 /** Bytes of the log item a batch becomes (a claim-check pointer is small). */
@@ -124,9 +132,8 @@ export interface AppenderStats {
   tailReads: number;
 }
 
-interface Tail {
-  readonly end: number;
-  readonly runningMaxTimestamp: number;
+interface Tail extends ChainTail {
+  /** When it was learned (this client's clock). */
   readonly at: number;
 }
 
@@ -181,14 +188,14 @@ export class PartitionAppender {
   }
 
   /** The cached tail if fresh, else a consistent read of it. Call only inside {@link exclusive}. */
-  async knownTail(): Promise<{ end: number; runningMaxTimestamp: number }> {
+  async knownTail(): Promise<ChainTail> {
     const cached = this.#tail;
     if (cached && this.#ctx.now() - cached.at <= TAIL_CACHE_MAX_AGE_MS) return cached;
     return this.refreshTail();
   }
 
   /** Re-reads the tail with a strongly consistent query. */
-  async refreshTail(): Promise<{ end: number; runningMaxTimestamp: number }> {
+  async refreshTail(): Promise<ChainTail> {
     this.stats.tailReads++;
     const out = await withRetry(
       `Reading the tail of ${this.label}`,
@@ -208,12 +215,12 @@ export class PartitionAppender {
     );
     const item = out.Items?.[0];
     const slot = item ? slotFromItem(item) : undefined;
-    return this.#learnTail(slot ? slotEnd(slot) : 0, slot ? slot.runningMaxTimestamp : -1);
+    return this.#learnTail(slot ? tailAfter(slot) : EMPTY_TAIL);
   }
 
   /** Records a tail learned elsewhere (a successful write, an occupant, a transaction). */
-  learnTail(end: number, runningMaxTimestamp: number): void {
-    this.#learnTail(end, runningMaxTimestamp);
+  learnTail(tail: ChainTail): void {
+    this.#learnTail(tail);
   }
 
   /** Folds a collision or success into the contention estimate (used by atomic appends too). */
@@ -221,8 +228,13 @@ export class PartitionAppender {
     this.#contention = recordAttempt(this.#contention, collided);
   }
 
-  #learnTail(end: number, runningMaxTimestamp: number): Tail {
-    const tail = { end, runningMaxTimestamp, at: this.#ctx.now() };
+  #learnTail(known: ChainTail): Tail {
+    const tail = {
+      end: known.end,
+      runningMaxTimestamp: known.runningMaxTimestamp,
+      runningBytes: known.runningBytes,
+      at: this.#ctx.now(),
+    };
     this.#tail = tail;
     return tail;
   }
@@ -238,7 +250,7 @@ export class PartitionAppender {
       this.#contention = choosePath(this.#contention, storedItemBytes(batch));
       const path = this.#pinnedPath ?? this.#contention.path;
       const tail = await this.knownTail();
-      const slot = this.#slotFor(batch, tail.end, tail.runningMaxTimestamp);
+      const slot = planSlot(tail, batch, batchBytes(batch));
       const outcome =
         path === 'one-phase' ? await this.#putComplete(batch, slot) : await this.#claim(batch, slot);
       if (outcome.kind === 'written') {
@@ -252,14 +264,14 @@ export class PartitionAppender {
       }
       const { occupant } = outcome;
       if (isOwnSlot(occupant, batch.producerId, batch.sequence)) {
-        // An earlier attempt whose response was lost did land here.
-        if (occupant.kind === 'complete' && !occupant.voided) {
+        // An earlier attempt whose response was lost did land here (and may be archived since).
+        if (occupant.kind !== 'pending' && !occupant.voided) {
           return this.#succeeded(batch, slot, path, collisions, true);
         }
         if (occupant.kind === 'pending' && (await this.#writeBody(batch, slot))) {
           return this.#succeeded(batch, slot, path, collisions, false);
         }
-        this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
+        this.#learnTail(tailAfter(occupant));
         continue;
       }
       collisions++;
@@ -268,8 +280,9 @@ export class PartitionAppender {
       // (A collided two-phase claim was already counted by #claim.)
       if (path === 'one-phase') this.stats.wastedWriteUnits += writeUnits(storedItemBytes(batch));
       this.recordAttempt(true);
-      if (consecutive > MAX_CHAIN_WALK) this.#tail = undefined;
-      else this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
+      // An archived stub means our tail was far behind: re-read it rather than walk the chain.
+      if (consecutive > MAX_CHAIN_WALK || occupant.kind === 'archived') this.#tail = undefined;
+      else this.#learnTail(tailAfter(occupant));
       const pause = collisionBackoffMs(consecutive);
       if (pause > 0) await sleep(pause);
     }
@@ -284,31 +297,25 @@ export class PartitionAppender {
     if (tail.end !== expectedOffset) {
       throw new ConcurrentAppendError(this.ref.topic, this.ref.partition, expectedOffset, tail.end);
     }
-    const slot = this.#slotFor(batch, expectedOffset, tail.runningMaxTimestamp);
+    const slot = planSlot(tail, batch, batchBytes(batch));
     const outcome = await this.#putComplete(batch, slot);
     if (outcome.kind === 'written') return this.#succeeded(batch, slot, 'one-phase', 0, false);
     const { occupant } = outcome;
     if (
       isOwnSlot(occupant, batch.producerId, batch.sequence) &&
-      occupant.kind === 'complete' &&
+      occupant.kind !== 'pending' &&
       !occupant.voided
     ) {
       return this.#succeeded(batch, slot, 'one-phase', 0, true);
     }
     this.stats.wastedWriteUnits += writeUnits(storedItemBytes(batch));
-    this.#learnTail(slotEnd(occupant), occupant.runningMaxTimestamp);
-    throw new ConcurrentAppendError(this.ref.topic, this.ref.partition, expectedOffset, slotEnd(occupant));
-  }
-
-  #slotFor(batch: BatchToAppend, offset: number, previousRunningMax: number): PlannedSlot {
-    return {
-      offset,
-      count: batch.count,
-      maxTimestamp: batch.maxTimestamp,
-      runningMaxTimestamp: Math.max(previousRunningMax, batch.maxTimestamp),
-      producerId: batch.producerId,
-      sequence: batch.sequence,
-    };
+    this.#learnTail(tailAfter(occupant));
+    throw new ConcurrentAppendError(
+      this.ref.topic,
+      this.ref.partition,
+      expectedOffset,
+      occupant.offset + occupant.count,
+    );
   }
 
   #succeeded(
@@ -319,7 +326,7 @@ export class PartitionAppender {
     duplicate: boolean,
   ): AppendResult {
     this.stats.appends++;
-    this.#learnTail(slot.offset + slot.count, slot.runningMaxTimestamp);
+    this.#learnTail(tailAfter(slot));
     return { baseOffset: slot.offset, count: batch.count, path, collisions, duplicate };
   }
 
@@ -390,8 +397,8 @@ export class PartitionAppender {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
       const occupant = slotFromItem(error.Item);
-      // Our earlier body write landed and only its response was lost.
-      return occupant.kind === 'complete' && !occupant.voided;
+      // Our earlier body write landed and only its response was lost (it may be archived since).
+      return occupant.kind !== 'pending' && !occupant.voided;
     }
   }
 

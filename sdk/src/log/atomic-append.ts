@@ -26,11 +26,20 @@ import { collisionBackoffMs, writeUnits } from './append-strategy.ts';
 import {
   type AppendResult,
   type BatchToAppend,
+  batchBytes,
   type PartitionAppender,
   storedItemBytes,
   validateBatch,
 } from './appender.ts';
-import { bodyAttributes, isOwnSlot, slotAttributes, slotFromItem } from './log-item.ts';
+import {
+  bodyAttributes,
+  isOwnSlot,
+  planSlot,
+  type SlotBase,
+  slotAttributes,
+  slotFromItem,
+  tailAfter,
+} from './log-item.ts';
 import { setBaseOffset } from './record-batch.ts';
 
 /** DynamoDB's limit on items in one transaction. */
@@ -68,14 +77,7 @@ async function attempt(
   const collisions = entries.map(() => 0);
   for (let round = 1; ; round++) {
     const tails = await Promise.all(entries.map((e) => e.appender.knownTail()));
-    const slots = entries.map(({ batch }, i) => ({
-      offset: tails[i]!.end,
-      count: batch.count,
-      maxTimestamp: batch.maxTimestamp,
-      runningMaxTimestamp: Math.max(tails[i]!.runningMaxTimestamp, batch.maxTimestamp),
-      producerId: batch.producerId,
-      sequence: batch.sequence,
-    }));
+    const slots = entries.map(({ batch }, i) => planSlot(tails[i]!, batch, batchBytes(batch)));
     const items: TransactWriteItem[] = entries.map(({ appender, batch }, i) => ({
       Put: {
         TableName: ctx.tables.log,
@@ -145,7 +147,7 @@ async function attempt(
         appender.stats.collisions++;
         appender.stats.wastedWriteUnits += 2 * writeUnits(storedItemBytes(batch));
         appender.recordAttempt(true);
-        appender.learnTail(occupant.offset + occupant.count, occupant.runningMaxTimestamp);
+        appender.learnTail(tailAfter(occupant));
       });
       // Cancelled for another reason (a conflicting transaction in flight): back off and retry.
       await sleep(collided ? collisionBackoffMs(round) : 10 + Math.random() * 40);
@@ -156,13 +158,13 @@ async function attempt(
 /** Records the landed batches in their appenders and returns where each landed. */
 function acknowledge(
   entries: readonly AtomicEntry[],
-  slots: readonly { offset: number; runningMaxTimestamp: number }[],
+  slots: readonly SlotBase[],
   collisions: readonly number[],
   duplicate: boolean,
 ): AppendResult[] {
   return entries.map(({ appender, batch }, i) => {
     appender.stats.appends++;
-    appender.learnTail(slots[i]!.offset + batch.count, slots[i]!.runningMaxTimestamp);
+    appender.learnTail(tailAfter(slots[i]!));
     return {
       baseOffset: slots[i]!.offset,
       count: batch.count,

@@ -1,6 +1,7 @@
 /**
- * Mapping between log items in DynamoDB and the engine's view of them. A slot holds either a
- * complete batch (written in one phase, or a two-phase body, or a void) or a pending claim.
+ * Mapping between log items in DynamoDB and the engine's view of them. A slot holds a complete
+ * batch (written in one phase, or a two-phase body, or a void), a pending claim, or the stub of a
+ * batch the archiver moved to S3.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { LogInvariantError } from '../errors.ts';
@@ -31,6 +32,8 @@ export interface SlotBase {
   readonly maxTimestamp: number;
   /** Running max timestamp of the partition through this batch (monotonic in offset). */
   readonly runningMaxTimestamp: number;
+  /** Batch bytes of the partition through this batch (a running sum from offset 0). */
+  readonly runningBytes: number;
   /** Producer id and base sequence of the writer, as decimal strings (`-1` when not idempotent). */
   readonly producerId: string;
   readonly sequence: number;
@@ -54,7 +57,62 @@ export interface PendingSlot extends SlotBase {
   readonly deadline: number;
 }
 
-export type Slot = CompleteSlot | PendingSlot;
+/**
+ * The stub the archiver leaves where a batch was: its bytes are in an S3 segment. It keeps the
+ * slot occupied, so a writer with a stale tail collides instead of writing below the log start,
+ * and it keeps the writer's id, so a lost-response retry still recognises its own batch.
+ */
+export interface ArchivedSlot extends SlotBase {
+  readonly kind: 'archived';
+  /** True when the archived batch was a void (an abandoned claim), not the writer's records. */
+  readonly voided: boolean;
+}
+
+export type Slot = CompleteSlot | PendingSlot | ArchivedSlot;
+
+/** What a writer knows about the end of a partition's chain. */
+export interface ChainTail {
+  /** The next offset to write. */
+  readonly end: number;
+  /** Running max timestamp through the last batch (-1 for an empty log). */
+  readonly runningMaxTimestamp: number;
+  /** Running bytes through the last batch (0 for an empty log). */
+  readonly runningBytes: number;
+}
+
+/** The chain's tail right after `slot`. */
+export function tailAfter(slot: SlotBase): ChainTail {
+  return {
+    end: slot.offset + slot.count,
+    runningMaxTimestamp: slot.runningMaxTimestamp,
+    runningBytes: slot.runningBytes,
+  };
+}
+
+/** The tail of an empty log. */
+export const EMPTY_TAIL: ChainTail = { end: 0, runningMaxTimestamp: -1, runningBytes: 0 };
+
+/** What a batch of `bytes` written right after `tail` will say about itself. */
+export function planSlot(
+  tail: ChainTail,
+  batch: {
+    readonly count: number;
+    readonly maxTimestamp: number;
+    readonly producerId: string;
+    readonly sequence: number;
+  },
+  bytes: number,
+): SlotBase {
+  return {
+    offset: tail.end,
+    count: batch.count,
+    maxTimestamp: batch.maxTimestamp,
+    runningMaxTimestamp: Math.max(tail.runningMaxTimestamp, batch.maxTimestamp),
+    runningBytes: tail.runningBytes + bytes,
+    producerId: batch.producerId,
+    sequence: batch.sequence,
+  };
+}
 
 /** First offset after a slot. */
 export function slotEnd(slot: { readonly offset: number; readonly count: number }): number {
@@ -74,9 +132,13 @@ export function slotFromItem(item: Item): Slot {
     count: num(item, LogAttr.count),
     maxTimestamp: num(item, LogAttr.maxTimestamp),
     runningMaxTimestamp: num(item, LogAttr.runningMaxTimestamp),
+    runningBytes: num(item, LogAttr.runningBytes),
     producerId: item[LogAttr.producerId]?.N ?? '-1',
     sequence: Number(item[LogAttr.sequence]?.N ?? '-1'),
   };
+  if (item[LogAttr.archived]?.N === '1') {
+    return { ...base, kind: 'archived', voided: item[LogAttr.voided]?.N === '1' };
+  }
   if (item[LogAttr.state]?.S === PENDING_STATE) {
     return { ...base, kind: 'pending', deadline: num(item, LogAttr.deadline) };
   }
@@ -97,6 +159,7 @@ export function slotAttributes(partitionKey: string, slot: SlotBase): Item {
     [LogAttr.count]: { N: String(slot.count) },
     [LogAttr.maxTimestamp]: { N: String(slot.maxTimestamp) },
     [LogAttr.runningMaxTimestamp]: { N: String(slot.runningMaxTimestamp) },
+    [LogAttr.runningBytes]: { N: String(slot.runningBytes) },
     [LogAttr.producerId]: { N: slot.producerId },
     [LogAttr.sequence]: { N: String(slot.sequence) },
   };

@@ -1,6 +1,8 @@
 /**
  * Reads one partition's log: seek, contiguous sequential fetch, high watermark, log start and
- * offsets by timestamp.
+ * offsets by timestamp, across both tiers: offsets below the local log start are read from S3
+ * segments (`archive/remote-log.ts`), the rest from DynamoDB, so a reader crosses from one to the
+ * other without a gap or a duplicate.
  *
  * Fetches use eventually consistent queries (half the price) and check contiguity: every batch
  * must start where the previous ended. A break (or a pending claim, which a lagging replica may
@@ -16,16 +18,16 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { RemoteLog } from '../archive/remote-log.ts';
+import type { PartitionBounds } from '../archive/tier-metadata.ts';
 import type { StorageContext } from '../context.ts';
-import { InvalidArgumentError, LogInvariantError, OffsetOutOfRangeError } from '../errors.ts';
 import {
-  LogAttr,
-  PARTITION_META_OFFSET,
-  type PartitionRef,
-  PENDING_STATE,
-  partitionKey,
-  partitionLabel,
-} from '../keys.ts';
+  CorruptRecordError,
+  InvalidArgumentError,
+  LogInvariantError,
+  OffsetOutOfRangeError,
+} from '../errors.ts';
+import { LogAttr, type PartitionRef, PENDING_STATE, partitionKey, partitionLabel } from '../keys.ts';
 import { withRetry } from '../retry.ts';
 import { loadClaim } from './claim-check.ts';
 import {
@@ -60,7 +62,11 @@ export interface FetchResult {
 
 /** Where a seek landed. */
 export interface SeekResult {
-  /** Base offset of the batch containing the requested offset (a batch boundary). */
+  /**
+   * A batch boundary at or before the requested offset: the batch containing it (DynamoDB), or
+   * the nearest indexed batch before it, at most one index interval earlier (S3). Readers fetch
+   * from here and skip records below the offset they wanted.
+   */
   readonly batchOffset: number;
 }
 
@@ -69,41 +75,84 @@ const MAX_PAGE_ITEMS = 100;
 
 type Item = Record<string, AttributeValue>;
 
-/** Reads one partition. Stateless apart from its reference; cheap to create. */
+/** Reads one partition. Cheap to create; it caches only what never goes stale in a harmful way. */
 export class PartitionReader {
   readonly ref: PartitionRef;
   readonly partitionKey: string;
   readonly label: string;
   readonly #ctx: StorageContext;
+  readonly #remote: RemoteLog;
+  /**
+   * The local log start as last read. It only ever grows, so offsets below it are certainly in
+   * S3 (or expired); offsets above it are tried in DynamoDB first.
+   */
+  #knownLocalStart = 0;
 
   constructor(ctx: StorageContext, ref: PartitionRef) {
     this.#ctx = ctx;
     this.ref = ref;
     this.partitionKey = partitionKey(ref);
     this.label = partitionLabel(ref);
+    this.#remote = new RemoteLog(ctx, ref);
   }
 
   /**
-   * Fetches complete batches starting exactly at `offset`, which must be a batch boundary (the
-   * result of {@link seek}, or a previous fetch's `nextOffset`).
+   * Fetches complete batches from `offset`, which must be a batch boundary (the result of
+   * {@link seek}, or a previous fetch's `nextOffset`). A fetch stays within one tier: from S3 it
+   * stops at the end of a segment, and the next fetch continues from there.
    */
   async fetch(offset: number, limits: FetchLimits): Promise<FetchResult> {
-    const eventual = await this.#fetchOnce(offset, limits, false);
-    if (eventual !== 'inconsistent') return this.#loadClaims(eventual);
-    const consistent = await this.#fetchOnce(offset, limits, true);
-    if (consistent !== 'inconsistent') return this.#loadClaims(consistent);
-    // A consistent read still shows a break in the chain right at `offset`: either the offset was
-    // archived or expired (below the log start) or the log is corrupt.
-    const start = await this.logStartOffset();
-    if (offset < start)
-      throw new OffsetOutOfRangeError(
-        this.ref.topic,
-        this.ref.partition,
-        offset,
-        start,
-        await this.highWatermark(),
-      );
+    if (offset < this.#knownLocalStart) return this.#fetchRemote(offset, limits);
+    const local = await this.#fetchLocal(offset, limits);
+    if (local !== 'archived') return local;
+    const bounds = await this.bounds();
+    if (offset < bounds.localLogStart.offset) return this.#fetchRemote(offset, limits);
     throw new LogInvariantError(`The log of ${this.label} has a gap at offset ${offset}`);
+  }
+
+  async #fetchLocal(offset: number, limits: FetchLimits): Promise<FetchResult | 'archived'> {
+    let result = await this.#fetchOnce(offset, limits, false);
+    if (result === 'inconsistent') result = await this.#fetchOnce(offset, limits, true);
+    // A consistent read still shows a break in the chain right at `offset` (archived, expired,
+    // or a corrupt log), or a stub: let the bounds decide.
+    if (result === 'inconsistent' || result === 'archived') return 'archived';
+    try {
+      return await this.#loadClaims(result);
+    } catch (error) {
+      // The archiver deletes a large batch's object once the batch is safely in a segment.
+      if (error instanceof CorruptRecordError && result.batches.some((b) => b.claim)) {
+        const bounds = await this.bounds();
+        if (offset < bounds.localLogStart.offset) return 'archived';
+      }
+      throw error;
+    }
+  }
+
+  async #fetchRemote(offset: number, limits: FetchLimits): Promise<FetchResult> {
+    const remote = await this.#remote.fetch(offset, limits);
+    if (remote) return { ...remote, blockedByPending: false };
+    // No segment holds it: retention removed it (the usual case) or the manifest is broken.
+    const bounds = await this.bounds();
+    if (offset < bounds.logStart.offset) throw await this.#outOfRange(offset, bounds);
+    if (offset >= bounds.localLogStart.offset) return this.fetch(offset, limits);
+    throw new LogInvariantError(`No S3 segment of ${this.label} holds archived offset ${offset}`);
+  }
+
+  /** The partition's tier bounds, read consistently (and remembered). */
+  async bounds(): Promise<PartitionBounds> {
+    const bounds = await this.#remote.metadata.bounds();
+    this.#knownLocalStart = Math.max(this.#knownLocalStart, bounds.localLogStart.offset);
+    return bounds;
+  }
+
+  async #outOfRange(offset: number, bounds: PartitionBounds): Promise<OffsetOutOfRangeError> {
+    return new OffsetOutOfRangeError(
+      this.ref.topic,
+      this.ref.partition,
+      offset,
+      bounds.logStart.offset,
+      await this.highWatermark(),
+    );
   }
 
   /** Loads the bytes of batches stored in S3 (claim check), in parallel. */
@@ -121,7 +170,7 @@ export class PartitionReader {
     offset: number,
     limits: FetchLimits,
     consistent: boolean,
-  ): Promise<FetchResult | 'inconsistent'> {
+  ): Promise<FetchResult | 'inconsistent' | 'archived'> {
     const batches: CompleteSlot[] = [];
     let expected = offset;
     let records = 0;
@@ -140,7 +189,11 @@ export class PartitionReader {
       });
       startKey = page.LastEvaluatedKey;
       for (const item of page.Items ?? []) {
-        let slot = slotFromItem(item);
+        const stored = slotFromItem(item);
+        // A stub: the archiver moved this batch to S3 (possibly while this query ran).
+        if (stored.kind === 'archived')
+          return batches.length > 0 ? done(batches, expected, false) : 'archived';
+        let slot: CompleteSlot | PendingSlot = stored;
         if (slot.offset !== expected) {
           // A break in the chain: believe it only from a consistent read.
           if (!consistent || batches.length === 0) return 'inconsistent';
@@ -165,14 +218,32 @@ export class PartitionReader {
   }
 
   /**
-   * Finds the batch containing `offset` and returns its base offset. `offset` equal to the high
-   * watermark is valid (nothing to read yet); anything outside `[logStart, highWatermark]` throws
-   * {@link OffsetOutOfRangeError}.
+   * Finds a batch boundary at or before `offset` from which to read it (see {@link SeekResult}).
+   * `offset` equal to the high watermark is valid (nothing to read yet); anything outside
+   * `[logStart, highWatermark]` throws {@link OffsetOutOfRangeError}.
    */
   async seek(offset: number): Promise<SeekResult> {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new InvalidArgumentError(`Offsets are non-negative integers; got ${offset} for ${this.label}`);
     }
+    if (offset >= this.#knownLocalStart) {
+      const local = await this.#seekLocal(offset);
+      if (local !== undefined) return { batchOffset: local };
+    }
+    const bounds = await this.bounds();
+    if (offset >= bounds.localLogStart.offset) {
+      const local = await this.#seekLocal(offset);
+      if (local !== undefined) return { batchOffset: local };
+      if (offset === (await this.highWatermark())) return { batchOffset: offset };
+    } else if (offset >= bounds.logStart.offset) {
+      const remote = await this.#remote.seek(offset);
+      if (remote !== undefined) return { batchOffset: remote };
+    }
+    throw await this.#outOfRange(offset, await this.bounds());
+  }
+
+  /** The DynamoDB batch holding `offset` (or `offset` itself when it is the high watermark). */
+  async #seekLocal(offset: number): Promise<number | undefined> {
     for (const consistent of [false, true]) {
       const page = await this.#query({
         KeyConditionExpression: '#pk = :pk AND #off BETWEEN :zero AND :at',
@@ -187,14 +258,13 @@ export class PartitionReader {
       });
       const item = page.Items?.[0];
       const slot = item ? slotFromItem(item) : undefined;
-      if (slot && offset < slotEnd(slot)) return { batchOffset: slot.offset };
+      if (slot?.kind === 'archived') return undefined;
+      if (slot && offset < slotEnd(slot)) return slot.offset;
       // With a consistent read, the greatest batch at or before `offset` ending exactly at
       // `offset` means no batch starts there yet: `offset` is the high watermark.
-      if (consistent && slot && offset === slotEnd(slot)) return { batchOffset: offset };
+      if (consistent && slot && offset === slotEnd(slot)) return offset;
     }
-    const [start, end] = await Promise.all([this.logStartOffset(), this.highWatermark()]);
-    if (offset >= start && offset === end) return { batchOffset: offset };
-    throw new OffsetOutOfRangeError(this.ref.topic, this.ref.partition, offset, start, end);
+    return undefined;
   }
 
   /** The offset after the last batch (including a pending one): the next offset to be written. */
@@ -216,21 +286,9 @@ export class PartitionReader {
     return item ? slotFromItem(item) : undefined;
   }
 
-  /** First offset still readable (0 until archiving or retention moves it). */
+  /** First offset still readable (0 until retention moves it). */
   async logStartOffset(): Promise<number> {
-    const out = await withRetry(
-      `Reading the log start of ${this.label}`,
-      () =>
-        this.#ctx.ddb.send(
-          new GetItemCommand({
-            TableName: this.#ctx.tables.log,
-            Key: logKey(this.partitionKey, PARTITION_META_OFFSET),
-            ConsistentRead: true,
-          }),
-        ),
-      this.#ctx.retry,
-    );
-    return Number(out.Item?.[LogAttr.logStartOffset]?.N ?? '0');
+    return (await this.bounds()).logStart.offset;
   }
 
   /**
@@ -240,7 +298,12 @@ export class PartitionReader {
    * the exact record.
    */
   async batchForTimestamp(timestamp: number): Promise<number | undefined> {
-    let low = await this.logStartOffset();
+    const bounds = await this.bounds();
+    if (bounds.logStart.offset < bounds.localLogStart.offset) {
+      const archived = await this.#remote.batchForTimestamp(timestamp, bounds.logStart.offset);
+      if (archived !== undefined) return archived;
+    }
+    let low = bounds.localLogStart.offset;
     const tail = await this.tail(true);
     if (!tail || tail.runningMaxTimestamp < timestamp) return undefined;
     let high = tail.offset;

@@ -20,6 +20,10 @@ export interface TopicConfig {
   readonly localRetentionBytes: number;
   /** Whether old batches are archived to S3 at all. Kafka (KIP-405): `remote.storage.enable`. */
   readonly remoteStorageEnable: boolean;
+  /** Largest S3 segment (bytes of batches); a segment closes before it would exceed this. Kafka: `segment.bytes`. */
+  readonly segmentBytes: number;
+  /** A segment closes once its batches span this many ms of (running max) timestamps. Kafka: `segment.ms`. */
+  readonly segmentMs: number;
   /** Largest record batch (after compression) accepted. Kafka: `max.message.bytes`. */
   readonly maxMessageBytes: number;
   /** Batches at least this large are stored in S3 with a pointer in the log (claim check). */
@@ -82,6 +86,16 @@ export const TOPIC_CONFIGS: Readonly<Record<string, ConfigDef>> = {
     default: 'true',
     doc: 'archive old batches to S3',
     check: oneOf('true', 'false'),
+  },
+  'segment.bytes': {
+    default: String(8 * 1024 * 1024),
+    doc: 'largest S3 segment in bytes (1024..1073741824)',
+    check: longAtLeast(1024, 1024 * 1024 * 1024),
+  },
+  'segment.ms': {
+    default: String(60 * 60 * 1000),
+    doc: 'ms of record timestamps after which a segment closes (≥ 1)',
+    check: longAtLeast(1),
   },
   'max.message.bytes': {
     default: String(1024 * 1024),
@@ -183,6 +197,8 @@ export function parseTopicConfig(configs: Readonly<Record<string, string>>): Top
     localRetentionMs: capped(num('local.retention.ms'), retentionMs),
     localRetentionBytes: capped(num('local.retention.bytes'), retentionBytes),
     remoteStorageEnable: get(configs, 'remote.storage.enable') === 'true',
+    segmentBytes: num('segment.bytes'),
+    segmentMs: num('segment.ms'),
     maxMessageBytes: num('max.message.bytes'),
     largeMessageThresholdBytes: num('large.message.threshold.bytes'),
     compressionType:

@@ -28,6 +28,7 @@ import {
   LogAttr,
   type PartitionRef,
   partitionKey,
+  segmentManifestKey,
   TopicAttr,
   tombstoneKey,
   topicObjectPrefix,
@@ -251,8 +252,21 @@ export class TopicRegistry {
     partitions: number,
     onProgress?: (p: PurgeProgress) => void,
   ): Promise<void> {
-    const pk = partitionKey(ref);
     let deleted = 0;
+    // The partition's batches and stubs, then its segment manifest.
+    for (const pk of [partitionKey(ref), segmentManifestKey(ref)]) {
+      deleted = await this.#purgeItems(ref, pk, partitions, deleted, onProgress);
+    }
+  }
+
+  async #purgeItems(
+    ref: PartitionRef,
+    pk: string,
+    partitions: number,
+    deletedBefore: number,
+    onProgress?: (p: PurgeProgress) => void,
+  ): Promise<number> {
+    let deleted = deletedBefore;
     let startKey: Item | undefined;
     do {
       const page = await this.#retry(`Purging ${pk}`, () =>
@@ -276,6 +290,7 @@ export class TopicRegistry {
       deleted += keys.length;
       onProgress?.({ topic: ref.topic, partition: ref.partition, partitions, itemsDeleted: deleted });
     } while (startKey);
+    return deleted;
   }
 
   /** Deletes every S3 object of a deleted incarnation (archived segments, large batches). */

@@ -36,7 +36,9 @@ describe('topic configs', () => {
   });
 
   it.each([
-    [{ 'segment.ms': 1 }, 'segment.ms'],
+    [{ 'segment.jitter.ms': 1 }, 'segment.jitter.ms'],
+    [{ 'segment.ms': 0 }, 'segment.ms'],
+    [{ 'segment.bytes': 1023 }, 'segment.bytes'],
     [{ 'retention.ms': '1h' }, 'retention.ms'],
     [{ 'retention.bytes': -2 }, 'retention.bytes'],
     [{ 'max.message.bytes': 10 * 1024 * 1024 + 1 }, 'max.message.bytes'],
