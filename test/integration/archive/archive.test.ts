@@ -189,6 +189,51 @@ describe('archiving and transparent reads', () => {
   });
 });
 
+describe('consumer groups over archived data', () => {
+  async function runMember(groupId: string, topic: string, until: number): Promise<number[]> {
+    const seen: number[] = [];
+    const consumer = tributary.consumer({
+      groupId,
+      heartbeatIntervalMs: 200,
+      sessionTimeoutMs: 1_000,
+      autoCommitIntervalMs: 100,
+      maxIdleIntervalMs: 100,
+      onError: () => undefined,
+    });
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async (m) => {
+        expect(String(m.value)).toMatch(new RegExp(`^value-${m.offset}-`));
+        seen.push(m.offset);
+      },
+    });
+    const deadline = Date.now() + 20_000;
+    while (!seen.includes(until - 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await consumer.disconnect();
+    return seen;
+  }
+
+  it('resumes an old committed offset from S3, and one below the log start from the earliest offset', async () => {
+    const topic = uniqueTopic('grp-arch');
+    const groupId = uniqueTopic('g');
+    await admin.createTopic({ topic, configs: ARCHIVE_NOW });
+    await produce(topic, 100);
+    // The group's first run reads everything (from the beginning: no committed offset yet).
+    expect(await runMember(groupId, topic, 100)).toEqual(range(0, 100));
+    await admin.resetGroupOffsets(groupId, topic, { offset: 7 });
+    const report = await tributary.archiver().run({ topics: [topic] });
+    expect(report.partitions[0]!.localLogStartOffset).toBeGreaterThan(50);
+    expect(await runMember(groupId, topic, 100)).toEqual(range(7, 100));
+
+    // Retention passes the committed offset: the member starts again at the log start.
+    await admin.resetGroupOffsets(groupId, topic, { offset: 3 });
+    await admin.alterTopicConfigs(topic, { 'retention.bytes': 8192 });
+    const start = (await tributary.archiver().run({ topics: [topic] })).partitions[0]!.logStartOffset;
+    expect(start).toBeGreaterThan(3);
+    expect(await runMember(groupId, topic, 100)).toEqual(range(start, 100));
+  });
+});
+
 describe('retention', () => {
   it('deletes whole segments past retention.bytes and moves the log start', async () => {
     const topic = uniqueTopic('ret');
