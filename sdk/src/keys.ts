@@ -52,6 +52,10 @@ export const LogAttr = {
   localLogStartBytes: 'llsb',
   /** Metadata item: every batch below this offset has been replaced by a stub. */
   stubbedThrough: 'sto',
+  /** Metadata item: when the archiver last checked for orphaned large-batch objects (its clock, ms). */
+  claimSweepTime: 'cst',
+  /** Metadata item: the partition's end offset at that check. */
+  claimSweepEnd: 'cse',
   /** Present instead of `body` on a batch stored in S3 (claim check): the object key. */
   claimKey: 's3',
   /** Size in bytes of a batch stored in S3. */
@@ -180,6 +184,11 @@ export function topicObjectPrefix(topic: string, incarnation: string): string {
   return `${topic}/${incarnation}/`;
 }
 
+/** S3 prefix of a partition's large-batch (claim check) objects. */
+export function claimObjectPrefix(ref: PartitionRef): string {
+  return `${partitionObjectPrefix(ref)}claims/`;
+}
+
 /** S3 key of a large batch stored by claim check; unique per producer attempt. */
 export function claimObjectKey(
   ref: PartitionRef,
@@ -187,7 +196,7 @@ export function claimObjectKey(
   sequence: number,
   nonce: string,
 ): string {
-  return `${partitionObjectPrefix(ref)}claims/${producerId}-${sequence}-${nonce}.batch`;
+  return `${claimObjectPrefix(ref)}${producerId}-${sequence}-${nonce}.batch`;
 }
 
 /** The S3 keys of a segment's three objects. */

@@ -11,6 +11,12 @@
  *    Batches past total retention that were never archived (remote storage off, or an archiver
  *    that was down) are expired the same way without the upload.
  *
+ * 4. orphaned large-batch objects (uploaded for an append that then failed for good, or whose
+ *    claim was voided) are deleted once provably unreferenced: the check records (time T, the
+ *    partition's end E); an append lands within `orphanGraceMs` of its upload, so once the local
+ *    log start passes E, every object uploaded before T − grace that still exists is an orphan
+ *    (the archiver deletes the objects of the batches it archives).
+ *
  * A crash before the bound moves leaves DynamoDB as the source of truth (a rerun rewrites the
  * same bytes); after it, S3 is, and the rerun only finishes the cleanup. Two archivers on one
  * partition cut the same segment and race only on conditional writes.
@@ -24,7 +30,7 @@ import {
 import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
 import { CorruptRecordError } from '../errors.ts';
-import { LogAttr, type PartitionRef, partitionKey, segmentObjectKeys } from '../keys.ts';
+import { claimObjectPrefix, LogAttr, type PartitionRef, partitionKey, segmentObjectKeys } from '../keys.ts';
 import { loadClaim } from '../log/claim-check.ts';
 import { type CompleteSlot, logKey, type Slot, slotFromItem } from '../log/log-item.ts';
 import { PartitionReader } from '../log/reader.ts';
@@ -49,6 +55,12 @@ export interface ArchiverOptions {
    * @default 86400
    */
   readonly stubTtlSeconds?: number;
+  /**
+   * Longest time between a large batch's upload and its append landing; objects older than this
+   * that no batch references are deleted. Producers give up on a batch long before this.
+   * @default 3600000 (one hour)
+   */
+  readonly orphanGraceMs?: number;
 }
 
 /** What one run did to one partition. */
@@ -63,6 +75,8 @@ export interface PartitionArchiveReport {
   readonly segmentsDeleted: number;
   /** Bytes removed by retention (from S3 and from DynamoDB). */
   readonly bytesExpired: number;
+  /** Orphaned large-batch objects deleted. */
+  readonly orphansDeleted: number;
   /** Bounds after the run. */
   readonly logStartOffset: number;
   readonly localLogStartOffset: number;
@@ -75,7 +89,14 @@ export interface ArchiveReport {
   readonly bytesArchived: number;
   readonly segmentsDeleted: number;
   readonly bytesExpired: number;
-  readonly s3Requests: { readonly puts: number; readonly gets: number; readonly deletes: number };
+  /** Orphaned large-batch objects deleted. */
+  readonly orphansDeleted: number;
+  readonly s3Requests: {
+    readonly puts: number;
+    readonly gets: number;
+    readonly lists: number;
+    readonly deletes: number;
+  };
 }
 
 /** Which topics a run covers. */
@@ -97,6 +118,7 @@ export class Archiver {
   readonly #concurrency: number;
   readonly #maxSegments: number;
   readonly #stubTtlSeconds: number;
+  readonly #orphanGraceMs: number;
 
   constructor(ctx: StorageContext, registry: TopicRegistry, options: ArchiverOptions = {}) {
     this.#ctx = ctx;
@@ -105,6 +127,7 @@ export class Archiver {
     this.#concurrency = options.concurrency ?? 4;
     this.#maxSegments = options.maxSegmentsPerPartition ?? 64;
     this.#stubTtlSeconds = options.stubTtlSeconds ?? 86_400;
+    this.#orphanGraceMs = options.orphanGraceMs ?? 3_600_000;
   }
 
   /** Archives and applies retention to every partition of the chosen topics once. */
@@ -129,9 +152,11 @@ export class Archiver {
       bytesArchived: sum((p) => p.bytesArchived),
       segmentsDeleted: sum((p) => p.segmentsDeleted),
       bytesExpired: sum((p) => p.bytesExpired),
+      orphansDeleted: sum((p) => p.orphansDeleted),
       s3Requests: {
         puts: this.#store.stats.puts - before.puts,
         gets: this.#store.stats.gets - before.gets,
+        lists: this.#store.stats.lists - before.lists,
         deletes: this.#store.stats.deletes - before.deletes,
       },
     };
@@ -142,6 +167,7 @@ export class Archiver {
     return new PartitionArchiver(this.#ctx, this.#store, ref, config, {
       maxSegments: this.#maxSegments,
       stubTtlSeconds: this.#stubTtlSeconds,
+      orphanGraceMs: this.#orphanGraceMs,
     }).run();
   }
 }
@@ -149,6 +175,7 @@ export class Archiver {
 interface PartitionSettings {
   readonly maxSegments: number;
   readonly stubTtlSeconds: number;
+  readonly orphanGraceMs: number;
 }
 
 /** One run over one partition. */
@@ -167,6 +194,7 @@ class PartitionArchiver {
     bytesArchived: 0,
     segmentsDeleted: 0,
     bytesExpired: 0,
+    orphansDeleted: 0,
   };
 
   constructor(
@@ -187,6 +215,7 @@ class PartitionArchiver {
   }
 
   async run(): Promise<PartitionArchiveReport> {
+    const started = this.#ctx.now();
     let bounds = await this.#metadata.bounds();
     if (bounds.stubbedThrough < bounds.localLogStart.offset) {
       await this.#stubRange(bounds.stubbedThrough, bounds.localLogStart.offset);
@@ -199,6 +228,7 @@ class PartitionArchiver {
       if (!next) break;
       bounds = next;
     }
+    await this.#sweepOrphans(bounds, started, tail ? tail.offset + tail.count : 0);
     return {
       topic: this.#ref.topic,
       partition: this.#ref.partition,
@@ -206,6 +236,22 @@ class PartitionArchiver {
       logStartOffset: bounds.logStart.offset,
       localLogStartOffset: bounds.localLogStart.offset,
     };
+  }
+
+  /** Step 4 (see the module comment). `end` was read after `started`. */
+  async #sweepOrphans(bounds: PartitionBounds, started: number, end: number): Promise<void> {
+    const sweep = bounds.claimSweep;
+    if (sweep) {
+      if (bounds.localLogStart.offset < sweep.end || started - sweep.time < this.#settings.orphanGraceMs)
+        return;
+      const orphans = await this.#store.listOlderThan(
+        claimObjectPrefix(this.#ref),
+        sweep.time - this.#settings.orphanGraceMs,
+      );
+      if (orphans.length > 0) await this.#store.delete(orphans);
+      this.#report.orphansDeleted += orphans.length;
+    }
+    await this.#metadata.setClaimSweep(started, end);
   }
 
   /** Retention of S3 segments, oldest first. Returns the bounds after it. */
@@ -279,6 +325,7 @@ class PartitionArchiver {
     }
     await this.#stubRange(from.offset, to.offset, slots);
     return {
+      ...bounds,
       logStart: expireNow ? to : bounds.logStart,
       localLogStart: to,
       stubbedThrough: to.offset,

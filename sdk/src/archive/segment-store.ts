@@ -3,7 +3,12 @@
  * cached index reads, and deletion. Indexes are small (8 bytes per ~4 KB of log) and immutable,
  * so readers keep recently used ones in memory.
  */
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { awsErrorName } from '../aws-errors.ts';
 import type { StorageContext } from '../context.ts';
@@ -31,13 +36,14 @@ export class SegmentObjectMissing extends Error {
 export interface SegmentStoreStats {
   puts: number;
   gets: number;
+  lists: number;
   deletes: number;
   bytesRead: number;
 }
 
 /** Reads and writes segment objects in the archive bucket. */
 export class SegmentStore {
-  readonly stats: SegmentStoreStats = { puts: 0, gets: 0, deletes: 0, bytesRead: 0 };
+  readonly stats: SegmentStoreStats = { puts: 0, gets: 0, lists: 0, deletes: 0, bytesRead: 0 };
   readonly #ctx: StorageContext;
   readonly #indexes = new Map<string, Uint8Array>();
 
@@ -146,6 +152,33 @@ export class SegmentStore {
       if (awsErrorName(error) === 'NoSuchKey') throw new SegmentObjectMissing(key);
       throw error;
     }
+  }
+
+  /** Keys of the objects under `prefix` last modified before `before` (epoch ms). */
+  async listOlderThan(prefix: string, before: number): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      this.stats.lists++;
+      const page = await withRetry(
+        `Listing ${prefix}`,
+        () =>
+          this.#ctx.s3.send(
+            new ListObjectsV2Command({
+              Bucket: this.#ctx.bucket,
+              Prefix: prefix,
+              ...(token ? { ContinuationToken: token } : {}),
+            }),
+          ),
+        this.#ctx.retry,
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key && object.LastModified && object.LastModified.getTime() < before)
+          keys.push(object.Key);
+      }
+      token = page.NextContinuationToken;
+    } while (token);
+    return keys;
   }
 
   /** Deletes objects (missing ones are fine: deletion is idempotent). */

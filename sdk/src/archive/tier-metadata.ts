@@ -54,6 +54,8 @@ export interface PartitionBounds {
   readonly localLogStart: LogPosition;
   /** Every batch below this offset has been replaced by a stub (≤ `localLogStart.offset`). */
   readonly stubbedThrough: number;
+  /** The last check for orphaned large-batch objects: when, and the partition's end then. */
+  readonly claimSweep: { readonly time: number; readonly end: number } | undefined;
 }
 
 /** One segment in S3, as its manifest item records it. */
@@ -210,6 +212,21 @@ export class TierMetadata {
     }
   }
 
+  /** Records a check for orphaned large-batch objects (see the archiver). */
+  async setClaimSweep(time: number, end: number): Promise<void> {
+    await this.#retry('Recording an orphan check', () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.log,
+          Key: logKey(this.#pk, PARTITION_META_OFFSET),
+          UpdateExpression: 'SET #t = :t, #e = :e',
+          ExpressionAttributeNames: { '#t': LogAttr.claimSweepTime, '#e': LogAttr.claimSweepEnd },
+          ExpressionAttributeValues: { ':t': { N: String(time) }, ':e': { N: String(end) } },
+        }),
+      ),
+    );
+  }
+
   /**
    * Records a segment in the manifest. Idempotent: an identical item already there is success.
    *
@@ -361,5 +378,12 @@ export function boundsFromItem(item: Item | undefined): PartitionBounds {
     logStart: position(LogAttr.logStartOffset, LogAttr.logStartBytes),
     localLogStart: position(LogAttr.localLogStartOffset, LogAttr.localLogStartBytes),
     stubbedThrough: Number(item?.[LogAttr.stubbedThrough]?.N ?? '0'),
+    claimSweep:
+      item?.[LogAttr.claimSweepTime]?.N === undefined
+        ? undefined
+        : {
+            time: Number(item[LogAttr.claimSweepTime]!.N),
+            end: Number(item[LogAttr.claimSweepEnd]?.N ?? '0'),
+          },
   };
 }
