@@ -9,6 +9,8 @@ import { writeUnits } from '../sdk/src/log/append-strategy.ts';
 export interface CapacityTotals {
   /** Read and write units per table, as reported. */
   byTable: Record<string, { readUnits: number; writeUnits: number; requests: number }>;
+  /** Read and write units per command (`QueryCommand`, `UpdateItemCommand`, ...), as reported. */
+  byCommand: Record<string, { readUnits: number; writeUnits: number; requests: number }>;
   readUnits: number;
   writeUnits: number;
   /** Estimated units of writes that failed their condition. */
@@ -40,6 +42,7 @@ function itemBytes(item: Record<string, Record<string, unknown>> | undefined): n
 export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals; reset: () => void } {
   const totals: CapacityTotals = {
     byTable: {},
+    byCommand: {},
     readUnits: 0,
     writeUnits: 0,
     failedWriteUnits: 0,
@@ -49,11 +52,17 @@ export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals;
     totals.byTable[name] ??= { readUnits: 0, writeUnits: 0, requests: 0 };
     return totals.byTable[name];
   };
+  const commandTotals = (name: string) => {
+    totals.byCommand[name] ??= { readUnits: 0, writeUnits: 0, requests: 0 };
+    return totals.byCommand[name];
+  };
   type Args = { input: Record<string, unknown> };
   type Next = (args: Args) => Promise<{ output: Record<string, unknown> }>;
   const middleware = (next: Next, context: { commandName?: string }) => async (args: Args) => {
     totals.requests++;
     if (typeof args.input.TableName === 'string') tableTotals(args.input.TableName).requests++;
+    const command = commandTotals(context.commandName ?? '?');
+    command.requests++;
     const input = { ...args.input, ReturnConsumedCapacity: 'TOTAL' };
     try {
       const result = await next({ ...args, input });
@@ -65,9 +74,11 @@ export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals;
         if (isRead) {
           totals.readUnits += c.ReadCapacityUnits ?? units;
           table.readUnits += c.ReadCapacityUnits ?? units;
+          command.readUnits += c.ReadCapacityUnits ?? units;
         } else {
           totals.writeUnits += c.WriteCapacityUnits ?? units;
           table.writeUnits += c.WriteCapacityUnits ?? units;
+          command.writeUnits += c.WriteCapacityUnits ?? units;
         }
       }
       return result;
@@ -84,6 +95,7 @@ export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals;
     totals,
     reset: () => {
       totals.byTable = {};
+      totals.byCommand = {};
       totals.readUnits = 0;
       totals.writeUnits = 0;
       totals.failedWriteUnits = 0;

@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: produce and consume throughput of 1 KB records through the SDK, each next to
  * its raw DynamoDB baseline measured in the same run on the same stack (PutItem / Query of items
- * of the size the SDK writes), plus capacity units per MB and the waste under contention.
- * Prints Markdown for BENCHMARKS.md. Figures are ratios against the baseline: the absolute
- * numbers depend on the machine and on DynamoDB Local, the ratios much less.
+ * of the size the SDK writes), plus capacity units per MB and the waste under contention; then
+ * consumer groups (`groups.ts`) and the S3 tier (`archive.ts`), which `BENCH_ONLY=groups` and
+ * `BENCH_ONLY=archive` run alone. Prints Markdown for BENCHMARKS.md. Figures are ratios against
+ * the baseline: the absolute numbers depend on the machine and on DynamoDB Local, the ratios
+ * much less.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -12,6 +14,7 @@ import { Tributary } from '../sdk/src/index.ts';
 import { partitionKey } from '../sdk/src/keys.ts';
 import { slotFromItem } from '../sdk/src/log/log-item.ts';
 import { tableNames } from '../sdk/src/schema.ts';
+import { benchArchive } from './archive.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 import { benchGroups } from './groups.ts';
 
@@ -258,6 +261,11 @@ try {
     await stack.stop();
     process.exit(0);
   }
+  if (ONLY === 'archive') {
+    process.stdout.write(`${(await benchArchive(stack)).join('\n')}\n`);
+    await stack.stop();
+    process.exit(0);
+  }
   const lines: string[] = [];
   lines.push(
     `Records: ${RECORDS} × ${RECORD_BYTES} B, uncompressed. Node ${process.version}. DynamoDB Local (in memory) via the edge endpoint.`,
@@ -343,6 +351,7 @@ try {
     ]),
   );
   lines.push(...(await benchGroups(stack)));
+  lines.push(...(await benchArchive(stack)));
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await stack.stop();

@@ -1,9 +1,10 @@
 /**
- * The `tributary` command line: topics, produce, consume and consumer groups. Points at the local stack
+ * The `tributary` command line: topics, produce, consume, consumer groups and the archiver. Points at the local stack
  * (http://127.0.0.1:4566) unless told otherwise by `--endpoint` or the environment.
  */
 import { parseArgs } from 'node:util';
 import { TributaryError } from '../sdk/src/index.ts';
+import { runArchive } from './archive.ts';
 import { runConsume } from './consume.ts';
 import { runGroups } from './groups.ts';
 import { type GlobalOptions, globalOptionSpec, openClient, UsageError } from './options.ts';
@@ -33,6 +34,9 @@ Usage:
                     [--partition N ...] [--force]
   tributary groups delete <group> [--force]
       Resets and deletes are refused while the group has active members, unless --force.
+  tributary archive run [--topic T ...]
+      Runs the archiver once (every topic, or only these): moves batches past local retention
+      to S3 segments, applies retention, and prints what it did per partition.
 
 Connection (any command):
   --endpoint URL       DynamoDB/S3 endpoint; "aws" for AWS's own endpoints
@@ -48,7 +52,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command ? 0 : 2;
   }
-  const run = { topics: runTopics, produce: runProduce, consume: runConsume, groups: runGroups }[command];
+  const run = {
+    topics: runTopics,
+    produce: runProduce,
+    consume: runConsume,
+    groups: runGroups,
+    archive: runArchive,
+  }[command];
   if (!run) throw new UsageError(`Unknown command "${command}".`);
   // Global options are parsed by each command together with its own.
   const peek = parseArgs({ args: rest, options: globalOptionSpec, strict: false, allowPositionals: true });

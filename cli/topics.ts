@@ -31,11 +31,22 @@ export async function runTopics(args: string[], client: Tributary): Promise<numb
       process.stdout.write(
         `Topic: ${d.name}\tPartitions: ${d.partitions.length}\tCreated: ${d.createdAt.toISOString()}\n`,
       );
-      process.stdout.write('Partition\tLogStart\tHighWatermark\tRecords\n');
+      // New columns go after Records, so scripts reading the first four keep working.
+      process.stdout.write(
+        'Partition\tLogStart\tHighWatermark\tRecords\tLocalLogStart\tS3Segments\tS3Bytes\tDynamoDBBytes\n',
+      );
       for (const p of d.partitions) {
-        process.stdout.write(
-          `${p.partition}\t${p.logStartOffset}\t${p.highWatermark}\t${p.highWatermark - p.logStartOffset}\n`,
-        );
+        const cells = [
+          p.partition,
+          p.logStartOffset,
+          p.highWatermark,
+          p.highWatermark - p.logStartOffset,
+          p.localLogStartOffset,
+          p.s3.segments,
+          p.s3.bytes,
+          p.dynamodb.bytes,
+        ];
+        process.stdout.write(`${cells.join('\t')}\n`);
       }
       process.stdout.write('Configs:\n');
       for (const [k, v] of Object.entries(d.configs)) process.stdout.write(`  ${k}=${v}\n`);

@@ -7,6 +7,8 @@ import { TributaryError } from '../sdk/src/errors.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 
 const DEFAULT_PORT = 4566;
+/** How often `npm start` runs the archiver (as a deployment's schedule would). */
+const ARCHIVE_INTERVAL_MS = 60_000;
 const PORT_VARIABLE = 'TRIBUTARY_PORT';
 
 /** The edge port from the environment, or undefined (after explaining why) when it is invalid. */
@@ -28,6 +30,7 @@ function banner(stack: LocalStack, dataDir: string): string {
     `  Region    ${stack.region}`,
     `  Tables    ${stack.tablePrefix}*   Bucket ${stack.bucket}`,
     `  Data      ${dataDir}`,
+    `  Archiver  runs every ${ARCHIVE_INTERVAL_MS / 1000} s (moves batches past local.retention.* to S3, applies retention)`,
     '',
     'Point an AWS SDK or the Tributary SDK at it:',
     `  export AWS_ENDPOINT_URL=${stack.endpoint}`,
@@ -52,7 +55,12 @@ async function main(): Promise<void> {
   }
   let stack: LocalStack;
   try {
-    stack = await startLocalStack({ dataDir, edgePort: port, log: (line) => console.log(line) });
+    stack = await startLocalStack({
+      dataDir,
+      edgePort: port,
+      archiveIntervalMs: ARCHIVE_INTERVAL_MS,
+      log: (line) => console.log(line),
+    });
   } catch (error) {
     if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'EADDRINUSE') {
       console.error(

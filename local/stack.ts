@@ -1,11 +1,12 @@
 /**
  * The whole local stack: DynamoDB Local and the S3 emulator behind one edge port, with
- * Tributary's tables and bucket created.
+ * Tributary's tables and bucket created, and optionally the archiver running on a timer.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { Tributary, type TributaryOptions } from '../sdk/src/client.ts';
 import { InvalidArgumentError } from '../sdk/src/errors.ts';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX } from '../sdk/src/schema.ts';
 import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.ts';
@@ -32,6 +33,14 @@ export interface LocalStackOptions {
   readonly bucket?: string;
   /** Receives progress and emulator diagnostics, one line at a time. @default silent */
   readonly log?: (line: string) => void;
+  /**
+   * Runs the archiver (archiving to S3 and retention, over every topic) this many ms after the
+   * previous run ended, as a deployment's schedule would. Runs never overlap; a failed run is
+   * reported through `log` and the next one is tried on time. `stop()` stops the timer, waits for a
+   * run in progress and closes its client. `npm start` uses 60000.
+   * @default undefined: off (as is `0`); run `tributary archive run` or `archiver().run()` instead
+   */
+  readonly archiveIntervalMs?: number;
 }
 
 /** A running local stack. Point AWS SDK clients (and Tributary) at {@link LocalStack.endpoint}. */
@@ -48,12 +57,89 @@ export interface LocalStack {
   readonly tablePrefix: string;
   /** The archive bucket (pass it as Tributary's `bucket`). */
   readonly bucket: string;
-  /** Stops the edge, the S3 emulator and DynamoDB Local (waiting until Java has exited). Idempotent. */
+  /**
+   * Stops the archive timer (if any), the edge, the S3 emulator and DynamoDB Local (waiting until
+   * Java has exited). Idempotent.
+   */
   stop(): Promise<void>;
 }
 
 const REGION = 'us-east-1';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** A running {@link startArchiveTimer}. */
+export interface ArchiveTimer {
+  /** Stops the timer, waits for a run in progress to end and closes the client. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startArchiveTimer}. */
+export interface ArchiveTimerOptions {
+  /** Where the archiver connects. */
+  readonly connection: TributaryOptions;
+  /** Delay between the end of one run and the start of the next (ms, > 0). */
+  readonly intervalMs: number;
+  /** Receives failures and a line per run that archived or expired anything. @default silent */
+  readonly log?: ((line: string) => void) | undefined;
+}
+
+/**
+ * Runs `archiver().run()` over every topic every `intervalMs` (the first run one interval from
+ * now) with one client of its own. A run is scheduled only once the previous one has ended, so runs
+ * never overlap. The timer does not keep the process alive by itself.
+ */
+export function startArchiveTimer(options: ArchiveTimerOptions): ArchiveTimer {
+  const { intervalMs, log } = options;
+  if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0) {
+    throw new InvalidArgumentError(`intervalMs is ${intervalMs}; use a whole number of ms above 0.`);
+  }
+  const tributary = new Tributary(options.connection);
+  const archiver = tributary.archiver();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  const runOnce = async (): Promise<void> => {
+    try {
+      const report = await archiver.run();
+      if (report.segmentsArchived > 0 || report.segmentsDeleted > 0 || report.bytesExpired > 0) {
+        log?.(
+          `Archiver: ${report.segmentsArchived} segment(s) archived (${report.bytesArchived} bytes), ` +
+            `${report.segmentsDeleted} segment(s) deleted, ${report.bytesExpired} bytes expired`,
+        );
+      }
+    } catch (error) {
+      log?.(
+        `Archiver run failed (next try in ${intervalMs} ms): ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  };
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      timer = undefined;
+      running = runOnce().then(() => {
+        running = undefined;
+        if (!stopped) schedule();
+      });
+    }, intervalMs);
+    timer.unref();
+  };
+  schedule();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () => {
+      stopping ??= (async () => {
+        stopped = true;
+        clearTimeout(timer);
+        timer = undefined;
+        await running;
+        tributary.close();
+      })();
+      return stopping;
+    },
+  };
+}
 
 /**
  * Stops the parts stage by stage (each stage concurrently), carrying on past failures so nothing
@@ -90,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tablePrefix = DEFAULT_TABLE_PREFIX,
     bucket = DEFAULT_BUCKET_NAME,
     log,
+    archiveIntervalMs = 0,
   } = options;
   if (host !== '127.0.0.1') {
     throw new InvalidArgumentError(
@@ -99,6 +186,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65_535) {
     throw new InvalidArgumentError(
       `edgePort is ${edgePort}; use an integer from 0 (any free port) to 65535.`,
+    );
+  }
+  if (!Number.isSafeInteger(archiveIntervalMs) || archiveIntervalMs < 0) {
+    throw new InvalidArgumentError(
+      `archiveIntervalMs is ${archiveIntervalMs}; use a whole number of ms, or 0 (or leave it out) for no timer.`,
     );
   }
   const startedAt = Date.now();
@@ -149,6 +241,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         `S3 ${s3Emulator.endpoint}; data ${dataDir ?? 'in memory'}`,
     );
 
+    const archiveTimer =
+      archiveIntervalMs > 0
+        ? startArchiveTimer({
+            connection: {
+              endpoint: edge.endpoint,
+              region: REGION,
+              tablePrefix,
+              bucket,
+              credentials: LOCAL_CREDENTIALS,
+            },
+            intervalMs: archiveIntervalMs,
+            log,
+          })
+        : undefined;
+
     let stopping: Promise<void> | undefined;
     return {
       endpoint: edge.endpoint,
@@ -159,8 +266,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bucket,
       stop: () => {
         stopping ??= (async () => {
-          // The edge first, so no request reaches an emulator that is shutting down.
-          await stopInStages([[edge], [s3Emulator, dynamodbLocal]]);
+          // The archiver first, so its run in progress ends against live emulators; then the
+          // edge, so no request reaches an emulator that is shutting down.
+          await stopInStages([
+            ...(archiveTimer ? [[archiveTimer]] : []),
+            [edge],
+            [s3Emulator, dynamodbLocal],
+          ]);
           log?.('Local stack stopped');
         })();
         return stopping;

@@ -1,4 +1,5 @@
 /** Topic administration: create, list, describe, alter, add partitions, delete, offset lookups. */
+import { type PartitionBounds, type SegmentInfo, TierMetadata } from './archive/tier-metadata.ts';
 import { mapLimited } from './concurrency.ts';
 import type { StorageContext } from './context.ts';
 import { UnknownPartitionError } from './errors.ts';
@@ -9,6 +10,7 @@ import {
   type OffsetResetTarget,
 } from './groups/group-admin.ts';
 import type { PartitionRef } from './keys.ts';
+import { type Slot, slotEnd } from './log/log-item.ts';
 import { PartitionReader } from './log/reader.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
 import { effectiveConfigs } from './topics/configs.ts';
@@ -29,13 +31,55 @@ export interface TopicSummary {
   readonly partitions: number;
 }
 
-/** One partition's offsets. */
+/** The part of a partition held in DynamoDB (the hot tier): `[startOffset, endOffset)`. */
+export interface DynamoDBTierUsage {
+  /** First offset held in DynamoDB: the partition's local log start offset. */
+  readonly startOffset: number;
+  /** First offset after the hot tier: the partition's high watermark. */
+  readonly endOffset: number;
+  /**
+   * Bytes of the record batches held in DynamoDB (inline, or in S3 behind a claim check for large
+   * batches), as the log counts them: RecordBatch bytes, not DynamoDB's item sizes.
+   */
+  readonly bytes: number;
+}
+
+/** The part of a partition archived to S3 segments: `[startOffset, endOffset)`. */
+export interface S3TierUsage {
+  /** First offset in S3: the partition's log start offset. */
+  readonly startOffset: number;
+  /** First offset after the archive: the local log start offset (equal to `startOffset` when nothing is archived). */
+  readonly endOffset: number;
+  /** Segments holding `[startOffset, endOffset)`. */
+  readonly segments: number;
+  /** Bytes of those segments' `.log` objects (their record batches; indexes not counted). */
+  readonly bytes: number;
+}
+
+/**
+ * One partition's offsets and where its records are. The offsets satisfy
+ * `logStartOffset ≤ localLogStartOffset ≤ highWatermark`: records in
+ * `[logStartOffset, localLogStartOffset)` are in S3 segments, the rest in DynamoDB.
+ *
+ * The figures come from three reads that are not one snapshot: while the archiver or retention runs,
+ * `s3.segments` and `s3.bytes` may briefly miss a segment being added or deleted.
+ */
 export interface PartitionOffsets {
+  /** The partition number. */
   readonly partition: number;
-  /** First offset still readable. */
+  /** First offset still readable (Kafka's log start offset); retention moves it forward. */
   readonly logStartOffset: number;
+  /**
+   * First offset held in DynamoDB (Kafka's local log start offset); the archiver moves it forward
+   * as it copies batches to S3. Equal to `logStartOffset` while nothing is archived.
+   */
+  readonly localLogStartOffset: number;
   /** Next offset to be written. */
   readonly highWatermark: number;
+  /** The hot tier: `[localLogStartOffset, highWatermark)`. */
+  readonly dynamodb: DynamoDBTierUsage;
+  /** The archive tier: `[logStartOffset, localLogStartOffset)`. */
+  readonly s3: S3TierUsage;
 }
 
 /** A topic with its partitions' offsets and its effective configs. */
@@ -100,17 +144,16 @@ export class Admin {
     return (await this.#registry.list()).map(summary);
   }
 
-  /** A topic with each partition's log start and high watermark. */
+  /**
+   * A topic with each partition's offsets and tier sizes (see {@link PartitionOffsets}), and its
+   * effective configs. Per partition: one bounds read, one tail read and one manifest query (a page
+   * per 100 segments).
+   */
   async describeTopic(topic: string): Promise<TopicDescription> {
     const meta = await this.#registry.get(topic);
-    const partitions = await mapLimited(range(meta.partitions), 16, async (partition) => {
-      const reader = new PartitionReader(this.#ctx, ref(meta, partition));
-      const [logStartOffset, highWatermark] = await Promise.all([
-        reader.logStartOffset(),
-        reader.highWatermark(),
-      ]);
-      return { partition, logStartOffset, highWatermark };
-    });
+    const partitions = await mapLimited(range(meta.partitions), 16, (partition) =>
+      this.#describePartition(meta, partition),
+    );
     return {
       name: meta.name,
       incarnation: meta.incarnation,
@@ -159,19 +202,66 @@ export class Admin {
     }));
   }
 
-  /** One partition's offsets. */
+  /** One partition's offsets and tier sizes, as {@link describeTopic} reports them. */
   async partitionOffsets(topic: string, partition: number): Promise<PartitionOffsets> {
     const meta = await this.#registry.get(topic);
     if (!Number.isInteger(partition) || partition < 0 || partition >= meta.partitions) {
       throw new UnknownPartitionError(topic, partition, meta.partitions);
     }
-    const reader = new PartitionReader(this.#ctx, ref(meta, partition));
-    const [logStartOffset, highWatermark] = await Promise.all([
-      reader.logStartOffset(),
-      reader.highWatermark(),
-    ]);
-    return { partition, logStartOffset, highWatermark };
+    return this.#describePartition(meta, partition);
   }
+
+  /** One bounds read, one tail read and one manifest query. */
+  async #describePartition(meta: TopicMetadata, partition: number): Promise<PartitionOffsets> {
+    const tiers = new TierMetadata(this.#ctx, ref(meta, partition));
+    const [bounds, tail, segments] = await Promise.all([
+      tiers.bounds(),
+      new PartitionReader(this.#ctx, ref(meta, partition)).tail(),
+      collect(tiers.segments()),
+    ]);
+    return offsetsFromTiers(partition, bounds, tail, segments);
+  }
+}
+
+/**
+ * A partition's offsets and tier sizes from its bounds, its newest slot and its manifest. Manifest
+ * items outside `[logStart, localLogStart)` (a segment retention is still deleting, or one whose
+ * bound has not moved yet) are not counted.
+ */
+function offsetsFromTiers(
+  partition: number,
+  bounds: PartitionBounds,
+  tail: Slot | undefined,
+  segments: readonly SegmentInfo[],
+): PartitionOffsets {
+  const logStartOffset = bounds.logStart.offset;
+  const localLogStartOffset = bounds.localLogStart.offset;
+  // The newest batch is never archived, so the tail is at or past the local log start.
+  const highWatermark = Math.max(tail ? slotEnd(tail) : 0, localLogStartOffset);
+  const archived = segments.filter((s) => s.endOffset > logStartOffset && s.baseOffset < localLogStartOffset);
+  return {
+    partition,
+    logStartOffset,
+    localLogStartOffset,
+    highWatermark,
+    dynamodb: {
+      startOffset: localLogStartOffset,
+      endOffset: highWatermark,
+      bytes: Math.max(0, (tail?.runningBytes ?? 0) - bounds.localLogStart.bytes),
+    },
+    s3: {
+      startOffset: logStartOffset,
+      endOffset: localLogStartOffset,
+      segments: archived.length,
+      bytes: archived.reduce((n, s) => n + s.bytes, 0),
+    },
+  };
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }
 
 function summary(topic: TopicMetadata): TopicSummary {

@@ -9,7 +9,14 @@
  * await producer.send({ topic: 'orders', messages: [{ key: 'o-1', value: 'created' }] });
  * ```
  */
-export type { CreateTopicRequest, PartitionOffsets, TopicDescription, TopicSummary } from './admin.ts';
+export type {
+  CreateTopicRequest,
+  DynamoDBTierUsage,
+  PartitionOffsets,
+  S3TierUsage,
+  TopicDescription,
+  TopicSummary,
+} from './admin.ts';
 export { Admin } from './admin.ts';
 export type {
   ArchiveReport,

@@ -18,13 +18,16 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEdgeProxy } from '../../local/edge-proxy.ts';
 import { freePorts } from '../../local/free-port.ts';
 import { type LocalStack, startLocalStack } from '../../local/index.ts';
 import { provisionTables } from '../../local/provision.ts';
+import { startArchiveTimer } from '../../local/stack.ts';
+import { InvalidArgumentError } from '../../sdk/src/errors.ts';
 import { tableNames } from '../../sdk/src/schema.ts';
 import { freshTablePrefix, testStackConfig } from '../helpers/stack.ts';
+import { testClient } from '../helpers/tributary.ts';
 import { until } from '../helpers/wait.ts';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -191,8 +194,95 @@ describe('the edge proxy with an emulator down', () => {
   });
 });
 
+describe('the archive timer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('archives on its interval, and stops', async () => {
+    // Tables of its own, so the timer archives no other test's topics.
+    const config = testStackConfig();
+    const tablePrefix = await freshTablePrefix('timer');
+    const tributary = testClient({ tablePrefix });
+    const lines: string[] = [];
+    const timer = startArchiveTimer({
+      connection: { endpoint: config.endpoint, region: config.region, tablePrefix, bucket: config.bucket },
+      intervalMs: 50,
+      log: (line) => lines.push(line),
+    });
+    try {
+      await tributary.admin().createTopic({
+        topic: 'timed',
+        configs: { 'segment.bytes': 4096, 'local.retention.ms': 0 },
+      });
+      const producer = tributary.producer();
+      for (let i = 0; i < 60; i += 5) {
+        await producer.send({
+          topic: 'timed',
+          messages: Array.from({ length: 5 }, (_, j) => ({
+            value: `value-${i + j}-${'x'.repeat(140)}`,
+            timestamp: Date.now() - 3_600_000 + i + j,
+          })),
+        });
+      }
+      await producer.close();
+      await until(() => lines.some((l) => l.startsWith('Archiver: ')), {
+        timeoutMs: 10_000,
+        message: 'the timer to archive a segment',
+      });
+      expect(lines.find((l) => l.startsWith('Archiver: '))).toMatch(
+        /^Archiver: [1-9]\d* segment\(s\) archived/,
+      );
+      expect((await tributary.admin().partitionOffsets('timed', 0)).s3.segments).toBeGreaterThan(0);
+      expect(lines.filter((l) => l.includes('failed'))).toEqual([]);
+    } finally {
+      await timer.stop();
+      await timer.stop();
+      tributary.close();
+    }
+  });
+
+  it('logs a failed run and tries again on the next interval', async () => {
+    const lines: string[] = [];
+    const timer = startArchiveTimer({
+      connection: { endpoint: 'http://127.0.0.1:1', region: 'us-east-1', retry: { deadlineMs: 50 } },
+      intervalMs: 20,
+      log: (line) => lines.push(line),
+    });
+    try {
+      await until(() => lines.length >= 2, { message: 'two failed runs' });
+      expect(lines[0]).toMatch(/^Archiver run failed \(next try in 20 ms\): /);
+    } finally {
+      await timer.stop();
+    }
+  });
+
+  it('clears its timer on stop()', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const timer = startArchiveTimer({
+      connection: { endpoint: 'http://127.0.0.1:1', region: 'us-east-1' },
+      intervalMs: 60_000,
+    });
+    expect(vi.getTimerCount()).toBe(1);
+    await timer.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('refuses an invalid interval before starting anything', async () => {
+    await expect(startLocalStack({ archiveIntervalMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(startLocalStack({ archiveIntervalMs: 1.5 })).rejects.toThrow(/archiveIntervalMs is 1.5/);
+    expect(() => startArchiveTimer({ connection: {}, intervalMs: 0 })).toThrow(InvalidArgumentError);
+  });
+});
+
 describe('a stack with a data directory', () => {
-  const options = { edgePort: 0, tablePrefix: 'persist-', bucket: 'persist-bucket' } as const;
+  // The archive timer is on (and never due during the test): start and stop work with it.
+  const options = {
+    edgePort: 0,
+    tablePrefix: 'persist-',
+    bucket: 'persist-bucket',
+    archiveIntervalMs: 600_000,
+  } as const;
   let dataDir: string;
   let stack: LocalStack;
   beforeAll(async () => {
