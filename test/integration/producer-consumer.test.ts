@@ -53,7 +53,14 @@ describe('topics', () => {
     expect((await admin.listTopics()).find((t) => t.name === topic)).toEqual({ name: topic, partitions: 3 });
     const described = await admin.describeTopic(topic);
     expect(described.partitions).toEqual(
-      [0, 1, 2].map((partition) => ({ partition, logStartOffset: 0, highWatermark: 0 })),
+      [0, 1, 2].map((partition) => ({
+        partition,
+        logStartOffset: 0,
+        localLogStartOffset: 0,
+        highWatermark: 0,
+        dynamodb: { startOffset: 0, endOffset: 0, bytes: 0 },
+        s3: { startOffset: 0, endOffset: 0, segments: 0, bytes: 0 },
+      })),
     );
     expect(described.configs).toMatchObject({
       'retention.ms': '3600000',

@@ -224,6 +224,7 @@ class PartitionArchiver {
     const totalEnd = tail?.runningBytes ?? 0;
     bounds = await this.#expireSegments(bounds, totalEnd);
     for (let n = 0; n < this.#settings.maxSegments; n++) {
+      if (!tail || !(await this.#mayHaveWork(bounds, tail, totalEnd))) break;
       const next = await this.#archiveNext(bounds, totalEnd);
       if (!next) break;
       bounds = next;
@@ -287,6 +288,55 @@ class PartitionArchiver {
   async #deleteSegment(segment: SegmentInfo): Promise<void> {
     await this.#store.delete([segment.keys.log, segment.keys.index, segment.keys.timeIndex]);
     await this.#metadata.deleteSegment(segment.baseOffset);
+  }
+
+  /**
+   * A cheap necessary condition for {@link #archiveNext} to do anything, from the first hot batch
+   * and the tail alone (their running bytes and timestamps), so that a run with nothing to do
+   * reads one item instead of the whole open segment.
+   */
+  async #mayHaveWork(bounds: PartitionBounds, tail: Slot, totalEnd: number): Promise<boolean> {
+    const from = bounds.localLogStart;
+    if (tail.offset <= from.offset) return false;
+    const first = await this.#firstHot(from.offset);
+    if (!first || first.kind === 'archived') return true;
+    const { segmentBytes, segmentMs, remoteStorageEnable, localRetentionMs, localRetentionBytes } =
+      this.#config;
+    const { retentionMs, retentionBytes } = this.#config;
+    const hotBytes = totalEnd - from.bytes;
+    // A segment closes by size or by time, and the segment's last timestamp is ≥ the first's.
+    const closable =
+      hotBytes > segmentBytes || tail.runningMaxTimestamp - first.runningMaxTimestamp >= segmentMs;
+    if (!closable) return false;
+    const now = this.#ctx.now();
+    const oldEnough = (ms: number) => ms >= 0 && first.runningMaxTimestamp < now - ms;
+    const due =
+      remoteStorageEnable &&
+      (oldEnough(localRetentionMs) || (localRetentionBytes >= 0 && hotBytes > localRetentionBytes));
+    const expiring =
+      bounds.logStart.offset === from.offset &&
+      (oldEnough(retentionMs) || (retentionBytes >= 0 && totalEnd - bounds.logStart.bytes > retentionBytes));
+    return due || expiring;
+  }
+
+  async #firstHot(from: number): Promise<Slot | undefined> {
+    const page = await withRetry(
+      `Reading ${this.#reader.label} to archive it`,
+      () =>
+        this.#ctx.ddb.send(
+          new QueryCommand({
+            TableName: this.#ctx.tables.log,
+            KeyConditionExpression: '#pk = :pk AND #off >= :from',
+            ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
+            ExpressionAttributeValues: { ':pk': { S: this.#pk }, ':from': { N: String(from) } },
+            ConsistentRead: true,
+            Limit: 1,
+          }),
+        ),
+      this.#ctx.retry,
+    );
+    const item = page.Items?.[0];
+    return item ? slotFromItem(item) : undefined;
   }
 
   /**
