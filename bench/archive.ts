@@ -325,7 +325,7 @@ export async function benchArchive(stack: LocalStack): Promise<string[]> {
     `Formula: $/GB = WRU/GB × 0.625e-6 + RRU/GB × 0.125e-6 + PUT/GB × 5e-6 + GET/GB × 0.4e-6 = ${n(wru)} × 0.625e-6 + ${n(rru)} × 0.125e-6 + ${n(puts, 1)} × 5e-6 + ${n(gets, 1)} × 0.4e-6 = ${$(total)}.`,
     `DynamoDB Local reports the stub updates at the replaced item's size as AWS bills them (${n(med((r) => updateUnits(r) / gb(r)))} WRU per GB for all updates, reported; ${n(stubWru)} computed from the replaced items' sizes; the table uses the larger).`,
     `Storage: S3 Standard $${PRICE.s3GbMonth} vs DynamoDB $${PRICE.ddbGbMonth} per GB-month (saves $${saving.toFixed(3)}). The whole archive cost equals ${n((total / saving) * 30)} days of that saving; what archiving adds over expiring in DynamoDB, ${n((extra / saving) * 30 * 24, 1)} hours.`,
-    `A run that finds nothing closed still reads the open segment (${n(openMb, 1)} MB here) consistently: ${n(rerunRru)} RRU (${$(rerunRru * PRICE.readUnit, 6)}) per partition per run.`,
+    `A run that finds nothing to do (the open segment holds ${n(openMb, 1)} MB here) reads ${n(rerunRru)} RRU (${$(rerunRru * PRICE.readUnit, 6)}) per partition: the bounds, the tail and the first hot item.`,
     '',
     `Consume from offset 0 of ${n(med((r) => r.records))} records (the archived range), normal consumer (maxRecords 2000, maxBytes 4 MiB), timed from \`assign()\`. Units and requests include \`assign()\` and the consumer's prefetch past the last record counted (from the S3 range: the DynamoDB items after it).`,
     '',
