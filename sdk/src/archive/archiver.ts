@@ -320,7 +320,13 @@ class PartitionArchiver {
   }
 
   async #firstHot(from: number): Promise<Slot | undefined> {
-    const page = await withRetry(
+    const item = (await this.#queryFrom(from, 1)).Items?.[0];
+    return item ? slotFromItem(item) : undefined;
+  }
+
+  /** One page of the partition's items from `from` on, read consistently. */
+  #queryFrom(from: number, limit: number, startKey?: Record<string, AttributeValue>) {
+    return withRetry(
       `Reading ${this.#reader.label} to archive it`,
       () =>
         this.#ctx.ddb.send(
@@ -330,13 +336,12 @@ class PartitionArchiver {
             ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
             ExpressionAttributeValues: { ':pk': { S: this.#pk }, ':from': { N: String(from) } },
             ConsistentRead: true,
-            Limit: 1,
+            Limit: limit,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
         ),
       this.#ctx.retry,
     );
-    const item = page.Items?.[0];
-    return item ? slotFromItem(item) : undefined;
   }
 
   /**
@@ -396,22 +401,7 @@ class PartitionArchiver {
     const limits = { segmentBytes: this.#config.segmentBytes, segmentMs: this.#config.segmentMs };
     let startKey: Record<string, AttributeValue> | undefined;
     for (;;) {
-      const page = await withRetry(
-        `Reading ${this.#reader.label} to archive it`,
-        () =>
-          this.#ctx.ddb.send(
-            new QueryCommand({
-              TableName: this.#ctx.tables.log,
-              KeyConditionExpression: '#pk = :pk AND #off >= :from',
-              ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-              ExpressionAttributeValues: { ':pk': { S: this.#pk }, ':from': { N: String(from) } },
-              ConsistentRead: true,
-              Limit: PLAN_PAGE_ITEMS,
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-            }),
-          ),
-        this.#ctx.retry,
-      );
+      const page = await this.#queryFrom(from, PLAN_PAGE_ITEMS, startKey);
       for (const item of page.Items ?? []) {
         const slot = slotFromItem(item);
         const expected = slots.length === 0 ? from : slots.at(-1)!.offset + slots.at(-1)!.count;

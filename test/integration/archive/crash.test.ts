@@ -55,6 +55,21 @@ async function setUp(): Promise<{ topic: string; ref: PartitionRef }> {
   return { topic, ref: { topic, incarnation, partition: 0 } };
 }
 
+/** Appends 40 more records (offsets RECORDS.. RECORDS + 39) in batches of 5. */
+async function produceMore(topic: string): Promise<void> {
+  const producer = tributary.producer();
+  for (let i = RECORDS; i < RECORDS + 40; i += 5) {
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 5 }, (_, j) => ({
+        value: recordValue(i + j),
+        timestamp: BASE_TIMESTAMP + i + j,
+      })),
+    });
+  }
+  await producer.close();
+}
+
 /** A client whose DynamoDB and S3 requests pass through fault rules. */
 function faultyClient(ddbRule: FaultRule, s3Rule: FaultRule = () => undefined): Tributary {
   const ddb = testDynamoDB();
@@ -250,17 +265,7 @@ describe('orphaned large-batch objects', () => {
     expect(first.orphansDeleted).toBe(0);
     // S3 timestamps may have one-second precision.
     await new Promise((r) => setTimeout(r, 1_100));
-    const producer = tributary.producer();
-    for (let i = RECORDS; i < RECORDS + 40; i += 5) {
-      await producer.send({
-        topic,
-        messages: Array.from({ length: 5 }, (_, j) => ({
-          value: recordValue(i + j),
-          timestamp: BASE_TIMESTAMP + i + j,
-        })),
-      });
-    }
-    await producer.close();
+    await produceMore(topic);
     // Once the archive passes the check point's end, older unreferenced objects go.
     const second = await tributary.archiver({ orphanGraceMs: 0 }).run({ topics: [topic] });
     expect(second.orphansDeleted).toBe(1);
@@ -276,17 +281,7 @@ describe('stale writers', () => {
     const stale = new PartitionAppender(ctx, ref);
     // The stale writer learns the tail at offset RECORDS, then others write and the archiver runs.
     await stale.refreshTail();
-    const producer = tributary.producer();
-    for (let i = RECORDS; i < RECORDS + 40; i += 5) {
-      await producer.send({
-        topic,
-        messages: Array.from({ length: 5 }, (_, j) => ({
-          value: recordValue(i + j),
-          timestamp: BASE_TIMESTAMP + i + j,
-        })),
-      });
-    }
-    await producer.close();
+    await produceMore(topic);
     const report = await tributary.archiver().run({ topics: [topic] });
     expect(report.partitions[0]!.localLogStartOffset).toBeGreaterThan(RECORDS);
     const value = `late-${randomBytes(4).toString('hex')}`;
