@@ -3,13 +3,9 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TierMetadata } from '../../../sdk/src/archive/tier-metadata.ts';
-import {
-  type ConsumedMessage,
-  type Consumer,
-  CorruptRecordError,
-  OffsetOutOfRangeError,
-} from '../../../sdk/src/index.ts';
+import { CorruptRecordError, OffsetOutOfRangeError } from '../../../sdk/src/index.ts';
 import { partitionKey, segmentManifestKey, topicObjectPrefix } from '../../../sdk/src/keys.ts';
+import { readAll } from '../../helpers/consume.ts';
 import { testStackConfig } from '../../helpers/stack.ts';
 import { testClient, testContext, testDynamoDB, testS3, uniqueTopic } from '../../helpers/tributary.ts';
 
@@ -44,15 +40,6 @@ async function produce(topic: string, count: number, perBatch = 5, from = 0): Pr
     });
   }
   await producer.close();
-}
-
-async function readAll<V>(consumer: Consumer<V>, count: number): Promise<ConsumedMessage<V>[]> {
-  const out: ConsumedMessage<V>[] = [];
-  const deadline = Date.now() + 20_000;
-  while (out.length < count && Date.now() < deadline) {
-    for (const b of await consumer.poll()) out.push(...b.messages);
-  }
-  return out;
 }
 
 async function consumeFrom(topic: string, offset: number, count: number): Promise<number[]> {

@@ -3,13 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type ConsumedMessage,
-  type Consumer,
-  CorruptRecordError,
-  RecordTooLargeError,
-} from '../../../sdk/src/index.ts';
+import { CorruptRecordError, RecordTooLargeError } from '../../../sdk/src/index.ts';
 import { partitionKey, topicObjectPrefix } from '../../../sdk/src/keys.ts';
+import { readAll } from '../../helpers/consume.ts';
 import { injectFaults } from '../../helpers/faults.ts';
 import { testStackConfig } from '../../helpers/stack.ts';
 import { testClient, testDynamoDB, testS3, uniqueTopic } from '../../helpers/tributary.ts';
@@ -46,15 +42,6 @@ async function logItems(topic: string, partition = 0) {
     }),
   );
   return out.Items ?? [];
-}
-
-async function readAll<V>(consumer: Consumer<V>, count: number): Promise<ConsumedMessage<V>[]> {
-  const out: ConsumedMessage<V>[] = [];
-  const deadline = Date.now() + 20_000;
-  while (out.length < count && Date.now() < deadline) {
-    for (const b of await consumer.poll()) out.push(...b.messages);
-  }
-  return out;
 }
 
 describe('claim check', () => {
