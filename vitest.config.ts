@@ -18,6 +18,14 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          // Synthesizing (and, in one test, bundling with esbuild) takes seconds per stack.
+          testTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -15,6 +15,7 @@ import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames 
 import { type Deserializer, type RawValue, rawDeserializer, rawSerializer } from './serde.ts';
 import { TopicRegistry } from './topics/registry.ts';
 import { TopicCache } from './topics/topic-cache.ts';
+import { directSources } from './transport/direct-source.ts';
 
 /** AWS credentials, as the AWS SDK accepts them. */
 export type Credentials = NonNullable<ConstructorParameters<typeof DynamoDBClient>[0]>['credentials'];
@@ -142,7 +143,7 @@ export class Tributary {
     if (options.groupId !== undefined) {
       return new GroupConsumer<V>(this.#ctx, this.#topics, { ...options, deserializer });
     }
-    return new Consumer<V>(this.#ctx, this.#topics, { ...options, deserializer });
+    return new Consumer<V>(directSources(this.#ctx, this.#topics), { ...options, deserializer });
   }
 
   /** Releases the AWS clients this object created (not ones passed in). */

@@ -4,19 +4,10 @@
  * `maxIdleIntervalMs`, so an idle consumer costs few reads, and it returns to fast polling as soon
  * as data flows. Every batch is CRC-checked as it is decoded.
  */
-import type { StorageContext } from './context.ts';
-import {
-  ClientClosedError,
-  InvalidArgumentError,
-  OffsetOutOfRangeError,
-  UnknownPartitionError,
-} from './errors.ts';
-import { type PartitionRef, partitionLabel } from './keys.ts';
-import { PartitionReader } from './log/reader.ts';
-import { decodeRecordBatch } from './log/record-batch.ts';
-import { offsetForTimestamp } from './log/timestamp-lookup.ts';
+import { ClientClosedError, InvalidArgumentError, OffsetOutOfRangeError } from './errors.ts';
+import { partitionLabel } from './keys.ts';
 import type { Deserializer } from './serde.ts';
-import type { TopicCache } from './topics/topic-cache.ts';
+import type { PartitionSource, PartitionSourceFactory } from './transport/partition-source.ts';
 import { Waker } from './waker.ts';
 
 /** Where to start reading a partition. */
@@ -83,16 +74,18 @@ export interface ConsumerOptions<V> {
   readonly fetchConcurrency?: number;
   /** What to do when a position is out of range. @default 'error' */
   readonly offsetReset?: OffsetResetPolicy;
+  /**
+   * HTTP transport: how long one fetch waits at the API for records to arrive (long-poll, at most
+   * 20000). The direct transport polls with idle backoff instead. @default 5000
+   */
+  readonly maxWaitMs?: number;
 }
 
 interface PartitionState<V> {
-  readonly ref: PartitionRef;
-  readonly reader: PartitionReader;
+  readonly source: PartitionSource;
   /** Next offset to deliver. */
   position: number;
-  /** Records below this offset are skipped (a seek into the middle of a batch). */
-  skipBelow: number;
-  /** Batch boundary the next fetch starts at; undefined until located after an assign or seek. */
+  /** Where the next fetch starts (where the last one ended); undefined after an assign or seek. */
   fetchOffset: number | undefined;
   /** Fetched batches not delivered yet (prefetched while the application works). */
   ready: ConsumedBatch<V>[];
@@ -107,8 +100,7 @@ interface PartitionState<V> {
 
 /** Reads assigned partitions. Obtain with `tributary.consumer()`. */
 export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
-  readonly #ctx: StorageContext;
-  readonly #topics: TopicCache;
+  readonly #sources: PartitionSourceFactory;
   readonly #deserializer: Deserializer<V>;
   readonly #options: Required<Omit<ConsumerOptions<V>, 'deserializer'>>;
   readonly #partitions = new Map<string, PartitionState<V>>();
@@ -119,12 +111,10 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
 
   /** @internal use `tributary.consumer()` */
   constructor(
-    ctx: StorageContext,
-    topics: TopicCache,
+    sources: PartitionSourceFactory,
     options: ConsumerOptions<V> & { deserializer: Deserializer<V> },
   ) {
-    this.#ctx = ctx;
-    this.#topics = topics;
+    this.#sources = sources;
     this.#deserializer = options.deserializer;
     this.#options = {
       maxRecords: options.maxRecords ?? 500,
@@ -133,7 +123,17 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
       maxIdleIntervalMs: options.maxIdleIntervalMs ?? 1_000,
       fetchConcurrency: options.fetchConcurrency ?? 8,
       offsetReset: options.offsetReset ?? 'error',
+      maxWaitMs: options.maxWaitMs ?? 5_000,
     };
+    if (
+      !Number.isInteger(this.#options.maxWaitMs) ||
+      this.#options.maxWaitMs < 0 ||
+      this.#options.maxWaitMs > 20_000
+    ) {
+      throw new InvalidArgumentError(
+        `Consumer option maxWaitMs must be an integer from 0 to 20000, got ${this.#options.maxWaitMs}`,
+      );
+    }
     for (const key of ['maxRecords', 'maxBytes', 'fetchConcurrency'] as const) {
       if (!Number.isInteger(this.#options[key]) || this.#options[key] < 1) {
         throw new InvalidArgumentError(
@@ -148,17 +148,14 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
     this.#assertOpen();
     const resolved = await Promise.all(
       assignments.map(async (a) => {
-        const ref = await this.#ref(a);
-        const reader = new PartitionReader(this.#ctx, ref);
-        return { ref, reader, position: await this.#resolve(reader, a.offset) };
+        const source = await this.#sources(a);
+        return { source, position: await source.resolve(a.offset) };
       }),
     );
-    for (const { ref, reader, position } of resolved) {
-      this.#partitions.set(partitionLabel(ref), {
-        ref,
-        reader,
+    for (const { source, position } of resolved) {
+      this.#partitions.set(partitionLabel(source.partition), {
+        source,
         position,
-        skipBelow: position,
         fetchOffset: undefined,
         ready: [],
         inflight: undefined,
@@ -181,13 +178,13 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
 
   /** Partitions currently assigned. */
   assignment(): TopicPartition[] {
-    return [...this.#partitions.values()].map(({ ref }) => ({ topic: ref.topic, partition: ref.partition }));
+    return [...this.#partitions.values()].map(({ source }) => ({ ...source.partition }));
   }
 
   /** Moves a partition's position; the next batch starts there. */
   async seek(target: Assignment): Promise<void> {
     const state = this.#state(target);
-    const position = await this.#resolve(state.reader, target.offset);
+    const position = await state.source.resolve(target.offset);
     this.#reposition(state, position);
     this.#wakeUp();
   }
@@ -216,7 +213,7 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   paused(): TopicPartition[] {
     return [...this.#partitions.values()]
       .filter((s) => s.paused)
-      .map(({ ref }) => ({ topic: ref.topic, partition: ref.partition }));
+      .map(({ source }) => ({ ...source.partition }));
   }
 
   /**
@@ -253,7 +250,11 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
         state.position = Math.max(state.position, state.fetchOffset);
     }
     for (const state of ordered)
-      if (out.some((b) => b.partition === state.ref.partition && b.topic === state.ref.topic))
+      if (
+        out.some(
+          (b) => b.partition === state.source.partition.partition && b.topic === state.source.partition.topic,
+        )
+      )
         this.#startFetch(state);
     return out;
   }
@@ -270,6 +271,9 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
         }
         continue;
       }
+      const sources = [...this.#partitions.values()];
+      // Sources that long-poll have already waited for records; polling again at once is right.
+      if (sources.length > 0 && sources.every((s) => s.source.waitsForRecords)) continue;
       this.#idleMs = Math.min(
         this.#options.maxIdleIntervalMs,
         Math.max(this.#options.minIdleIntervalMs, this.#idleMs * 2),
@@ -296,7 +300,8 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
       return;
     const generation = state.generation;
     const current = () =>
-      state.generation === generation && this.#partitions.get(partitionLabel(state.ref)) === state;
+      state.generation === generation &&
+      this.#partitions.get(partitionLabel(state.source.partition)) === state;
     const fetching: Promise<void> = this.#fetch(state).then(
       (result) => {
         if (!current()) return;
@@ -324,34 +329,24 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   async #fetch(
     state: PartitionState<V>,
   ): Promise<{ batch: ConsumedBatch<V> | undefined; nextOffset: number }> {
-    const from = state.fetchOffset ?? (await state.reader.seek(state.position)).batchOffset;
-    const skipBelow = state.skipBelow;
-    const result = await state.reader.fetch(from, {
+    const { source } = state;
+    const result = await source.fetch(state.fetchOffset ?? state.position, {
       maxRecords: this.#options.maxRecords,
       maxBytes: this.#options.maxBytes,
+      maxWaitMs: source.waitsForRecords ? this.#options.maxWaitMs : 0,
     });
-    const messages: ConsumedMessage<V>[] = [];
-    for (const slot of result.batches) {
-      if (slot.voided) continue;
-      const batch = await decodeRecordBatch(slot.body, `${state.reader.label}@${slot.offset}`);
-      if (batch.isControl) continue;
-      for (const r of batch.records) {
-        if (r.offset < skipBelow) continue;
-        messages.push({
-          topic: state.ref.topic,
-          partition: state.ref.partition,
-          offset: r.offset,
-          timestamp: r.timestamp,
-          key: r.key === null ? null : toBuffer(r.key),
-          value: this.#deserializer(r.value === null ? null : toBuffer(r.value)),
-          headers: r.headers.map((h) => ({ key: h.key, value: h.value === null ? null : toBuffer(h.value) })),
-        });
-      }
-    }
+    const { topic, partition } = source.partition;
+    const messages: ConsumedMessage<V>[] = result.records.map((r) => ({
+      topic,
+      partition,
+      offset: r.offset,
+      timestamp: r.timestamp,
+      key: r.key,
+      value: this.#deserializer(r.value),
+      headers: r.headers,
+    }));
     const batch =
-      messages.length === 0
-        ? undefined
-        : { topic: state.ref.topic, partition: state.ref.partition, messages, nextOffset: result.nextOffset };
+      messages.length === 0 ? undefined : { topic, partition, messages, nextOffset: result.nextOffset };
     return { batch, nextOffset: result.nextOffset };
   }
 
@@ -359,44 +354,10 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   #reposition(state: PartitionState<V>, position: number): void {
     state.generation++;
     state.position = position;
-    state.skipBelow = position;
     state.fetchOffset = undefined;
     state.ready = [];
     state.inflight = undefined;
     state.failure = undefined;
-  }
-
-  async #resolve(reader: PartitionReader, start: StartPosition): Promise<number> {
-    if (start === 'earliest') return reader.logStartOffset();
-    if (start === 'latest') return reader.highWatermark();
-    if (typeof start === 'number') {
-      if (!Number.isSafeInteger(start) || start < 0) {
-        throw new InvalidArgumentError(`Offsets are non-negative integers; got ${start} for ${reader.label}`);
-      }
-      // Validates the range now rather than at the first poll.
-      await reader.seek(start);
-      return start;
-    }
-    if (typeof start === 'object' && start !== null && Number.isFinite(start.timestamp)) {
-      return (await offsetForTimestamp(reader, start.timestamp)) ?? (await reader.highWatermark());
-    }
-    throw new InvalidArgumentError(
-      `A start position is an offset, 'earliest', 'latest' or { timestamp }; got ${JSON.stringify(start)}`,
-    );
-  }
-
-  async #ref(p: TopicPartition): Promise<PartitionRef> {
-    const topic = await this.#topics.get(p.topic);
-    if (!Number.isInteger(p.partition) || p.partition < 0 || p.partition >= topic.partitions) {
-      // Partitions may have been added since the cache was filled.
-      this.#topics.invalidate(p.topic);
-      const fresh = await this.#topics.get(p.topic);
-      if (!Number.isInteger(p.partition) || p.partition < 0 || p.partition >= fresh.partitions) {
-        throw new UnknownPartitionError(p.topic, p.partition, fresh.partitions);
-      }
-      return { topic: fresh.name, incarnation: fresh.incarnation, partition: p.partition };
-    }
-    return { topic: topic.name, incarnation: topic.incarnation, partition: p.partition };
   }
 
   #state(p: TopicPartition): PartitionState<V> {
@@ -416,9 +377,4 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
     this.#idleMs = 0;
     this.#waker.wake();
   }
-}
-
-/** A Buffer view of bytes (no copy). */
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

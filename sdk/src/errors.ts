@@ -32,7 +32,12 @@ export type ErrorCode =
   | 'GROUP_NOT_FOUND'
   | 'GROUP_ACTIVE'
   | 'LEASE_LOST'
-  | 'NO_COMMITTED_OFFSET';
+  | 'NO_COMMITTED_OFFSET'
+  | 'ACCESS_DENIED'
+  | 'REQUEST_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'UNSUPPORTED_OPERATION'
+  | 'INTERNAL_ERROR';
 
 /** Base class of every error raised by Tributary. */
 export class TributaryError extends Error {
@@ -369,5 +374,55 @@ export class NoCommittedOffsetError extends TributaryError {
     this.groupId = groupId;
     this.topic = topic;
     this.partition = partition;
+  }
+}
+
+/** The HTTP API refused the caller's credentials or IAM policy (HTTP 403). */
+export class AccessDeniedError extends TributaryError {
+  constructor(message: string) {
+    super(
+      'ACCESS_DENIED',
+      `${message}. Every route needs a SigV4 signature from a principal granted execute-api:Invoke on it ` +
+        '(grantProduce / grantConsume / grantAdmin of the stack).',
+    );
+  }
+}
+
+/** A request body is over what the API accepts (Lambda's 6 MB synchronous payload). Nothing was written. */
+export class RequestTooLargeError extends TributaryError {
+  readonly sizeBytes: number;
+  readonly limitBytes: number;
+
+  constructor(sizeBytes: number, limitBytes: number) {
+    super(
+      'REQUEST_TOO_LARGE',
+      `The request body is ${sizeBytes} bytes, over the API's limit of ${limitBytes} bytes: send fewer records per request.`,
+    );
+    this.sizeBytes = sizeBytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** No API route matches the method and path. */
+export class RouteNotFoundError extends TributaryError {
+  constructor(method: string, path: string) {
+    super('NOT_FOUND', `No route ${method} ${path}; see GET /v1/openapi.json for the API.`);
+  }
+}
+
+/** The operation is not available through this transport. */
+export class UnsupportedOperationError extends TributaryError {
+  constructor(message: string) {
+    super('UNSUPPORTED_OPERATION', message);
+  }
+}
+
+/** The API failed unexpectedly; its logs hold the details (search for the request id). */
+export class InternalError extends TributaryError {
+  readonly requestId: string | undefined;
+
+  constructor(message: string, requestId?: string, options: { retriable?: boolean } = {}) {
+    super('INTERNAL_ERROR', requestId ? `${message} (request ${requestId})` : message, options);
+    this.requestId = requestId;
   }
 }

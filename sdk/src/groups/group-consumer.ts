@@ -25,6 +25,7 @@ import { PartitionReader } from '../log/reader.ts';
 import { Producer, type ProducerRecord, type RecordMetadata } from '../producer.ts';
 import { type Deserializer, type RawValue, rawSerializer } from '../serde.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
+import { directSources } from '../transport/direct-source.ts';
 import { Waker } from '../waker.ts';
 import { leaseKey } from './assignment.ts';
 import { GroupMember, type HeldLease } from './group-member.ts';
@@ -147,7 +148,7 @@ export class GroupConsumer<V> {
     this.groupId = options.groupId;
     this.memberId = options.instanceId ?? `m-${randomBytes(6).toString('hex')}`;
     this.#store = new LeaseStore(ctx, options.groupId);
-    this.#consumer = new Consumer<V>(ctx, topics, {
+    this.#consumer = new Consumer<V>(directSources(ctx, topics), {
       deserializer: options.deserializer,
       maxRecords: options.maxRecords ?? 500,
       maxIdleIntervalMs: options.maxIdleIntervalMs ?? 1_000,
