@@ -10,14 +10,15 @@ const DEFAULT_PORT = 4566;
 /** How often `npm start` runs the archiver (as a deployment's schedule would). */
 const ARCHIVE_INTERVAL_MS = 60_000;
 const PORT_VARIABLE = 'TRIBUTARY_PORT';
+const API_PORT_VARIABLE = 'TRIBUTARY_API_PORT';
 
-/** The edge port from the environment, or undefined (after explaining why) when it is invalid. */
-function edgePort(): number | undefined {
-  const raw = process.env[PORT_VARIABLE];
-  if (raw === undefined || raw === '') return DEFAULT_PORT;
+/** A port from the environment, or undefined (after explaining why) when it is invalid. */
+function portFrom(variable: string, fallback: number): number | undefined {
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
   if (Number.isInteger(port) && port >= 1 && port <= 65_535) return port;
-  console.error(`${PORT_VARIABLE} is "${raw}"; set it to a port number from 1 to 65535.`);
+  console.error(`${variable} is "${raw}"; set it to a port number from 1 to 65535.`);
   return undefined;
 }
 
@@ -30,6 +31,7 @@ function banner(stack: LocalStack, dataDir: string): string {
     `  Region    ${stack.region}`,
     `  Tables    ${stack.tablePrefix}*   Bucket ${stack.bucket}`,
     `  Data      ${dataDir}`,
+    `  HTTP API  ${stack.apiUrl}   (the Lambda API: SigV4-signed requests, routes under /v1/)`,
     `  Archiver  runs every ${ARCHIVE_INTERVAL_MS / 1000} s (moves batches past local.retention.* to S3, applies retention)`,
     '',
     'Point an AWS SDK or the Tributary SDK at it:',
@@ -41,6 +43,11 @@ function banner(stack: LocalStack, dataDir: string): string {
     '  echo "hello" | npm run tributary -- produce demo',
     '  npm run tributary -- consume demo --from-beginning --max-messages 1',
     '',
+    'Or through the HTTP API (the SDK signs requests with your AWS credentials):',
+    `  new Tributary({ transport: 'http', endpoint: '${stack.apiUrl}' })`,
+    `  npm run tributary -- --api ${stack.apiUrl} topics list`,
+    `  API description: ${stack.apiUrl}/v1/openapi.json (signed GET), also docs/openapi.json`,
+    '',
     'Press Ctrl+C to stop.',
     '',
   ].join('\n');
@@ -48,8 +55,9 @@ function banner(stack: LocalStack, dataDir: string): string {
 
 async function main(): Promise<void> {
   const dataDir = fileURLToPath(new URL('../.tributary/', import.meta.url));
-  const port = edgePort();
-  if (port === undefined) {
+  const port = portFrom(PORT_VARIABLE, DEFAULT_PORT);
+  const apiPort = portFrom(API_PORT_VARIABLE, DEFAULT_PORT + 1);
+  if (port === undefined || apiPort === undefined) {
     process.exitCode = 1;
     return;
   }
@@ -59,13 +67,14 @@ async function main(): Promise<void> {
       dataDir,
       edgePort: port,
       archiveIntervalMs: ARCHIVE_INTERVAL_MS,
+      apiPort,
       log: (line) => console.log(line),
     });
   } catch (error) {
     if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'EADDRINUSE') {
       console.error(
-        `Cannot start: port ${port} on 127.0.0.1 is already in use (another Tributary stack or LocalStack?).\n` +
-          `Stop whatever is using it, or choose another port: ${PORT_VARIABLE}=${port + 1} npm start`,
+        `Cannot start: port ${port} or ${apiPort} on 127.0.0.1 is already in use (another Tributary stack or LocalStack?).\n` +
+          `Stop whatever is using it, or choose other ports: ${PORT_VARIABLE}=${port + 10} ${API_PORT_VARIABLE}=${apiPort + 10} npm start`,
       );
     } else {
       console.error(

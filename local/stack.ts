@@ -9,6 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Tributary, type TributaryOptions } from '../sdk/src/client.ts';
 import { InvalidArgumentError } from '../sdk/src/errors.ts';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX } from '../sdk/src/schema.ts';
+import { startApiServer } from './api-server.ts';
 import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.ts';
 import { startEdgeProxy } from './edge-proxy.ts';
 import { freePorts } from './free-port.ts';
@@ -41,6 +42,12 @@ export interface LocalStackOptions {
    * @default undefined: off (as is `0`); run `tributary archive run` or `archiver().run()` instead
    */
   readonly archiveIntervalMs?: number;
+  /**
+   * Serves the HTTP API (the Lambda handler, API Gateway v2 events) on this loopback port; `0`
+   * picks a free one. `npm start` uses 4567.
+   * @default undefined: no API
+   */
+  readonly apiPort?: number;
 }
 
 /** A running local stack. Point AWS SDK clients (and Tributary) at {@link LocalStack.endpoint}. */
@@ -57,6 +64,8 @@ export interface LocalStack {
   readonly tablePrefix: string;
   /** The archive bucket (pass it as Tributary's `bucket`). */
   readonly bucket: string;
+  /** The HTTP API's base URL when `apiPort` was given (`new Tributary({ transport: 'http', endpoint: apiUrl })`). */
+  readonly apiUrl: string | undefined;
   /**
    * Stops the archive timer (if any), the edge, the S3 emulator and DynamoDB Local (waiting until
    * Java has exited). Idempotent.
@@ -177,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     bucket = DEFAULT_BUCKET_NAME,
     log,
     archiveIntervalMs = 0,
+    apiPort,
   } = options;
   if (host !== '127.0.0.1') {
     throw new InvalidArgumentError(
@@ -192,6 +202,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw new InvalidArgumentError(
       `archiveIntervalMs is ${archiveIntervalMs}; use a whole number of ms, or 0 (or leave it out) for no timer.`,
     );
+  }
+  if (apiPort !== undefined && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65_535)) {
+    throw new InvalidArgumentError(`apiPort is ${apiPort}; use an integer from 0 (any free port) to 65535.`);
   }
   const startedAt = Date.now();
   const started: { stop(): Promise<void> }[] = [];
@@ -241,19 +254,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         `S3 ${s3Emulator.endpoint}; data ${dataDir ?? 'in memory'}`,
     );
 
+    const connection: TributaryOptions = {
+      endpoint: edge.endpoint,
+      region: REGION,
+      tablePrefix,
+      bucket,
+      credentials: LOCAL_CREDENTIALS,
+    };
+    const api = apiPort === undefined ? undefined : await startApiServer({ connection, port: apiPort, host });
+    if (api) started.push(api);
     const archiveTimer =
       archiveIntervalMs > 0
-        ? startArchiveTimer({
-            connection: {
-              endpoint: edge.endpoint,
-              region: REGION,
-              tablePrefix,
-              bucket,
-              credentials: LOCAL_CREDENTIALS,
-            },
-            intervalMs: archiveIntervalMs,
-            log,
-          })
+        ? startArchiveTimer({ connection, intervalMs: archiveIntervalMs, log })
         : undefined;
 
     let stopping: Promise<void> | undefined;
@@ -264,12 +276,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: REGION,
       tablePrefix,
       bucket,
+      apiUrl: api?.url,
       stop: () => {
         stopping ??= (async () => {
           // The archiver first, so its run in progress ends against live emulators; then the
           // edge, so no request reaches an emulator that is shutting down.
           await stopInStages([
-            ...(archiveTimer ? [[archiveTimer]] : []),
+            [...(api ? [api] : []), ...(archiveTimer ? [archiveTimer] : [])],
             [edge],
             [s3Emulator, dynamodbLocal],
           ]);

@@ -60,6 +60,21 @@ function isLoopback(endpoint: string): boolean {
   }
 }
 
+/** What the API's handlers (same repository, not the public SDK) reach below the public surface. */
+export interface TributaryInternals {
+  readonly ctx: StorageContext;
+  readonly topics: TopicCache;
+}
+
+const internals = new WeakMap<Tributary, TributaryInternals>();
+
+/** @internal The storage a direct-transport client uses (for the Lambda handlers). */
+export function internalsOf(tributary: Tributary): TributaryInternals {
+  const found = internals.get(tributary);
+  if (!found) throw new Error('Not a direct-transport Tributary client');
+  return found;
+}
+
 /** A client of one Tributary deployment. Create one per process and share it. */
 export class Tributary {
   /** Where this client points (for messages and diagnostics). */
@@ -98,6 +113,7 @@ export class Tributary {
     };
     this.#registry = new TopicRegistry(this.#ctx);
     this.#topics = new TopicCache(this.#registry, options.metadataMaxAgeMs ?? 30_000, this.#ctx.now);
+    internals.set(this, { ctx: this.#ctx, topics: this.#topics });
   }
 
   /** Topic administration. */

@@ -108,7 +108,8 @@ export interface ProducerMetrics {
   readonly wastedWriteUnits: number;
 }
 
-interface Prepared {
+/** @internal A message validated and serialised for its partition (shared with the HTTP transport). */
+export interface Prepared {
   readonly topic: TopicMetadata;
   readonly partition: number;
   readonly record: RecordInput;
@@ -159,7 +160,7 @@ const DEFAULTS = {
 export class Producer<V> {
   readonly #ctx: StorageContext;
   readonly #topics: TopicCache;
-  readonly #options: typeof DEFAULTS;
+  readonly #options: ProducerSettings;
   readonly #serializer: Serializer<V>;
   readonly #producerId: bigint;
   readonly #partitioner = new Partitioner();
@@ -179,15 +180,7 @@ export class Producer<V> {
     this.#ctx = ctx;
     this.#topics = topics;
     this.#serializer = options.serializer;
-    this.#options = {
-      lingerMs: options.lingerMs ?? DEFAULTS.lingerMs,
-      maxBatchBytes: options.maxBatchBytes ?? DEFAULTS.maxBatchBytes,
-      compression: options.compression ?? DEFAULTS.compression,
-      idempotent: options.idempotent ?? DEFAULTS.idempotent,
-      bufferMemoryBytes: options.bufferMemoryBytes ?? DEFAULTS.bufferMemoryBytes,
-      maxBlockMs: options.maxBlockMs ?? DEFAULTS.maxBlockMs,
-    };
-    validateOptions(this.#options);
+    this.#options = producerSettings(options);
     // A random 63-bit id: unique per producer session, like the ids Kafka brokers assign.
     this.#producerId = this.#options.idempotent ? BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()) : -1n;
   }
@@ -320,34 +313,9 @@ export class Producer<V> {
   }
 
   async #prepare(record: ProducerRecord<V>): Promise<Prepared[]> {
-    if (!record || typeof record !== 'object' || !Array.isArray(record.messages)) {
-      throw new InvalidArgumentError('send() takes { topic, messages: [...] }');
-    }
-    if (record.messages.length === 0)
-      throw new InvalidArgumentError(`No messages to send to "${record.topic}"`);
+    validateProducerRecord(record);
     const topic = await this.#topics.get(record.topic);
-    const limit = topic.config.maxMessageBytes;
-    const now = this.#ctx.now();
-    return record.messages.map((message, i) => {
-      const value = toBytes(this.#serializer(message.value));
-      const key = message.key === undefined || message.key === null ? null : toBytes(message.key);
-      const headers = toHeaders(message.headers);
-      const timestamp = toTimestamp(message.timestamp, now, i);
-      const partition = this.#partitioner.choose(topic.name, topic.partitions, key, message.partition);
-      if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
-        throw new UnknownPartitionError(topic.name, partition, topic.partitions);
-      }
-      const input: RecordInput = { key, value, timestamp, headers };
-      const size = recordSizeBound(input);
-      if (size + RECORD_BATCH_OVERHEAD > limit) {
-        throw new RecordTooLargeError(
-          size + RECORD_BATCH_OVERHEAD,
-          limit,
-          `topic "${topic.name}" has max.message.bytes=${limit} (raise it up to 10 MB with topics alter)`,
-        );
-      }
-      return { topic, partition, record: input, size };
-    });
+    return prepareMessages(record, topic, this.#serializer, this.#partitioner, this.#ctx.now());
   }
 
   async #reserve(bytes: number): Promise<void> {
@@ -574,7 +542,71 @@ export class Producer<V> {
   }
 }
 
-function validateOptions(o: typeof DEFAULTS): void {
+/** @internal Throws {@link InvalidArgumentError} unless `record` is `{ topic, messages: [one or more] }`. */
+export function validateProducerRecord<V>(record: ProducerRecord<V>): void {
+  if (!record || typeof record !== 'object' || !Array.isArray(record.messages)) {
+    throw new InvalidArgumentError('send() takes { topic, messages: [...] }');
+  }
+  if (record.messages.length === 0)
+    throw new InvalidArgumentError(`No messages to send to "${record.topic}"`);
+}
+
+/**
+ * @internal Serialises and validates every message of one `send()` for `topic` (serializable,
+ * partition exists, size within `max.message.bytes`) and picks its partition; throws before
+ * anything is queued, so a rejected call writes nothing. Shared with the HTTP transport.
+ */
+export function prepareMessages<V>(
+  record: ProducerRecord<V>,
+  topic: TopicMetadata,
+  serializer: Serializer<V>,
+  partitioner: Partitioner,
+  now: number,
+): Prepared[] {
+  const limit = topic.config.maxMessageBytes;
+  return record.messages.map((message, i) => {
+    const value = toBytes(serializer(message.value));
+    const key = message.key === undefined || message.key === null ? null : toBytes(message.key);
+    const headers = toHeaders(message.headers);
+    const timestamp = toTimestamp(message.timestamp, now, i);
+    const partition = partitioner.choose(topic.name, topic.partitions, key, message.partition);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+      throw new UnknownPartitionError(topic.name, partition, topic.partitions);
+    }
+    const input: RecordInput = { key, value, timestamp, headers };
+    const size = recordSizeBound(input);
+    if (size + RECORD_BATCH_OVERHEAD > limit) {
+      throw new RecordTooLargeError(
+        size + RECORD_BATCH_OVERHEAD,
+        limit,
+        `topic "${topic.name}" has max.message.bytes=${limit} (raise it up to 10 MB with topics alter)`,
+      );
+    }
+    return { topic, partition, record: input, size };
+  });
+}
+
+/** @internal Producer options with their defaults applied. */
+export type ProducerSettings = typeof DEFAULTS;
+
+/**
+ * @internal The options with defaults applied; throws {@link InvalidArgumentError} for an
+ * out-of-range one. Shared with the HTTP transport.
+ */
+export function producerSettings<V>(options: ProducerOptions<V>): ProducerSettings {
+  const settings = {
+    lingerMs: options.lingerMs ?? DEFAULTS.lingerMs,
+    maxBatchBytes: options.maxBatchBytes ?? DEFAULTS.maxBatchBytes,
+    compression: options.compression ?? DEFAULTS.compression,
+    idempotent: options.idempotent ?? DEFAULTS.idempotent,
+    bufferMemoryBytes: options.bufferMemoryBytes ?? DEFAULTS.bufferMemoryBytes,
+    maxBlockMs: options.maxBlockMs ?? DEFAULTS.maxBlockMs,
+  };
+  validateOptions(settings);
+  return settings;
+}
+
+function validateOptions(o: ProducerSettings): void {
   const positive = (name: string, v: number, max = Number.MAX_SAFE_INTEGER) => {
     if (!Number.isFinite(v) || v < 0 || v > max) {
       throw new InvalidArgumentError(`Producer option ${name} must be a number in 0..${max}, got ${v}`);

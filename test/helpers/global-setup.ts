@@ -16,6 +16,8 @@ export interface TestStackConfig {
   /** Prefix of the tables created for this run. */
   readonly tablePrefix: string;
   readonly bucket: string;
+  /** The local HTTP API (the Lambda handler behind a loopback server). */
+  readonly apiUrl: string;
 }
 
 declare module 'vitest' {
@@ -28,6 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stack = await startLocalStack({
     edgePort: 0,
     tablePrefix: `test-${randomBytes(4).toString('hex')}-`,
+    apiPort: 0,
   });
   try {
     if (!isLoopbackEndpoint(stack.endpoint)) {
@@ -38,6 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       region: stack.region,
       tablePrefix: stack.tablePrefix,
       bucket: stack.bucket,
+      apiUrl: stack.apiUrl!,
     });
   } catch (error) {
     await stack.stop();

@@ -17,7 +17,7 @@ import type { TopicCache } from '../topics/topic-cache.ts';
 import { idealAssignment, type LeaseView, leaseKey } from './assignment.ts';
 import { isHeld, type LeaseState, transition } from './lease-state.ts';
 import type { GroupSnapshot, LeaseRecord, LeaseStore, MemberInfo } from './lease-store.ts';
-import { LivenessTracker } from './liveness.ts';
+import { type LivenessEntry, LivenessTracker } from './liveness.ts';
 
 /** A lease this member holds. */
 export interface HeldLease {
@@ -40,6 +40,13 @@ export interface MembershipEvents {
   lost(lease: HeldLease): void;
 }
 
+/** A member's coordination state between ticks, to save and restore (stateless HTTP members). */
+export interface MemberState {
+  readonly held: readonly HeldLease[];
+  readonly liveness: readonly LivenessEntry[];
+  readonly lastHeartbeatAt: number;
+}
+
 /** Timing of a member. */
 export interface MemberTiming {
   readonly heartbeatIntervalMs: number;
@@ -54,7 +61,7 @@ export class GroupMember {
   readonly #store: LeaseStore;
   readonly #events: MembershipEvents;
   readonly #timing: MemberTiming;
-  readonly #liveness = new LivenessTracker();
+  readonly #liveness: LivenessTracker;
   readonly #held = new Map<string, HeldLease>();
   #ideal = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
@@ -71,7 +78,12 @@ export class GroupMember {
     timing: MemberTiming,
     events: MembershipEvents,
     onError: (error: unknown) => void,
+    restored?: MemberState,
   ) {
+    this.#liveness = new LivenessTracker(restored?.liveness);
+    for (const lease of restored?.held ?? [])
+      this.#held.set(leaseKey(lease.topic, lease.partition), { ...lease });
+    this.#lastHeartbeatAt = restored?.lastHeartbeatAt ?? 0;
     this.#ctx = ctx;
     this.#topics = topics;
     this.#store = store;
@@ -92,12 +104,29 @@ export class GroupMember {
     return lease && isHeld(lease.state) ? lease : undefined;
   }
 
-  /** Joins the group and starts heartbeating; resolves after the first tick. */
-  async join(): Promise<void> {
+  /**
+   * Joins the group; resolves after the first tick. With `background` (the default) it goes on
+   * heartbeating on a timer; without, the caller ticks (the HTTP API, one tick per heartbeat call).
+   */
+  async join(options: { readonly background?: boolean } = {}): Promise<void> {
     await this.#store.ensureGroup();
+    await this.resume(options);
+  }
+
+  /** Continues a membership (restored from a {@link MemberState}) with one tick now. */
+  async resume(options: { readonly background?: boolean } = {}): Promise<void> {
     this.#running = true;
     await this.tick();
-    this.#schedule();
+    if (options.background !== false) this.#schedule();
+  }
+
+  /** The state to restore this member from later. */
+  state(): MemberState {
+    return {
+      held: this.held().map((lease) => ({ ...lease })),
+      liveness: this.#liveness.entries(),
+      lastHeartbeatAt: this.#lastHeartbeatAt,
+    };
   }
 
   /** Runs one coordination round now (also used to react quickly after a hand-off). */

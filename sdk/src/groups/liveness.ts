@@ -4,8 +4,22 @@
  * saw the counter change; a counter unchanged for the member's session timeout means the member
  * is gone. A member seen for the first time gets a full session timeout of benefit of the doubt.
  */
+/** A saved observation: member id, heartbeat counter, when it was seen to change. */
+export type LivenessEntry = readonly [memberId: string, heartbeat: number, changedAt: number];
+
 export class LivenessTracker {
   readonly #seen = new Map<string, { heartbeat: number; changedAt: number }>();
+
+  /** A tracker that continues from {@link entries} saved earlier. */
+  constructor(entries: readonly LivenessEntry[] = []) {
+    for (const [memberId, heartbeat, changedAt] of entries)
+      this.#seen.set(memberId, { heartbeat, changedAt });
+  }
+
+  /** What the tracker knows, to save and restore (the HTTP API's members are stateless between calls). */
+  entries(): LivenessEntry[] {
+    return [...this.#seen].map(([memberId, { heartbeat, changedAt }]) => [memberId, heartbeat, changedAt]);
+  }
 
   /** Records an observed heartbeat counter. */
   observe(memberId: string, heartbeat: number, now: number): void {

@@ -5,12 +5,13 @@
 import type { TopicMetadata, TopicRegistry } from './registry.ts';
 
 export class TopicCache {
-  readonly #registry: TopicRegistry;
+  readonly #registry: Pick<TopicRegistry, 'get'>;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   readonly #entries = new Map<string, { topic: Promise<TopicMetadata>; at: number }>();
 
-  constructor(registry: TopicRegistry, maxAgeMs: number, now: () => number) {
+  /** `registry`: where metadata is read (the registry table, or the HTTP API's describeTopic). */
+  constructor(registry: Pick<TopicRegistry, 'get'>, maxAgeMs: number, now: () => number) {
     this.#registry = registry;
     this.#maxAgeMs = maxAgeMs;
     this.#now = now;

@@ -41,8 +41,8 @@ export interface PartitionSource {
   readonly waitsForRecords: boolean;
   /** The offset a start position means; throws `OffsetOutOfRangeError` for an offset outside the log. */
   resolve(start: StartPosition): Promise<number>;
-  /** Records from `position` (any offset, also one inside a batch). */
-  fetch(position: number, limits: SourceFetchLimits): Promise<FetchedRecords>;
+  /** Records from `position` (any offset, also one inside a batch); `signal` ends a long-poll early. */
+  fetch(position: number, limits: SourceFetchLimits, signal?: AbortSignal): Promise<FetchedRecords>;
 }
 
 /** Opens the source of a partition; throws `UnknownPartitionError` / `TopicNotFoundError`. */

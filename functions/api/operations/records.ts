@@ -1,0 +1,96 @@
+/** Produce, fetch (with long-poll) and partition offsets. */
+import type { Encoding } from '../../../sdk/src/api/schemas.ts';
+import { InvalidArgumentError } from '../../../sdk/src/errors.ts';
+import type { HeaderValue, ProducerMessage } from '../../../sdk/src/producer.ts';
+import type { RawValue } from '../../../sdk/src/serde.ts';
+import { decodeBytes, encodeBytes, encodeHeaders } from '../wire.ts';
+import type { Operations } from './types.ts';
+
+const DEFAULT_MAX_RECORDS = 500;
+const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffsets'> = {
+  produce: async ({ params, body }, { producer }) => {
+    const encoding: Encoding = body.encoding ?? 'utf8';
+    // Decode everything first: a bad record anywhere rejects the request before any write.
+    const messages: ProducerMessage<RawValue>[] = body.records.map((r, i) => {
+      const field = `records[${i}]`;
+      const headers: Record<string, HeaderValue> = {};
+      for (const [key, value] of Object.entries(r.headers ?? {})) {
+        headers[key] = Array.isArray(value)
+          ? value.map((v, j) => decodeBytes(v, encoding, `${field}.headers.${key}[${j}]`))
+          : decodeBytes(value, encoding, `${field}.headers.${key}`);
+      }
+      return {
+        key: r.key == null ? null : decodeBytes(r.key, encoding, `${field}.key`),
+        value: r.value === null ? null : decodeBytes(r.value, encoding, `${field}.value`),
+        headers,
+        ...(r.partition !== undefined ? { partition: r.partition } : {}),
+        ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+      };
+    });
+    let sent: readonly { partition: number; offset: number; timestamp: number }[];
+    if (body.expectedOffset !== undefined) {
+      const partitions = new Set(body.records.map((r) => r.partition));
+      const [partition] = partitions;
+      if (partitions.size !== 1 || partition === undefined) {
+        throw new InvalidArgumentError(
+          'With expectedOffset, every record must name the same partition (records go in as one batch)',
+        );
+      }
+      sent = await producer.sendAtOffset({
+        topic: params.topic,
+        partition,
+        expectedOffset: body.expectedOffset,
+        messages,
+      });
+    } else {
+      sent = await producer.send({ topic: params.topic, messages });
+    }
+    return {
+      topic: params.topic,
+      records: sent.map((m) => ({ partition: m.partition, offset: m.offset, timestamp: m.timestamp })),
+    };
+  },
+
+  fetch: async ({ params, query }, { sources, signal }) => {
+    const encoding: Encoding = query.encoding ?? 'base64';
+    const source = await sources({ topic: params.topic, partition: params.partition });
+    const fetched = await source.fetch(
+      query.offset,
+      {
+        maxRecords: query.maxRecords ?? DEFAULT_MAX_RECORDS,
+        maxBytes: query.maxBytes ?? DEFAULT_MAX_BYTES,
+        maxWaitMs: query.maxWaitMs ?? 0,
+      },
+      signal,
+    );
+    const highWatermark =
+      fetched.records.length > 0
+        ? await source.resolve('latest')
+        : Math.max(fetched.nextOffset, query.offset);
+    return {
+      topic: params.topic,
+      partition: params.partition,
+      encoding,
+      records: fetched.records.map((r) => ({
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: encodeBytes(r.key, encoding),
+        value: encodeBytes(r.value, encoding),
+        headers: encodeHeaders(r.headers, encoding),
+      })),
+      nextOffset: fetched.nextOffset,
+      highWatermark: Math.max(highWatermark, fetched.nextOffset),
+    };
+  },
+
+  partitionOffsets: async ({ params, query }, { admin }) => {
+    const offsets = await admin.partitionOffsets(params.topic, params.partition);
+    if (query.timestamp === undefined) return offsets;
+    const [found] = (await admin.offsetsForTimestamp(params.topic, query.timestamp)).filter(
+      (o) => o.partition === params.partition,
+    );
+    return { ...offsets, timestampOffset: found?.offset ?? null };
+  },
+};

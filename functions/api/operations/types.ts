@@ -1,0 +1,38 @@
+/** The shape of an operation: validated input in, the success body out. */
+import type { z } from 'zod';
+import type { Admin } from '../../../sdk/src/admin.ts';
+import type { CONTRACT, OperationResult } from '../../../sdk/src/api/contract.ts';
+import type { OperationId } from '../../../sdk/src/api/routes.ts';
+import type { GroupSessions } from '../../../sdk/src/groups/group-sessions.ts';
+import type { Producer } from '../../../sdk/src/producer.ts';
+import type { RawValue } from '../../../sdk/src/serde.ts';
+import type { PartitionSourceFactory } from '../../../sdk/src/transport/partition-source.ts';
+
+/** What operations call: the SDK, built once per process. */
+export interface ApiDeps {
+  readonly admin: Admin;
+  readonly producer: Producer<RawValue>;
+  readonly sessions: GroupSessions;
+  readonly sources: PartitionSourceFactory;
+  /** Aborted when the request's time is nearly up (long-polls return early). */
+  readonly signal?: AbortSignal;
+}
+
+type Parsed<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Contract = typeof CONTRACT;
+
+/** An operation's validated input. */
+export interface OperationInput<O extends OperationId> {
+  readonly params: Parsed<Contract[O] extends { params: infer P } ? P : undefined>;
+  readonly query: Parsed<Contract[O] extends { query: infer Q } ? Q : undefined>;
+  readonly body: Parsed<Contract[O] extends { body: infer B } ? B : undefined>;
+}
+
+/** Implements one operation. */
+export type Operation<O extends OperationId> = (
+  input: OperationInput<O>,
+  deps: ApiDeps,
+) => Promise<OperationResult<O>>;
+
+/** Implementations of a set of operations. */
+export type Operations<O extends OperationId> = { readonly [K in O]: Operation<K> };

@@ -1,0 +1,36 @@
+/**
+ * Logs, metrics and traces of the functions. Logs and metrics go through Powertools for Lambda
+ * (structured JSON logs; CloudWatch embedded-metric-format metrics). Traces go through the
+ * OpenTelemetry API: spans are no-ops until an OpenTelemetry SDK is registered (e.g. the ADOT
+ * Lambda layer), so the functions carry no tracing vendor of their own.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type Tracer, trace } from '@opentelemetry/api';
+
+/** Where a function reports. Metrics are optional (the local stack runs without). */
+export interface Telemetry {
+  readonly logger: Logger;
+  readonly metrics: Metrics | undefined;
+  readonly tracer: Tracer;
+}
+
+/** Telemetry of a deployed function (service and namespace from POWERTOOLS_* variables). */
+export function lambdaTelemetry(): Telemetry {
+  return {
+    logger: new Logger({ serviceName: 'tributary' }),
+    metrics: new Metrics({ namespace: 'Tributary', serviceName: 'tributary' }),
+    tracer: trace.getTracer('tributary'),
+  };
+}
+
+/** Telemetry for the local stack: warnings and errors only, no metrics. */
+export function localTelemetry(logLevel: 'WARN' | 'ERROR' | 'SILENT' = 'WARN'): Telemetry {
+  return {
+    logger: new Logger({ serviceName: 'tributary-local', logLevel }),
+    metrics: undefined,
+    tracer: trace.getTracer('tributary'),
+  };
+}
+
+export { MetricUnit };
