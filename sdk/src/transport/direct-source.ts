@@ -98,6 +98,12 @@ export class DirectPartitionSource implements PartitionSource {
         });
       }
     }
+    if (records.length > limits.maxRecords) {
+      // Batches are read whole; hand out no more than asked and continue inside the batch.
+      const kept = records.slice(0, limits.maxRecords);
+      this.#boundary = undefined;
+      return { records: kept, nextOffset: kept[kept.length - 1]!.offset + 1 };
+    }
     this.#boundary = result.nextOffset;
     return { records, nextOffset: Math.max(result.nextOffset, position) };
   }

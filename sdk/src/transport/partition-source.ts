@@ -16,6 +16,7 @@ export interface RawRecord {
 
 /** Limits of one fetch. */
 export interface SourceFetchLimits {
+  /** At most this many records are returned (a batch is cut, and the next fetch continues inside it). */
   readonly maxRecords: number;
   /** At least one batch is returned whatever its size. */
   readonly maxBytes: number;

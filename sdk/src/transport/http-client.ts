@@ -1,0 +1,275 @@
+/**
+ * The HTTP transport's client: one SigV4-signed JSON request per API operation, built from the
+ * route table and typed by the contract. Failures come back as the same error classes the direct
+ * transport raises (see `http-response.ts`); retriable ones are retried with the SDK's one retry
+ * helper, except where a retry could write records twice (see {@link HttpClient.call}).
+ */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { OperationBody, OperationQuery, OperationResult } from '../api/contract.ts';
+import { type OperationId, type RouteDefinition, routeOf } from '../api/routes.ts';
+import { MAX_FETCH_WAIT_MS } from '../api/schemas.ts';
+import type { Credentials } from '../client.ts';
+import { InternalError, InvalidArgumentError, type TributaryError } from '../errors.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.ts';
+import {
+  type ExchangeContext,
+  errorFromNetwork,
+  errorFromResponse,
+  statusMeansNotApplied,
+} from './http-response.ts';
+
+/** How to reach the API. */
+export interface HttpClientOptions {
+  /**
+   * Base URL of the API: `https://{api-id}.execute-api.{region}.amazonaws.com` (with a stage
+   * path, if any), a custom domain, or the local stack's `http://127.0.0.1:4567`.
+   */
+  readonly endpoint: string;
+  /** Region the API is in (part of the signature). */
+  readonly region: string;
+  /**
+   * Credentials requests are signed with. @default the standard AWS credential chain; against a
+   * loopback endpoint with no credentials in the environment, dummy `test`/`test` (the local
+   * API accepts any signature)
+   */
+  readonly credentials?: Credentials;
+  /** Backoff and deadline for retrying throttling and transient failures. @default DEFAULT_RETRY_POLICY */
+  readonly retry?: RetryPolicy;
+  /**
+   * How long one request may take before it fails with `TimeoutError`. Long-polls get at least
+   * their `maxWaitMs` plus a margin. @default 30000 (API Gateway's integration limit)
+   */
+  readonly timeoutMs?: number;
+}
+
+/** One call's inputs: path parameters, query and JSON body, as the contract defines them. */
+export interface CallRequest<O extends OperationId> {
+  /** Values of the route's `{name}` path segments. */
+  readonly params?: Readonly<Record<string, string | number>>;
+  readonly query?: OperationQuery<O>;
+  readonly body?: OperationBody<O>;
+}
+
+/** A request ready to sign and send. */
+export interface BuiltRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** Path as sent: the endpoint's base path and the route with each parameter percent-encoded. */
+  readonly path: string;
+  /** Query parameters as strings (undefined values left out). */
+  readonly query: Readonly<Record<string, string>>;
+  /** JSON text, or undefined for requests without a body. */
+  readonly body: string | undefined;
+}
+
+/** Default per-request timeout: API Gateway ends integrations at 30 s. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** How much longer than its requested wait a long-poll may take before the client gives up. */
+const LONG_POLL_MARGIN_MS = 10_000;
+
+const MAY_HAVE_WRITTEN =
+  'The records may or may not have been appended: produce requests are not retried after they ' +
+  'may have reached the API, so that no record is written twice.';
+
+/**
+ * Builds the request of an operation: `endpoint`'s origin and base path, the route's path with
+ * every parameter `encodeURIComponent`-ed, query values as strings, and the body as JSON.
+ */
+export function buildRequest(
+  endpoint: string,
+  route: RouteDefinition,
+  params: Readonly<Record<string, string | number>> = {},
+  query: Readonly<Record<string, unknown>> = {},
+  body?: unknown,
+): BuiltRequest {
+  const base = new URL(endpoint);
+  const routePath = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined || value === '') {
+      throw new InvalidArgumentError(`${route.operationId} needs the path parameter "${name}"`);
+    }
+    return encodeURIComponent(String(value));
+  });
+  const path = `${base.pathname.replace(/\/+$/, '')}${routePath}`;
+  const strings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) strings[name] = String(value);
+  }
+  const search = Object.keys(strings)
+    .sort()
+    .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(strings[name]!)}`)
+    .join('&');
+  const url = new URL(`${base.origin}${path}${search ? `?${search}` : ''}`);
+  return {
+    method: route.method,
+    url,
+    path,
+    query: strings,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  };
+}
+
+/**
+ * The credentials to sign with: the given ones; else, for a loopback endpoint with no
+ * credentials in the environment, `test`/`test` (as the direct transport does for the local
+ * stack); else the standard AWS chain (environment, SSO, profiles, container and instance roles).
+ */
+export function signingCredentials(
+  endpoint: string,
+  credentials: Credentials | undefined,
+): NonNullable<Credentials> {
+  if (credentials) return credentials;
+  const hasEnvCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
+  if (isLoopback(endpoint) && !hasEnvCredentials) return { accessKeyId: 'test', secretAccessKey: 'test' };
+  return defaultProvider();
+}
+
+function isLoopback(endpoint: string): boolean {
+  const host = URL.parse(endpoint)?.hostname;
+  return host === 'localhost' || host === '[::1]' || (host?.startsWith('127.') ?? false);
+}
+
+type Attempt<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: TributaryError; readonly notApplied: boolean };
+
+/** Calls the API's operations. Shared by one client's admin, producers and consumers. */
+export class HttpClient {
+  /** The API's base URL. */
+  readonly endpoint: string;
+  readonly #signer: SignatureV4;
+  readonly #retry: RetryPolicy;
+  readonly #timeoutMs: number;
+
+  constructor(options: HttpClientOptions) {
+    this.endpoint = options.endpoint;
+    this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#signer = new SignatureV4({
+      service: 'execute-api',
+      region: options.region,
+      credentials: signingCredentials(options.endpoint, options.credentials),
+      sha256: Hash.bind(null, 'sha256'),
+    });
+  }
+
+  /**
+   * Calls an operation and returns its success body (`undefined` for 204). Failures throw the
+   * error the API reported (the same class and fields as on the direct transport) or, for
+   * failures of API Gateway or the network, `AccessDeniedError`, `ThrottledError`,
+   * `ServiceUnavailableError`, `TimeoutError`, `RequestTooLargeError`, `RouteNotFoundError` or
+   * `InternalError`.
+   *
+   * Retriable failures are retried (backoff and deadline from the client's retry policy), with
+   * one exception: `produce` is not idempotent, so it is retried only when the request
+   * certainly had no effect — HTTP 429 or 503 (throttled or unavailable before anything was
+   * written), or a connection that could not be opened. A produce that fails after it may have
+   * reached the API (no response, a timeout, HTTP 502/504) is surfaced at once, its message saying
+   * the records may have been appended; retrying it is the caller's choice.
+   */
+  async call<O extends OperationId>(
+    operationId: O,
+    request: CallRequest<O> = {},
+  ): Promise<OperationResult<O>> {
+    const route = routeOf(operationId);
+    const built = buildRequest(
+      this.endpoint,
+      route,
+      request.params,
+      (request.query ?? {}) as Record<string, unknown>,
+      request.body,
+    );
+    const idempotent = operationId !== 'produce';
+    const timeoutMs = Math.max(this.#timeoutMs, waitOf(request) + LONG_POLL_MARGIN_MS);
+    const outcome = await withRetry(
+      `${route.method} ${built.path}`,
+      async () => {
+        const attempt = await this.#attempt<OperationResult<O>>(built, timeoutMs, idempotent);
+        if (attempt.ok) return attempt;
+        // Thrown errors are retried when retriable; a returned one is surfaced without retry.
+        if (idempotent || attempt.notApplied) throw attempt.error;
+        return attempt;
+      },
+      this.#retry,
+    );
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /** One signed exchange; never throws for HTTP or network failures (they are returned). */
+  async #attempt<T>(built: BuiltRequest, timeoutMs: number, idempotent: boolean): Promise<Attempt<T>> {
+    const headers = await this.#sign(built);
+    const context: ExchangeContext = {
+      method: built.method,
+      path: built.path,
+      requestBytes: built.body === undefined ? 0 : Buffer.byteLength(built.body),
+      ...(idempotent ? {} : { mayHaveTakenEffect: MAY_HAVE_WRITTEN }),
+    };
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(built.url, {
+        method: built.method,
+        headers,
+        ...(built.body === undefined ? {} : { body: built.body }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (thrown) {
+      const failure = errorFromNetwork(thrown, timeoutMs, context);
+      return { ok: false, error: failure.error, notApplied: failure.notSent };
+    }
+    const requestId =
+      response.headers.get('apigw-requestid') ?? response.headers.get('x-amzn-requestid') ?? undefined;
+    if (response.ok) {
+      if (response.status === 204 || text === '') return { ok: true, value: undefined as T };
+      try {
+        return { ok: true, value: JSON.parse(text) as T };
+      } catch {
+        const error = new InternalError(
+          `${built.method} ${built.path} answered HTTP ${response.status} with a body that is not JSON`,
+          requestId,
+        );
+        return { ok: false, error, notApplied: false };
+      }
+    }
+    return {
+      ok: false,
+      error: errorFromResponse(response.status, text, { ...context, ...(requestId ? { requestId } : {}) }),
+      notApplied: statusMeansNotApplied(response.status),
+    };
+  }
+
+  /** SigV4 headers for the request (service `execute-api`), less `host`, which `fetch` sets itself. */
+  async #sign(built: BuiltRequest): Promise<Record<string, string>> {
+    const signed = await this.#signer.sign({
+      method: built.method,
+      protocol: built.url.protocol,
+      hostname: built.url.hostname,
+      ...(built.url.port ? { port: Number(built.url.port) } : {}),
+      path: built.path,
+      query: { ...built.query },
+      headers: {
+        host: built.url.host,
+        ...(built.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(built.body === undefined ? {} : { body: built.body }),
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(signed.headers)) {
+      if (name.toLowerCase() !== 'host') headers[name] = value;
+    }
+    return headers;
+  }
+}
+
+/** The long-poll wait a request asks for (`maxWaitMs` in its query or body), capped as the API caps it. */
+function waitOf(request: CallRequest<OperationId>): number {
+  const asked =
+    (request.query as { maxWaitMs?: unknown } | undefined)?.maxWaitMs ??
+    (request.body as { maxWaitMs?: unknown } | undefined)?.maxWaitMs;
+  const ms = Number(asked ?? 0);
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_FETCH_WAIT_MS) : 0;
+}
