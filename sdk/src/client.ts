@@ -8,6 +8,7 @@ import { Admin } from './admin.ts';
 import { Archiver, type ArchiverOptions } from './archive/archiver.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import type { StorageContext } from './context.ts';
+import { DirectGroupBackend } from './groups/group-backend.ts';
 import { GroupConsumer, type GroupConsumerOptions } from './groups/group-consumer.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
@@ -157,7 +158,10 @@ export class Tributary {
   ): Consumer<V> | GroupConsumer<V> {
     const deserializer = options.deserializer ?? (rawDeserializer as Deserializer<V>);
     if (options.groupId !== undefined) {
-      return new GroupConsumer<V>(this.#ctx, this.#topics, { ...options, deserializer });
+      return new GroupConsumer<V>((group) => new DirectGroupBackend(this.#ctx, this.#topics, group), {
+        ...options,
+        deserializer,
+      });
     }
     return new Consumer<V>(directSources(this.#ctx, this.#topics), { ...options, deserializer });
   }

@@ -11,7 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { type ConsumedBatch, type ConsumedMessage, Consumer, type TopicPartition } from '../consumer.ts';
-import type { StorageContext } from '../context.ts';
 import {
   ClientClosedError,
   InvalidArgumentError,
@@ -21,16 +20,14 @@ import {
   TransactionConditionFailedError,
 } from '../errors.ts';
 import { partitionLabel } from '../keys.ts';
-import { PartitionReader } from '../log/reader.ts';
-import { Producer, type ProducerRecord, type RecordMetadata } from '../producer.ts';
-import { type Deserializer, type RawValue, rawSerializer } from '../serde.ts';
-import type { TopicCache } from '../topics/topic-cache.ts';
-import { directSources } from '../transport/direct-source.ts';
+import type { ProducerRecord, RecordMetadata } from '../producer.ts';
+import type { Deserializer, RawValue } from '../serde.ts';
 import { Waker } from '../waker.ts';
 import { leaseKey } from './assignment.ts';
-import { GroupMember, type HeldLease } from './group-member.ts';
+import type { GroupBackend, MemberCoordinator } from './group-backend.ts';
+import type { HeldLease } from './group-member.ts';
 import { isHeld } from './lease-state.ts';
-import { type LeaseFence, LeaseStore, validateGroupId } from './lease-store.ts';
+import { type LeaseFence, validateGroupId } from './lease-store.ts';
 
 /** Settings of a group consumer. */
 export interface GroupConsumerOptions<V> {
@@ -110,27 +107,23 @@ interface PartitionProgress {
 export class GroupConsumer<V> {
   readonly groupId: string;
   readonly memberId: string;
-  readonly #ctx: StorageContext;
-  readonly #topics: TopicCache;
-  readonly #store: LeaseStore;
+  readonly #backend: GroupBackend;
   readonly #options: GroupConsumerOptions<V>;
   readonly #consumer: Consumer<V>;
   readonly #progress = new Map<string, PartitionProgress>();
   readonly #revoking = new Set<HeldLease>();
   readonly #lost = new Set<HeldLease>();
   #subscription: Subscription | undefined;
-  #member: GroupMember | undefined;
+  #member: MemberCoordinator | undefined;
   #loop: Promise<void> | undefined;
   #running = false;
   #disconnected = false;
   #lastAutoCommit = 0;
   readonly #waker = new Waker();
-  #producer: Producer<RawValue> | undefined;
 
   /** @internal use `tributary.consumer({ groupId })` */
   constructor(
-    ctx: StorageContext,
-    topics: TopicCache,
+    backend: (groupId: string) => GroupBackend,
     options: GroupConsumerOptions<V> & { deserializer: Deserializer<V> },
   ) {
     validateGroupId(options.groupId);
@@ -142,13 +135,11 @@ export class GroupConsumer<V> {
         `heartbeatIntervalMs (${heartbeat}) must be positive and below sessionTimeoutMs (${session}); a third of it is usual`,
       );
     }
-    this.#ctx = ctx;
-    this.#topics = topics;
     this.#options = options;
     this.groupId = options.groupId;
     this.memberId = options.instanceId ?? `m-${randomBytes(6).toString('hex')}`;
-    this.#store = new LeaseStore(ctx, options.groupId);
-    this.#consumer = new Consumer<V>(directSources(ctx, topics), {
+    this.#backend = backend(options.groupId);
+    this.#consumer = new Consumer<V>(this.#backend.sources, {
       deserializer: options.deserializer,
       maxRecords: options.maxRecords ?? 500,
       maxIdleIntervalMs: options.maxIdleIntervalMs ?? 1_000,
@@ -162,7 +153,7 @@ export class GroupConsumer<V> {
     if (!Array.isArray(subscription.topics) || subscription.topics.length === 0) {
       throw new InvalidArgumentError('subscribe() needs at least one topic');
     }
-    for (const topic of subscription.topics) await this.#topics.get(topic);
+    for (const topic of subscription.topics) await this.#backend.checkTopic(topic);
     this.#subscription = {
       topics: [...new Set(subscription.topics)].sort(),
       fromBeginning: subscription.fromBeginning ?? false,
@@ -181,10 +172,7 @@ export class GroupConsumer<V> {
       throw new InvalidArgumentError('run() needs eachMessage or eachBatch');
     }
     this.#running = true;
-    this.#member = new GroupMember(
-      this.#ctx,
-      this.#topics,
-      this.#store,
+    this.#member = this.#backend.member(
       {
         memberId: this.memberId,
         instanceId: this.#options.instanceId,
@@ -231,15 +219,7 @@ export class GroupConsumer<V> {
           `Offsets are non-negative integers; got ${o.offset} for ${partitionLabel(o)}`,
         );
       }
-      const reader = new PartitionReader(this.#ctx, {
-        topic: o.topic,
-        incarnation: progress.lease.incarnation,
-        partition: o.partition,
-      });
-      const end = await reader.highWatermark(false);
-      if (o.offset > end) {
-        throw new OffsetOutOfRangeError(o.topic, o.partition, o.offset, await reader.logStartOffset(), end);
-      }
+      await this.#backend.checkCommit(o, progress.lease, o.offset);
     }
     await Promise.all(offsets.map((o) => this.#commitOne(this.#held(o), o.offset, o.metadata)));
   }
@@ -279,27 +259,27 @@ export class GroupConsumer<V> {
       }
       return this.#held(o);
     });
-    const commitItems = request.offsets.map((o, i) =>
-      this.#store.commitTransactionItem(this.#fence(progress[i]!.lease), o.offset, o.metadata),
-    );
-    const extra = [...commitItems, ...(request.items ?? [])];
+    const commits = request.offsets.map((o, i) => ({
+      fence: this.#fence(progress[i]!.lease),
+      offset: o.offset,
+      metadata: o.metadata,
+    }));
     try {
-      const producer = this.#transactionalProducer();
-      const result = await producer.sendAtomically(request.send ?? [], { extraItems: extra });
+      const result = await this.#backend.transaction(commits, request.send ?? [], request.items ?? []);
       request.offsets.forEach((o, i) => {
         progress[i]!.committed = Math.max(progress[i]!.committed ?? 0, o.offset);
       });
       return result;
     } catch (error) {
       if (!(error instanceof TransactionConditionFailedError)) throw error;
-      const lostIndex = error.failedItems.find((i) => i < commitItems.length);
+      const lostIndex = error.failedItems.find((i) => i < commits.length);
       if (lostIndex !== undefined) {
         const o = request.offsets[lostIndex]!;
         throw new LeaseLostError(this.groupId, o.topic, o.partition);
       }
       throw new TransactionConditionFailedError(
-        error.failedItems.map((i) => i - commitItems.length),
-        error.currentItems.slice(commitItems.length),
+        error.failedItems.map((i) => i - commits.length),
+        error.currentItems.slice(commits.length),
       );
     }
   }
@@ -319,7 +299,7 @@ export class GroupConsumer<V> {
       await this.#commitProcessed();
       await this.#member.leave();
     }
-    await this.#producer?.close();
+    await this.#backend.close();
   }
 
   /**
@@ -333,11 +313,6 @@ export class GroupConsumer<V> {
     this.#consumer.close();
     await this.#member?.abandon();
     await this.#loop;
-  }
-
-  #transactionalProducer(): Producer<RawValue> {
-    this.#producer ??= new Producer<RawValue>(this.#ctx, this.#topics, { serializer: rawSerializer });
-    return this.#producer;
   }
 
   async #assigned(lease: HeldLease): Promise<void> {
@@ -470,7 +445,7 @@ export class GroupConsumer<V> {
 
   async #maybeAutoCommit(): Promise<void> {
     if (this.#options.autoCommit === false) return;
-    const now = this.#ctx.now();
+    const now = Date.now();
     if (now - this.#lastAutoCommit < (this.#options.autoCommitIntervalMs ?? 5_000)) return;
     this.#lastAutoCommit = now;
     await this.#commitProcessed();
@@ -495,7 +470,7 @@ export class GroupConsumer<V> {
     const { lease } = progress;
     if (lease.state === 'lost' || lease.state === 'released')
       throw new LeaseLostError(this.groupId, lease.topic, lease.partition);
-    await this.#store.commit(this.#fence(lease), offset, metadata);
+    await this.#backend.commit({ fence: this.#fence(lease), offset, metadata });
     progress.committed = Math.max(progress.committed ?? 0, offset);
   }
 
