@@ -56,6 +56,7 @@ export function createApiHandler(tributary: Tributary, telemetry: Telemetry): Ap
     producer: tributary.producer({ lingerMs: 0 }),
     sessions: new GroupSessions(ctx, topics),
     sources: directSources(ctx, topics),
+    invalidateTopic: (topic: string) => topics.invalidate(topic),
   };
   const { logger, metrics, tracer } = telemetry;
 

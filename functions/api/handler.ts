@@ -10,6 +10,7 @@ import { createApiHandler } from './app.ts';
 const config = readFunctionConfig();
 
 export const handler = createApiHandler(
-  new Tributary({ tables: config.tables, bucket: config.bucket }),
+  // Metadata is cached briefly: other instances of this function may have changed a topic.
+  new Tributary({ tables: config.tables, bucket: config.bucket, metadataMaxAgeMs: 5_000 }),
   lambdaTelemetry(),
 );

@@ -92,8 +92,11 @@ export interface TopicDescription {
   readonly configs: Readonly<Record<string, string>>;
 }
 
-/** Administration of topics and consumer groups. Obtain with `tributary.admin()`. */
-export class Admin {
+/** Administration of topics and consumer groups, the same over both transports. Obtain with `tributary.admin()`. */
+export type Admin = Pick<DirectAdmin, keyof DirectAdmin>;
+
+/** The direct transport's administration (DynamoDB and S3 with the caller's credentials). */
+export class DirectAdmin {
   readonly #ctx: StorageContext;
   readonly #registry: TopicRegistry;
   readonly #groups: GroupAdmin;

@@ -10,6 +10,7 @@
  * ```
  */
 export type {
+  Admin,
   CreateTopicRequest,
   DynamoDBTierUsage,
   PartitionOffsets,
@@ -17,7 +18,6 @@ export type {
   TopicDescription,
   TopicSummary,
 } from './admin.ts';
-export { Admin } from './admin.ts';
 export type {
   ArchiveReport,
   ArchiveRunOptions,
@@ -25,7 +25,7 @@ export type {
   PartitionArchiveReport,
 } from './archive/archiver.ts';
 export { Archiver } from './archive/archiver.ts';
-export type { Credentials, TributaryOptions } from './client.ts';
+export type { Credentials, HttpTributaryOptions, TributaryOptions } from './client.ts';
 export { Tributary } from './client.ts';
 export type {
   Assignment,
@@ -58,13 +58,13 @@ export type { Compression } from './log/compression.ts';
 export type {
   ExpectedOffsetRecord,
   HeaderValue,
+  Producer,
   ProducerMessage,
   ProducerMetrics,
   ProducerOptions,
   ProducerRecord,
   RecordMetadata,
 } from './producer.ts';
-export { Producer } from './producer.ts';
 export type { RetryPolicy } from './retry.ts';
 export type { Deserializer, RawValue, Serializer } from './serde.ts';
 export { jsonDeserializer, jsonSerializer } from './serde.ts';

@@ -156,8 +156,11 @@ const DEFAULTS = {
   maxBlockMs: 60_000,
 };
 
-/** Sends messages to topics. Obtain with `tributary.producer()`; call `close()` when done. */
-export class Producer<V> {
+/** Sends messages to topics, the same over both transports. Obtain with `tributary.producer()`; call `close()` when done. */
+export type Producer<V> = Pick<DirectProducer<V>, keyof DirectProducer<V>>;
+
+/** The direct transport's producer: appends to the log in DynamoDB with the caller's credentials. */
+export class DirectProducer<V> {
   readonly #ctx: StorageContext;
   readonly #topics: TopicCache;
   readonly #options: ProducerSettings;

@@ -27,9 +27,26 @@ export function testS3(): S3Client {
   return new S3Client({ endpoint, region, credentials, forcePathStyle: true, maxAttempts: 1 });
 }
 
-/** A Tributary client for the test stack. */
-export function testClient(overrides: Partial<TributaryOptions> = {}): Tributary {
-  const { endpoint, region, tablePrefix, bucket } = testStackConfig();
+/** The transports the SDK's integration tests run against. */
+export const TRANSPORTS = ['direct', 'http'] as const;
+
+/**
+ * A Tributary client for the test stack: direct to the emulators, or (with `transport: 'http'`)
+ * through the local HTTP API, whose handler uses the same stack.
+ */
+export function testClient(
+  overrides: Partial<Omit<TributaryOptions, 'transport'>> & { transport?: 'direct' | 'http' } = {},
+): Tributary {
+  const { endpoint, region, tablePrefix, bucket, apiUrl } = testStackConfig();
+  if (overrides.transport === 'http') {
+    return new Tributary({
+      transport: 'http',
+      endpoint: apiUrl,
+      region,
+      retry: { deadlineMs: 15_000 },
+      ...(overrides.metadataMaxAgeMs === undefined ? {} : { metadataMaxAgeMs: overrides.metadataMaxAgeMs }),
+    });
+  }
   return new Tributary({
     endpoint,
     region,
@@ -37,6 +54,7 @@ export function testClient(overrides: Partial<TributaryOptions> = {}): Tributary
     bucket,
     retry: { deadlineMs: 15_000 },
     ...overrides,
+    transport: 'direct',
   });
 }
 

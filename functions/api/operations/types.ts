@@ -14,6 +14,8 @@ export interface ApiDeps {
   readonly producer: Producer<RawValue>;
   readonly sessions: GroupSessions;
   readonly sources: PartitionSourceFactory;
+  /** Forgets cached metadata of a topic this API changed (deleted, recreated, grown). */
+  readonly invalidateTopic: (topic: string) => void;
   /** Aborted when the request's time is nearly up (long-polls return early). */
   readonly signal?: AbortSignal;
 }

@@ -8,7 +8,9 @@ import { z } from 'zod';
 
 const offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const partition = z.number().int().min(0).max(1_000_000);
-const name = z.string().min(1).max(249);
+// Names are checked by the SDK (Kafka's rules), which answers with its typed errors
+// (INVALID_TOPIC_NAME, INVALID_GROUP_ID) before anything is written.
+const name = z.string();
 
 /** How keys, values and header values are written in a body. */
 export const Encoding = z
@@ -28,7 +30,7 @@ const configValue = z.union([z.string(), z.number(), z.boolean()]);
 
 export const CreateTopicBody = z.object({
   topic: name,
-  partitions: z.number().int().min(1).optional().describe('Default 1.'),
+  partitions: z.number().optional().describe('Default 1; at most 4096.'),
   configs: z.record(z.string(), configValue).optional().describe('Kafka-style configs; see docs/configs.md.'),
 });
 export type CreateTopicBody = z.infer<typeof CreateTopicBody>;
@@ -68,7 +70,7 @@ export const AlterConfigsBody = z.object({
 });
 export type AlterConfigsBody = z.infer<typeof AlterConfigsBody>;
 
-export const CreatePartitionsBody = z.object({ totalPartitions: z.number().int().min(1) });
+export const CreatePartitionsBody = z.object({ totalPartitions: z.number() });
 export type CreatePartitionsBody = z.infer<typeof CreatePartitionsBody>;
 
 // ---------- produce ----------
@@ -216,6 +218,11 @@ export const DeleteGroupQuery = z.object({ force: z.enum(['true', 'false']).opti
 export const JoinGroupBody = z
   .object({
     topics: z.array(name).min(1).max(100),
+    memberId: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,200}$/)
+      .optional()
+      .describe('The member id to use (default: a generated one; with instanceId, the instanceId).'),
     instanceId: z
       .string()
       .min(1)

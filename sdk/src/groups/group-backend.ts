@@ -9,7 +9,7 @@ import type { TopicPartition } from '../consumer.ts';
 import type { StorageContext } from '../context.ts';
 import { OffsetOutOfRangeError } from '../errors.ts';
 import { PartitionReader } from '../log/reader.ts';
-import { Producer, type ProducerRecord, type RecordMetadata } from '../producer.ts';
+import { DirectProducer, type ProducerRecord, type RecordMetadata } from '../producer.ts';
 import { type RawValue, rawSerializer } from '../serde.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { directSources } from '../transport/direct-source.ts';
@@ -72,7 +72,7 @@ export class DirectGroupBackend implements GroupBackend {
   readonly #ctx: StorageContext;
   readonly #topics: TopicCache;
   readonly #store: LeaseStore;
-  #producer: Producer<RawValue> | undefined;
+  #producer: DirectProducer<RawValue> | undefined;
 
   constructor(ctx: StorageContext, topics: TopicCache, groupId: string) {
     this.#ctx = ctx;
@@ -119,7 +119,7 @@ export class DirectGroupBackend implements GroupBackend {
       ...commits.map((c) => this.#store.commitTransactionItem(c.fence, c.offset, c.metadata)),
       ...items,
     ];
-    this.#producer ??= new Producer<RawValue>(this.#ctx, this.#topics, { serializer: rawSerializer });
+    this.#producer ??= new DirectProducer<RawValue>(this.#ctx, this.#topics, { serializer: rawSerializer });
     return this.#producer.sendAtomically(send, { extraItems: extra });
   }
 

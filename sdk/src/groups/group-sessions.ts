@@ -22,6 +22,8 @@ import { LeaseStore, type MemberInfo, validateGroupId } from './lease-store.ts';
 /** What joining asks for. */
 export interface JoinRequest {
   readonly topics: readonly string[];
+  /** @default the instance id, else a generated one */
+  readonly memberId?: string | undefined;
   readonly instanceId?: string | undefined;
   readonly sessionTimeoutMs?: number | undefined;
 }
@@ -77,7 +79,7 @@ export class GroupSessions {
     if (topics.length === 0) throw new InvalidArgumentError('Joining a group needs at least one topic');
     for (const topic of topics) await this.#topics.get(topic);
     const member: MemberInfo = {
-      memberId: request.instanceId ?? `m-${randomBytes(6).toString('hex')}`,
+      memberId: request.instanceId ?? request.memberId ?? `m-${randomBytes(6).toString('hex')}`,
       instanceId: request.instanceId,
       topics,
       sessionTimeoutMs: request.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,

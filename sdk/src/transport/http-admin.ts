@@ -14,7 +14,8 @@ import type { PartitionOffsetsBody } from '../api/schemas.ts';
 import { mapLimited } from '../concurrency.ts';
 import { UnsupportedOperationError } from '../errors.ts';
 import type { GroupDescription, GroupSummary, OffsetResetTarget } from '../groups/group-admin.ts';
-import type { PurgeProgress } from '../topics/registry.ts';
+import { validateTopicName } from '../topics/names.ts';
+import { type PurgeProgress, validatePartitionCount } from '../topics/registry.ts';
 import type { HttpClient } from './http-client.ts';
 
 /** Partition offset lookups in flight at once for {@link HttpAdmin.offsetsForTimestamp}. */
@@ -77,7 +78,7 @@ export class HttpAdmin implements Pick<Admin, keyof Admin> {
   ): Promise<{ partition: number; offset: number }[]> {
     throw new UnsupportedOperationError(
       `Resetting the offsets of group "${groupId}" is not available over the HTTP API; ` +
-        "use the direct transport (new Tributary({ transport: 'direct' }), with access to the tables).",
+        'use the direct transport (a client with access to the DynamoDB tables and the S3 bucket).',
     );
   }
 
@@ -89,8 +90,15 @@ export class HttpAdmin implements Pick<Admin, keyof Admin> {
     });
   }
 
-  /** Creates a topic; fails with `TopicAlreadyExistsError`, `InvalidTopicNameError`, ... before writing anything. */
+  /**
+   * Creates a topic; fails with `TopicAlreadyExistsError`, `InvalidTopicNameError`, ... before
+   * writing anything. The name and partition count are checked here first, with the direct
+   * transport's rules, so they fail with the same errors (the API's schema would refuse some of
+   * them as `InvalidArgumentError` first); configs are checked by the API.
+   */
   async createTopic(request: CreateTopicRequest): Promise<TopicSummary> {
+    validateTopicName(request.topic);
+    validatePartitionCount(request.partitions ?? 1);
     const created = await this.#client.call('createTopic', {
       body: {
         topic: request.topic,
@@ -129,6 +137,7 @@ export class HttpAdmin implements Pick<Admin, keyof Admin> {
 
   /** Raises a topic's partition count to `totalPartitions`. */
   async createPartitions(topic: string, totalPartitions: number): Promise<void> {
+    validatePartitionCount(totalPartitions);
     await this.#client.call('createPartitions', { params: { topic }, body: { totalPartitions } });
   }
 

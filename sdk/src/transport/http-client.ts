@@ -182,7 +182,8 @@ export class HttpClient {
       request.body,
     );
     const idempotent = operationId !== 'produce';
-    const timeoutMs = Math.max(this.#timeoutMs, waitOf(request) + LONG_POLL_MARGIN_MS);
+    const waitMs = waitOf(request);
+    const timeoutMs = waitMs > 0 ? Math.max(this.#timeoutMs, waitMs + LONG_POLL_MARGIN_MS) : this.#timeoutMs;
     const outcome = await withRetry(
       `${route.method} ${built.path}`,
       async () => {

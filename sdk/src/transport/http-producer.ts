@@ -6,21 +6,6 @@
  * within the API's limit. One request per topic is in flight at a time, so each partition's
  * records land in the order they were sent.
  */
-import type {
-  ExpectedOffsetRecord,
-  Producer,
-  ProducerMetrics,
-  ProducerOptions,
-  ProducerRecord,
-  ProducerSettings,
-  RecordMetadata,
-} from '../producer.ts';
-import {
-  type Prepared,
-  prepareMessages,
-  producerSettings,
-  validateProducerRecord,
-} from '../producer.ts';
 import type { ProduceBody, ProduceResult } from '../api/schemas.ts';
 import {
   ClientClosedError,
@@ -30,6 +15,16 @@ import {
 } from '../errors.ts';
 import { Partitioner } from '../log/partitioner.ts';
 import { RECORD_BATCH_OVERHEAD } from '../log/record-batch.ts';
+import type {
+  ExpectedOffsetRecord,
+  Producer,
+  ProducerMetrics,
+  ProducerOptions,
+  ProducerRecord,
+  ProducerSettings,
+  RecordMetadata,
+} from '../producer.ts';
+import { type Prepared, prepareMessages, producerSettings, validateProducerRecord } from '../producer.ts';
 import type { Serializer } from '../serde.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
@@ -94,6 +89,8 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   readonly #outstanding = new Set<Promise<unknown>>();
   #records = 0;
   #requests = 0;
+  /** Flushes in progress: while any, records are sent without waiting out `lingerMs`. */
+  #flushing = 0;
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -118,11 +115,14 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
    */
   async send(record: ProducerRecord<V>): Promise<RecordMetadata[]> {
     this.#assertOpen();
-    const wire = await this.#prepare(record);
-    await this.#budget.reserve(wire.reduce((sum, w) => sum + w.size, 0));
-    const all = Promise.all(wire.map((w) => this.#enqueue(record.topic, w)));
-    this.#track(all);
-    return all;
+    // Tracked from the start, so a flush or close also waits for sends still being validated.
+    const sent = (async () => {
+      const wire = await this.#prepare(record);
+      await this.#budget.reserve(wire.reduce((sum, w) => sum + w.size, 0));
+      return this.#enqueue(record.topic, wire);
+    })();
+    this.#track(sent);
+    return sent;
   }
 
   /**
@@ -144,8 +144,11 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     const bytes = produceBodyBytes(wire, Buffer.byteLength(`,"expectedOffset":${record.expectedOffset}`));
     if (bytes > MAX_REQUEST_BODY_BYTES) throw new RequestTooLargeError(bytes, MAX_REQUEST_BODY_BYTES);
     await this.#flushTopic(record.topic);
-    const result = await this.#client.call('produce', { params: { topic: record.topic }, body });
-    return this.#metadata(record.topic, wire.length, result);
+    const sent = this.#client
+      .call('produce', { params: { topic: record.topic }, body })
+      .then((result) => this.#metadata(record.topic, wire.length, result));
+    this.#track(sent);
+    return sent;
   }
 
   /**
@@ -160,14 +163,19 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     this.#assertOpen();
     throw new UnsupportedOperationError(
       'sendAtomically() is not available over the HTTP API (it writes one DynamoDB transaction across ' +
-        "topics); use the direct transport (new Tributary({ transport: 'direct' }), with access to the tables).",
+        'topics); use the direct transport (a client with access to the DynamoDB tables and the S3 bucket).',
     );
   }
 
   /** Sends everything buffered now and waits until it is appended (or failed). */
   async flush(): Promise<void> {
-    for (const queue of this.#queues.values()) this.#drain(queue);
-    while (this.#outstanding.size > 0) await Promise.allSettled([...this.#outstanding]);
+    this.#flushing++;
+    try {
+      for (const queue of this.#queues.values()) this.#drain(queue);
+      while (this.#outstanding.size > 0) await Promise.allSettled([...this.#outstanding]);
+    } finally {
+      this.#flushing--;
+    }
   }
 
   /** Flushes, then refuses further sends (`ClientClosedError`). Idempotent. */
@@ -184,7 +192,13 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
    * the API's appends happen server side (its metrics report them).
    */
   metrics(): ProducerMetrics {
-    return { records: this.#records, batches: this.#requests, collisions: 0, writeUnits: 0, wastedWriteUnits: 0 };
+    return {
+      records: this.#records,
+      batches: this.#requests,
+      collisions: 0,
+      writeUnits: 0,
+      wastedWriteUnits: 0,
+    };
   }
 
   #assertOpen(): void {
@@ -204,7 +218,13 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   async #prepare(record: ProducerRecord<V>): Promise<WireRecord[]> {
     validateProducerRecord(record);
     const topic = await this.#topics.get(record.topic);
-    const prepared: Prepared[] = prepareMessages(record, topic, this.#serializer, this.#partitioner, Date.now());
+    const prepared: Prepared[] = prepareMessages(
+      record,
+      topic,
+      this.#serializer,
+      this.#partitioner,
+      Date.now(),
+    );
     const wire = prepared.map(toWireRecord);
     for (const w of wire) {
       const bytes = PRODUCE_ENVELOPE_BYTES + w.jsonBytes;
@@ -240,19 +260,26 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     return queue;
   }
 
-  #enqueue(topic: string, wire: WireRecord): Promise<RecordMetadata> {
+  /** Queues one send's records together (so they can share a request), resolving with their metadata. */
+  #enqueue(topic: string, wire: readonly WireRecord[]): Promise<RecordMetadata[]> {
     const queue = this.#queues.get(topic)!;
-    return new Promise<RecordMetadata>((resolve, reject) => {
-      queue.pending.push({ ...wire, queuedAt: Date.now(), resolve, reject });
-      queue.partitionBytes.set(wire.partition, (queue.partitionBytes.get(wire.partition) ?? 0) + wire.size);
-      queue.bodyBytes += wire.jsonBytes + 1;
-      this.#schedule(queue);
-    });
+    const queuedAt = Date.now();
+    const results = wire.map(
+      (w) =>
+        new Promise<RecordMetadata>((resolve, reject) => {
+          queue.pending.push({ ...w, queuedAt, resolve, reject });
+          queue.partitionBytes.set(w.partition, (queue.partitionBytes.get(w.partition) ?? 0) + w.size);
+          queue.bodyBytes += w.jsonBytes + 1;
+        }),
+    );
+    this.#schedule(queue);
+    return Promise.all(results);
   }
 
   /** True when the pending records fill at least one request. */
   #full(queue: TopicQueue): boolean {
-    if (queue.pending.length >= MAX_RECORDS_PER_REQUEST || queue.bodyBytes >= queue.limits.bodyBytes) return true;
+    if (queue.pending.length >= MAX_RECORDS_PER_REQUEST || queue.bodyBytes >= queue.limits.bodyBytes)
+      return true;
     for (const bytes of queue.partitionBytes.values()) if (bytes >= queue.limits.partitionBytes) return true;
     return false;
   }
@@ -260,7 +287,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   #schedule(queue: TopicQueue): void {
     if (queue.inFlight || queue.pending.length === 0) return;
     const waited = Date.now() - queue.pending[0]!.queuedAt;
-    if (this.#full(queue) || waited >= this.#options.lingerMs) {
+    if (this.#flushing > 0 || this.#full(queue) || waited >= this.#options.lingerMs) {
       this.#drain(queue);
     } else if (!queue.timer) {
       queue.timer = setTimeout(() => {
@@ -282,9 +309,11 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
       queue.partitionBytes.set(p.partition, queue.partitionBytes.get(p.partition)! - p.size);
       queue.bodyBytes -= p.jsonBytes + 1;
     }
-    for (const [partition, bytes] of queue.partitionBytes) if (bytes === 0) queue.partitionBytes.delete(partition);
+    for (const [partition, bytes] of queue.partitionBytes)
+      if (bytes === 0) queue.partitionBytes.delete(partition);
     const partitions = new Set(taken.map((p) => p.partition));
-    for (const partition of partitions) this.#partitioner.onBatchSealed(queue.topic, partition, queue.partitions);
+    for (const partition of partitions)
+      this.#partitioner.onBatchSealed(queue.topic, partition, queue.partitions);
     queue.inFlight = this.#sendRequest(queue.topic, taken).finally(() => {
       queue.inFlight = undefined;
       this.#budget.release(taken.reduce((sum, p) => sum + p.size, 0));
@@ -316,7 +345,12 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     }
     this.#records += count;
     this.#requests++;
-    return result.records.map((r) => ({ topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp }));
+    return result.records.map((r) => ({
+      topic,
+      partition: r.partition,
+      offset: r.offset,
+      timestamp: r.timestamp,
+    }));
   }
 
   /** Waits until every record queued for `topic` so far has been sent and answered. */

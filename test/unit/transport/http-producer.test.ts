@@ -1,0 +1,244 @@
+/**
+ * The HTTP producer's batching, splitting, validation and lifecycle, against a loopback capture
+ * server that answers describeTopic and produce as the API would (offsets counted per partition).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { errorToResponse } from '../../../sdk/src/api/error-codec.ts';
+import type { ProduceBody } from '../../../sdk/src/api/schemas.ts';
+import {
+  ClientClosedError,
+  InvalidArgumentError,
+  RecordTooLargeError,
+  RequestTooLargeError,
+  TopicNotFoundError,
+  UnknownPartitionError,
+  UnsupportedOperationError,
+} from '../../../sdk/src/errors.ts';
+import type { ProducerOptions } from '../../../sdk/src/producer.ts';
+import { type RawValue, rawSerializer } from '../../../sdk/src/serde.ts';
+import { TopicCache } from '../../../sdk/src/topics/topic-cache.ts';
+import { HttpClient } from '../../../sdk/src/transport/http-client.ts';
+import { HttpProducer } from '../../../sdk/src/transport/http-producer.ts';
+import { HttpTopicSource } from '../../../sdk/src/transport/http-topic-source.ts';
+import { type CaptureServer, type Reply, startCaptureServer } from '../../helpers/capture-server.ts';
+
+interface FakeApi {
+  readonly server: CaptureServer;
+  /** Bodies of the produce requests received, in order. */
+  readonly produced: ProduceBody[];
+}
+
+let api: FakeApi | undefined;
+afterEach(async () => {
+  await api?.server.close();
+  api = undefined;
+});
+
+/** A fake API with topic "t" (`partitions`, `configs`); `failProduce` answers produce requests instead. */
+async function fakeApi(
+  partitions = 1,
+  configs: Record<string, string> = {},
+  failProduce?: () => Reply,
+): Promise<FakeApi> {
+  const produced: ProduceBody[] = [];
+  const next = new Map<number, number>();
+  const server = await startCaptureServer((request) => {
+    if (request.method === 'GET' && request.url === '/v1/topics/t') {
+      return {
+        status: 200,
+        body: {
+          name: 't',
+          incarnation: 'inc-1',
+          createdAt: '2026-01-01T00:00:00.000Z',
+          partitions: Array.from({ length: partitions }, (_, partition) => ({ partition })),
+          configs,
+        },
+      };
+    }
+    if (request.method === 'GET' && request.url.startsWith('/v1/topics/')) {
+      const topic = decodeURIComponent(request.url.split('/')[3]!);
+      return errorToResponse(new TopicNotFoundError(topic));
+    }
+    if (request.method === 'POST' && request.url === '/v1/topics/t/records') {
+      const body = JSON.parse(request.body) as ProduceBody;
+      produced.push(body);
+      if (failProduce) return failProduce();
+      return {
+        status: 200,
+        body: {
+          topic: 't',
+          records: body.records.map((r) => {
+            const partition = r.partition ?? 0;
+            const offset = next.get(partition) ?? 0;
+            next.set(partition, offset + 1);
+            return { partition, offset, timestamp: r.timestamp ?? 0 };
+          }),
+        },
+      };
+    }
+    return { status: 404, body: { message: 'Not Found' } };
+  });
+  api = { server, produced };
+  return api;
+}
+
+function producer(server: CaptureServer, options: ProducerOptions<RawValue> = {}): HttpProducer<RawValue> {
+  const client = new HttpClient({
+    endpoint: server.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    retry: { baseDelayMs: 1, maxDelayMs: 2, deadlineMs: 500 },
+  });
+  const topics = new TopicCache(new HttpTopicSource(client), 30_000, Date.now);
+  return new HttpProducer<RawValue>(client, topics, { ...options, serializer: rawSerializer });
+}
+
+const fromBase64 = (s: string | null | undefined) => (s == null ? s : Buffer.from(s, 'base64').toString());
+
+describe('HttpProducer', () => {
+  it('puts concurrent sends to a topic within lingerMs in one request and maps results back to each caller', async () => {
+    const { server, produced } = await fakeApi(2);
+    const p = producer(server, { lingerMs: 50 });
+    const [a, b] = await Promise.all([
+      p.send({
+        topic: 't',
+        messages: [
+          { value: 'a0', partition: 0 },
+          { value: 'a1', partition: 1 },
+        ],
+      }),
+      p.send({
+        topic: 't',
+        messages: [{ key: 'k', value: 'b0', partition: 0, headers: { h: ['x', 'y'] }, timestamp: 7 }],
+      }),
+    ]);
+    expect(produced).toHaveLength(1);
+    expect(produced[0]!.encoding).toBe('base64');
+    expect(produced[0]!.records.map((r) => [fromBase64(r.value), r.partition])).toEqual([
+      ['a0', 0],
+      ['a1', 1],
+      ['b0', 0],
+    ]);
+    expect(produced[0]!.records[2]).toMatchObject({
+      key: 'aw==',
+      headers: { h: ['eA==', 'eQ=='] },
+      timestamp: 7,
+    });
+    expect(a.map((m) => [m.partition, m.offset])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    expect(b).toEqual([{ topic: 't', partition: 0, offset: 1, timestamp: 7 }]);
+    expect(p.metrics()).toEqual({
+      records: 3,
+      batches: 1,
+      collisions: 0,
+      writeUnits: 0,
+      wastedWriteUnits: 0,
+    });
+    await p.close();
+  });
+
+  it("splits a partition's records into requests of at most maxBatchBytes, in order", async () => {
+    const { server, produced } = await fakeApi(1);
+    const p = producer(server, { lingerMs: 0, maxBatchBytes: 1024 });
+    const value = 'v'.repeat(300);
+    const sent = await p.send({ topic: 't', messages: Array.from({ length: 10 }, () => ({ value })) });
+    expect(sent.map((m) => m.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // Each record is ~340 bytes as the log counts it: two fit in a 1024-byte batch.
+    expect(produced.map((b) => b.records.length)).toEqual([2, 2, 2, 2, 2]);
+    expect(p.metrics()).toMatchObject({ records: 10, batches: 5 });
+    await p.close();
+  });
+
+  it('validates every message before any produce request, with the direct producer errors', async () => {
+    const { server, produced } = await fakeApi(2, { 'max.message.bytes': '2000' });
+    const p = producer(server);
+    await expect(p.send({ topic: 't', messages: [] })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(
+      p.send({ topic: 't', messages: [{ value: 'ok' }, { value: 'x', partition: 2 }] }),
+    ).rejects.toBeInstanceOf(UnknownPartitionError);
+    await expect(
+      p.send({ topic: 't', messages: [{ value: 'ok' }, { value: 'x'.repeat(3000) }] }),
+    ).rejects.toBeInstanceOf(RecordTooLargeError);
+    await expect(
+      p.send({ topic: 't', messages: [{ value: 42 as unknown as string }] }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(p.send({ topic: 'missing', messages: [{ value: 'x' }] })).rejects.toBeInstanceOf(
+      TopicNotFoundError,
+    );
+    expect(produced).toHaveLength(0);
+    expect(() => producer(server, { maxBatchBytes: 10 })).toThrow(InvalidArgumentError);
+    await p.close();
+  });
+
+  it('refuses a record too large for one API request before sending anything', async () => {
+    const { server, produced } = await fakeApi(1, { 'max.message.bytes': String(10 * 1024 * 1024) });
+    const p = producer(server);
+    const error = await p
+      .send({ topic: 't', messages: [{ value: Buffer.alloc(5 * 1024 * 1024) }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestTooLargeError);
+    expect(produced).toHaveLength(0);
+    await p.close();
+  });
+
+  it('sends sendAtOffset as one request with expectedOffset, every record on its partition', async () => {
+    const { server, produced } = await fakeApi(3);
+    const p = producer(server);
+    const sent = await p.sendAtOffset({
+      topic: 't',
+      partition: 2,
+      expectedOffset: 0,
+      messages: [{ value: 'e1' }, { key: 'other-key', value: 'e2' }],
+    });
+    expect(produced).toEqual([
+      expect.objectContaining({
+        expectedOffset: 0,
+        records: [expect.objectContaining({ partition: 2 }), expect.objectContaining({ partition: 2 })],
+      }),
+    ]);
+    expect(sent.map((m) => [m.partition, m.offset])).toEqual([
+      [2, 0],
+      [2, 1],
+    ]);
+    await p.close();
+  });
+
+  it('rejects every caller of a failed request with the error the API sent', async () => {
+    const { server } = await fakeApi(1, {}, () => errorToResponse(new InvalidArgumentError('bad record')));
+    const p = producer(server, { lingerMs: 20 });
+    const results = await Promise.allSettled([
+      p.send({ topic: 't', messages: [{ value: 'a' }] }),
+      p.send({ topic: 't', messages: [{ value: 'b' }] }),
+    ]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(p.metrics()).toMatchObject({ records: 0, batches: 0 });
+    await p.close();
+  });
+
+  it('refuses sendAtomically: transactions across topics need the direct transport', async () => {
+    const { server } = await fakeApi(1);
+    const p = producer(server);
+    await expect(p.sendAtomically([{ topic: 't', messages: [{ value: 'x' }] }])).rejects.toBeInstanceOf(
+      UnsupportedOperationError,
+    );
+    await p.close();
+  });
+
+  it('flushes on close without waiting out lingerMs, closes once, then refuses sends', async () => {
+    const { server, produced } = await fakeApi(1);
+    const p = producer(server, { lingerMs: 60_000 });
+    const pending = p.send({ topic: 't', messages: [{ value: 'last' }] });
+    await Promise.all([p.close(), p.close()]);
+    await expect(pending).resolves.toHaveLength(1);
+    expect(produced).toHaveLength(1);
+    await p.close();
+    await expect(p.send({ topic: 't', messages: [{ value: 'late' }] })).rejects.toBeInstanceOf(
+      ClientClosedError,
+    );
+  });
+});
