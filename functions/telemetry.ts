@@ -15,11 +15,16 @@ export interface Telemetry {
   readonly tracer: Tracer;
 }
 
-/** Telemetry of a deployed function (service and namespace from POWERTOOLS_* variables). */
-export function lambdaTelemetry(): Telemetry {
+/**
+ * Telemetry of a deployed function: service and namespace from the POWERTOOLS_SERVICE_NAME and
+ * POWERTOOLS_METRICS_NAMESPACE variables the stack sets per function, else Tributary's defaults.
+ */
+export function lambdaTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry {
+  const serviceName = env.POWERTOOLS_SERVICE_NAME || 'tributary';
+  const namespace = env.POWERTOOLS_METRICS_NAMESPACE || 'Tributary';
   return {
-    logger: new Logger({ serviceName: 'tributary' }),
-    metrics: new Metrics({ namespace: 'Tributary', serviceName: 'tributary' }),
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace, serviceName }),
     tracer: trace.getTracer('tributary'),
   };
 }

@@ -42,11 +42,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const host = options.host ?? '127.0.0.1';
   const tributary = new Tributary(options.connection);
   const handler = createApiHandler(tributary, localTelemetry('ERROR'));
+  // Aborted on stop: long-polls in progress answer at once instead of holding the shutdown.
+  const stopping = new AbortController();
+  const inFlight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
-    serve(handler, req, res).catch((error: unknown) => {
+    const served = serve(handler, req, res, stopping.signal).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ message: `Internal Server Error: ${String(error)}` }));
     });
+    inFlight.add(served);
+    void served.finally(() => inFlight.delete(served));
   });
   // Long-polls hold a request for up to 20 s; keep-alive sockets are reused by the SDK.
   server.requestTimeout = FUNCTION_TIMEOUT_MS + 5_000;
@@ -63,20 +68,28 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     throw new StackNotReadyError(`Cannot serve the HTTP API on ${host}:${options.port}`, error);
   }
   const { port } = server.address() as AddressInfo;
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     stop: () => {
-      stopping ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+      stopped ??= (async () => {
+        stopping.abort();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.allSettled([...inFlight]);
         server.closeAllConnections();
-      }).finally(() => tributary.close());
-      return stopping;
+        await closed;
+      })().finally(() => tributary.close());
+      return stopped;
     },
   };
 }
 
-async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  handler: ApiHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   const authorization = req.headers.authorization ?? '';
   if (!authorization.startsWith('AWS4-HMAC-SHA256 ')) {
     req.resume();
@@ -97,6 +110,7 @@ async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerRespo
   const started = Date.now();
   const result = await handler(toEvent(req, Buffer.concat(chunks)), {
     awsRequestId: randomUUID(),
+    signal,
     getRemainingTimeInMillis: () => FUNCTION_TIMEOUT_MS - (Date.now() - started),
   });
   res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);

@@ -34,7 +34,12 @@ export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** A handler of API Gateway HTTP API (payload v2) events. */
 export type ApiHandler = (
   event: APIGatewayProxyEventV2,
-  context?: { getRemainingTimeInMillis?: () => number; awsRequestId?: string },
+  context?: {
+    getRemainingTimeInMillis?: () => number;
+    awsRequestId?: string;
+    /** Ends long-polls early (the local server shutting down). */
+    signal?: AbortSignal;
+  },
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const OPERATIONS: { readonly [O in OperationId]: Operation<O> } = {

@@ -239,8 +239,12 @@ export class Tributary {
     return new Consumer<V>(sources, { ...options, deserializer });
   }
 
-  /** Releases the AWS clients this object created (not ones passed in). */
+  /**
+   * Releases the AWS clients this object created (not ones passed in); over HTTP, cancels calls
+   * still in flight (a consumer's long-poll).
+   */
   close(): void {
+    this.#http?.client.close();
     if (!this.#direct?.ownsClients) return;
     this.#direct.ctx.ddb.destroy();
     this.#direct.ctx.s3.destroy();

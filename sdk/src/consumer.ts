@@ -107,6 +107,8 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   #cursor = 0;
   #idleMs = 0;
   readonly #waker = new Waker();
+  /** Aborted on close: ends fetches waiting at the API (long-polls). */
+  readonly #closing = new AbortController();
   #closed = false;
 
   /** @internal use `tributary.consumer()` */
@@ -290,6 +292,7 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
   /** Stops the consumer; iterators end after their current batch. */
   close(): void {
     this.#closed = true;
+    this.#closing.abort();
     this.#wakeUp();
   }
 
@@ -330,11 +333,15 @@ export class Consumer<V> implements AsyncIterable<ConsumedBatch<V>> {
     state: PartitionState<V>,
   ): Promise<{ batch: ConsumedBatch<V> | undefined; nextOffset: number }> {
     const { source } = state;
-    const result = await source.fetch(state.fetchOffset ?? state.position, {
-      maxRecords: this.#options.maxRecords,
-      maxBytes: this.#options.maxBytes,
-      maxWaitMs: source.waitsForRecords ? this.#options.maxWaitMs : 0,
-    });
+    const result = await source.fetch(
+      state.fetchOffset ?? state.position,
+      {
+        maxRecords: this.#options.maxRecords,
+        maxBytes: this.#options.maxBytes,
+        maxWaitMs: source.waitsForRecords ? this.#options.maxWaitMs : 0,
+      },
+      this.#closing.signal,
+    );
     const { topic, partition } = source.partition;
     const messages: ConsumedMessage<V>[] = result.records.map((r) => ({
       topic,

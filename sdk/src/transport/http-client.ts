@@ -11,7 +11,7 @@ import type { OperationBody, OperationQuery, OperationResult } from '../api/cont
 import { type OperationId, type RouteDefinition, routeOf } from '../api/routes.ts';
 import { MAX_FETCH_WAIT_MS } from '../api/schemas.ts';
 import type { Credentials } from '../client.ts';
-import { InternalError, InvalidArgumentError, type TributaryError } from '../errors.ts';
+import { ClientClosedError, InternalError, InvalidArgumentError, type TributaryError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.ts';
 import {
   type ExchangeContext,
@@ -50,6 +50,8 @@ export interface CallRequest<O extends OperationId> {
   readonly params?: Readonly<Record<string, string | number>>;
   readonly query?: OperationQuery<O>;
   readonly body?: OperationBody<O>;
+  /** Cancels the call (a consumer closing during a long-poll); it then fails with `ClientClosedError`. */
+  readonly signal?: AbortSignal;
 }
 
 /** A request ready to sign and send. */
@@ -142,6 +144,8 @@ export class HttpClient {
   readonly #signer: SignatureV4;
   readonly #retry: RetryPolicy;
   readonly #timeoutMs: number;
+  /** Aborted by {@link close}: cancels every call in flight (long-polls included). */
+  readonly #closing = new AbortController();
 
   constructor(options: HttpClientOptions) {
     this.endpoint = options.endpoint;
@@ -187,8 +191,10 @@ export class HttpClient {
     const outcome = await withRetry(
       `${route.method} ${built.path}`,
       async () => {
-        const attempt = await this.#attempt<OperationResult<O>>(built, timeoutMs, idempotent);
+        const attempt = await this.#attempt<OperationResult<O>>(built, timeoutMs, idempotent, request.signal);
         if (attempt.ok) return attempt;
+        // Cancelled by the caller: not retriable, so withRetry surfaces it at once.
+        if (request.signal?.aborted || this.#closing.signal.aborted) throw new ClientClosedError('request');
         // Thrown errors are retried when retriable; a returned one is surfaced without retry.
         if (idempotent || attempt.notApplied) throw attempt.error;
         return attempt;
@@ -199,8 +205,18 @@ export class HttpClient {
     return outcome.value;
   }
 
+  /** Cancels every call in flight; later calls fail with `ClientClosedError`. */
+  close(): void {
+    this.#closing.abort();
+  }
+
   /** One signed exchange; never throws for HTTP or network failures (they are returned). */
-  async #attempt<T>(built: BuiltRequest, timeoutMs: number, idempotent: boolean): Promise<Attempt<T>> {
+  async #attempt<T>(
+    built: BuiltRequest,
+    timeoutMs: number,
+    idempotent: boolean,
+    cancel: AbortSignal | undefined,
+  ): Promise<Attempt<T>> {
     const headers = await this.#sign(built);
     const context: ExchangeContext = {
       method: built.method,
@@ -215,7 +231,9 @@ export class HttpClient {
         method: built.method,
         headers,
         ...(built.body === undefined ? {} : { body: built.body }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: cancel
+          ? AbortSignal.any([cancel, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs),
       });
       text = await response.text();
     } catch (thrown) {

@@ -58,8 +58,9 @@ export class HttpPartitionSource implements PartitionSource {
     );
   }
 
-  async fetch(position: number, limits: SourceFetchLimits): Promise<FetchedRecords> {
+  async fetch(position: number, limits: SourceFetchLimits, signal?: AbortSignal): Promise<FetchedRecords> {
     const result = await this.#http.call('fetch', {
+      ...(signal ? { signal } : {}),
       params: { topic: this.partition.topic, partition: this.partition.partition },
       query: {
         offset: position,
