@@ -229,7 +229,7 @@ export const JoinGroupBody = z
       .max(200)
       .optional()
       .describe('Static membership: a stable id that gets its partitions back after a restart.'),
-    sessionTimeoutMs: z.number().int().min(1000).max(300_000).optional().describe('Default 10000.'),
+    sessionTimeoutMs: z.number().int().min(100).max(300_000).optional().describe('Default 10000.'),
   })
   .strict();
 export type JoinGroupBody = z.infer<typeof JoinGroupBody>;

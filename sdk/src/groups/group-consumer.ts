@@ -143,6 +143,8 @@ export class GroupConsumer<V> {
       deserializer: options.deserializer,
       maxRecords: options.maxRecords ?? 500,
       maxIdleIntervalMs: options.maxIdleIntervalMs ?? 1_000,
+      // A long-poll (HTTP) returns within a heartbeat, so revocations are acted on promptly.
+      maxWaitMs: Math.min(heartbeat, 20_000),
       offsetReset: 'error',
     });
   }

@@ -80,8 +80,11 @@ class HttpGroupMember implements MemberCoordinator {
     const key = leaseKey(lease.topic, lease.partition);
     this.#releasing.set(key, lease);
     await this.#tick();
-    // Still held after the heartbeat: the assignment changed its mind and it stays here.
-    return !this.#held.has(key);
+    if (!this.#held.has(key)) return true;
+    // Still held: the assignment changed its mind, or the release did not go through. Own it again;
+    // the next heartbeat that asks for it raises a fresh revocation.
+    if (lease.state === 'revoking') lease.state = transition(lease.state, 'owned');
+    return false;
   }
 
   async leave(): Promise<void> {
@@ -120,7 +123,10 @@ class HttpGroupMember implements MemberCoordinator {
   #tick(): Promise<void> {
     const run = this.#ticking.then(async () => {
       if (!this.#running || !this.#session) return;
-      const release = [...this.#releasing.values()].map(({ topic, partition }) => ({ topic, partition }));
+      // Only what this request carries counts as released: a hand-off queued while it is in flight
+      // goes with the next one.
+      const sent = new Map(this.#releasing);
+      const release = [...sent.values()].map(({ topic, partition }) => ({ topic, partition }));
       const startedAt = Date.now();
       let membership: Membership;
       try {
@@ -140,8 +146,8 @@ class HttpGroupMember implements MemberCoordinator {
         throw error;
       }
       this.#lastHeartbeatAt = startedAt;
-      await this.#apply(membership, new Set(this.#releasing.keys()));
-      this.#releasing.clear();
+      for (const key of sent.keys()) this.#releasing.delete(key);
+      await this.#apply(membership, new Set(sent.keys()));
     });
     this.#ticking = run.catch(() => undefined);
     return run;

@@ -11,7 +11,7 @@ import {
   type Tributary,
 } from '../../../sdk/src/index.ts';
 import { injectFaults } from '../../helpers/faults.ts';
-import { testClient, testDynamoDB, uniqueTopic } from '../../helpers/tributary.ts';
+import { TRANSPORTS, testClient, testDynamoDB, uniqueTopic } from '../../helpers/tributary.ts';
 import { until } from '../../helpers/wait.ts';
 
 const HEARTBEAT_MS = 150;
@@ -61,7 +61,12 @@ function balanced(members: Member[], total: number): boolean {
   return c.reduce((a, b) => a + b, 0) === total && c.every((n) => Math.abs(n - fair) < 1);
 }
 
-describe('consumer groups', () => {
+// The same group behaviour over both transports: leases in DynamoDB directly, or through the HTTP API.
+describe.each(TRANSPORTS)('consumer groups (%s transport)', (transport) => {
+  const tributary = testClient({ transport });
+  const admin = tributary.admin();
+  afterAll(() => tributary.close());
+
   it('balances 12 partitions over 3 members, rebalances when a 4th joins and when one crashes', async () => {
     const topic = uniqueTopic('grp');
     const group = uniqueTopic('g');
@@ -140,61 +145,6 @@ describe('consumer groups', () => {
     await c.consumer.disconnect();
   });
 
-  it('fences a zombie: a paused member cannot commit after another took over', async () => {
-    const topic = uniqueTopic('zombie');
-    const group = uniqueTopic('g');
-    await admin.createTopic({ topic, partitions: 1 });
-    const producer = tributary.producer();
-    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `z${i}` })) });
-    // The zombie's heartbeats stall (a long GC pause or a network partition) while it keeps its
-    // in-memory state and can still reach DynamoDB for commits.
-    const ddb = testDynamoDB();
-    const paused = Promise.withResolvers<void>();
-    let stalled = false;
-    injectFaults(ddb, ({ command, input }) => {
-      const key = (input.Key as { k?: { S?: string } } | undefined)?.k?.S ?? '';
-      return stalled && command === 'UpdateItemCommand' && key.startsWith('member#')
-        ? { before: () => paused.promise }
-        : undefined;
-    });
-    const zombieClient = testClient({ dynamoDBClient: ddb });
-    const zombie = await startMember(zombieClient, group, [topic], { autoCommit: false });
-    await until(() => zombie.seen.length === 10, { timeoutMs: 10_000 });
-    await zombie.consumer.commit([{ topic, partition: 0, offset: 10 }]);
-    stalled = true;
-    const successor = await startMember(tributary, group, [topic]);
-    await until(() => successor.consumer.assignment().length === 1, {
-      timeoutMs: 10_000,
-      message: 'takeover',
-    });
-    await producer.send({ topic, messages: [{ value: 'z10' }, { value: 'z11' }] });
-    await until(() => successor.seen.length === 2, { timeoutMs: 10_000 });
-    await successor.consumer.commit([{ topic, partition: 0, offset: 12 }]);
-    await producer.close();
-    expect(successor.seen.map((m) => m.value?.toString())).toEqual(['z10', 'z11']);
-    // The zombie still believes it owns the partition; its commits are refused by the lease epoch.
-    expect(zombie.consumer.assignment()).toEqual([{ topic, partition: 0 }]);
-    await expect(zombie.consumer.commit([{ topic, partition: 0, offset: 12 }])).rejects.toBeInstanceOf(
-      LeaseLostError,
-    );
-    await expect(zombie.consumer.commit([{ topic, partition: 0, offset: 11 }])).rejects.toBeInstanceOf(
-      LeaseLostError,
-    );
-    expect((await admin.describeGroup(group)).partitions[0]).toMatchObject({
-      committedOffset: 12,
-      owner: successor.consumer.memberId,
-    });
-    // When it wakes up, it notices the loss and stops processing the partition.
-    paused.resolve();
-    await until(() => zombie.consumer.assignment().length === 0, {
-      timeoutMs: 10_000,
-      message: 'zombie notices',
-    });
-    await successor.consumer.disconnect();
-    await zombie.consumer.abandon();
-    zombieClient.close();
-  });
-
   it('gives a static member its partitions back after a restart without moving the others', async () => {
     const topic = uniqueTopic('static');
     const group = uniqueTopic('g');
@@ -237,7 +187,7 @@ describe('consumer groups', () => {
     const topic = uniqueTopic('grow');
     const group = uniqueTopic('g');
     await admin.createTopic({ topic, partitions: 2 });
-    const client = testClient({ metadataMaxAgeMs: 200 });
+    const client = testClient({ transport, metadataMaxAgeMs: 200 });
     const m = await startMember(client, group, [topic]);
     await until(() => m.consumer.assignment().length === 2, { timeoutMs: 10_000 });
     await admin.createPartitions(topic, 4);
@@ -306,5 +256,62 @@ describe('consumer groups', () => {
     ).rejects.toBeInstanceOf(LeaseLostError);
     expect((await admin.describeGroup(group)).partitions[0]?.committedOffset).toBeUndefined();
     await m.consumer.disconnect();
+  });
+});
+
+describe('consumer groups (direct transport, with injected faults)', () => {
+  it('fences a zombie: a paused member cannot commit after another took over', async () => {
+    const topic = uniqueTopic('zombie');
+    const group = uniqueTopic('g');
+    await admin.createTopic({ topic, partitions: 1 });
+    const producer = tributary.producer();
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `z${i}` })) });
+    // The zombie's heartbeats stall (a long GC pause or a network partition) while it keeps its
+    // in-memory state and can still reach DynamoDB for commits.
+    const ddb = testDynamoDB();
+    const paused = Promise.withResolvers<void>();
+    let stalled = false;
+    injectFaults(ddb, ({ command, input }) => {
+      const key = (input.Key as { k?: { S?: string } } | undefined)?.k?.S ?? '';
+      return stalled && command === 'UpdateItemCommand' && key.startsWith('member#')
+        ? { before: () => paused.promise }
+        : undefined;
+    });
+    const zombieClient = testClient({ dynamoDBClient: ddb });
+    const zombie = await startMember(zombieClient, group, [topic], { autoCommit: false });
+    await until(() => zombie.seen.length === 10, { timeoutMs: 10_000 });
+    await zombie.consumer.commit([{ topic, partition: 0, offset: 10 }]);
+    stalled = true;
+    const successor = await startMember(tributary, group, [topic]);
+    await until(() => successor.consumer.assignment().length === 1, {
+      timeoutMs: 10_000,
+      message: 'takeover',
+    });
+    await producer.send({ topic, messages: [{ value: 'z10' }, { value: 'z11' }] });
+    await until(() => successor.seen.length === 2, { timeoutMs: 10_000 });
+    await successor.consumer.commit([{ topic, partition: 0, offset: 12 }]);
+    await producer.close();
+    expect(successor.seen.map((m) => m.value?.toString())).toEqual(['z10', 'z11']);
+    // The zombie still believes it owns the partition; its commits are refused by the lease epoch.
+    expect(zombie.consumer.assignment()).toEqual([{ topic, partition: 0 }]);
+    await expect(zombie.consumer.commit([{ topic, partition: 0, offset: 12 }])).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
+    await expect(zombie.consumer.commit([{ topic, partition: 0, offset: 11 }])).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
+    expect((await admin.describeGroup(group)).partitions[0]).toMatchObject({
+      committedOffset: 12,
+      owner: successor.consumer.memberId,
+    });
+    // When it wakes up, it notices the loss and stops processing the partition.
+    paused.resolve();
+    await until(() => zombie.consumer.assignment().length === 0, {
+      timeoutMs: 10_000,
+      message: 'zombie notices',
+    });
+    await successor.consumer.disconnect();
+    await zombie.consumer.abandon();
+    zombieClient.close();
   });
 });
