@@ -41,6 +41,8 @@ Usage:
 Connection (any command):
   --endpoint URL       DynamoDB/S3 endpoint; "aws" for AWS's own endpoints
                        (default: $TRIBUTARY_ENDPOINT, $AWS_ENDPOINT_URL, else http://127.0.0.1:4566)
+  --api URL            Use the HTTP API instead (SigV4 with your AWS credentials), e.g. a stack's
+                       ApiUrl output or the local http://127.0.0.1:4567 (default: $TRIBUTARY_API_URL)
   --region REGION      (default: $AWS_REGION, else us-east-1)
   --table-prefix P     (default: tributary-)
   --bucket NAME        (default: tributary-archive)

@@ -10,6 +10,7 @@ export const LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
 
 export const globalOptionSpec = {
   endpoint: { type: 'string' },
+  api: { type: 'string' },
   region: { type: 'string' },
   'table-prefix': { type: 'string' },
   bucket: { type: 'string' },
@@ -17,13 +18,27 @@ export const globalOptionSpec = {
 
 export interface GlobalOptions {
   readonly endpoint?: string;
+  readonly api?: string;
   readonly region?: string;
   readonly 'table-prefix'?: string;
   readonly bucket?: string;
 }
 
-/** Opens a client from the global options and the environment. */
+/**
+ * Opens a client from the global options and the environment: through the HTTP API with `--api`
+ * (or $TRIBUTARY_API_URL), else directly to DynamoDB and S3.
+ */
 export function openClient(options: GlobalOptions): Tributary {
+  const api = options.api ?? process.env.TRIBUTARY_API_URL;
+  if (api !== undefined && api !== '') {
+    if (!/^https?:\/\//.test(api)) throw new UsageError(`--api must be the API's http(s) URL, got "${api}"`);
+    return new Tributary({
+      transport: 'http',
+      endpoint: api,
+      ...(isLocal(api) ? { retry: { deadlineMs: 3_000 } } : {}),
+      ...(options.region ? { region: options.region } : {}),
+    });
+  }
   const chosen =
     options.endpoint ?? process.env.TRIBUTARY_ENDPOINT ?? process.env.AWS_ENDPOINT_URL ?? LOCAL_ENDPOINT;
   const endpoint = chosen === 'aws' ? undefined : chosen;
@@ -31,7 +46,7 @@ export function openClient(options: GlobalOptions): Tributary {
     throw new UsageError(`--endpoint must be an http(s) URL or "aws", got "${endpoint}"`);
   }
   // Against a local endpoint a refused connection means nothing is listening: fail fast.
-  const local = endpoint !== undefined && /^https?:\/\/(127\.|localhost|\[::1\])/.test(endpoint);
+  const local = endpoint !== undefined && isLocal(endpoint);
   return new Tributary({
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { retry: { deadlineMs: 3_000 } } : {}),
@@ -39,6 +54,10 @@ export function openClient(options: GlobalOptions): Tributary {
     ...(options['table-prefix'] ? { tablePrefix: options['table-prefix'] } : {}),
     ...(options.bucket ? { bucket: options.bucket } : {}),
   });
+}
+
+function isLocal(url: string): boolean {
+  return /^https?:\/\/(127\.|localhost|\[::1\])/.test(url);
 }
 
 /** Parses a command's arguments (its own options plus the global ones). */

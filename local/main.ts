@@ -45,7 +45,7 @@ function banner(stack: LocalStack, dataDir: string): string {
     '',
     'Or through the HTTP API (the SDK signs requests with your AWS credentials):',
     `  new Tributary({ transport: 'http', endpoint: '${stack.apiUrl}' })`,
-    `  npm run tributary -- --api ${stack.apiUrl} topics list`,
+    `  npm run tributary -- topics list --api ${stack.apiUrl}`,
     `  API description: ${stack.apiUrl}/v1/openapi.json (signed GET), also docs/openapi.json`,
     '',
     'Press Ctrl+C to stop.',

@@ -24,7 +24,7 @@ export function runCli(args: string[], stdin = '', connect = true): Promise<CliR
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args, ...connection], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_ENDPOINT_URL: '', TRIBUTARY_ENDPOINT: '' },
+      env: { ...process.env, AWS_ENDPOINT_URL: '', TRIBUTARY_ENDPOINT: '', TRIBUTARY_API_URL: '' },
     });
     let stdout = '';
     let stderr = '';

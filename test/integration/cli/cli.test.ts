@@ -1,11 +1,33 @@
 /** The `tributary` command line, run as a real process against the test stack. */
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.ts';
+import { testStackConfig } from '../../helpers/stack.ts';
 import { uniqueTopic } from '../../helpers/tributary.ts';
 
 const cli = runCli;
 
 describe('tributary CLI', () => {
+  it('works through the HTTP API with --api', async () => {
+    const topic = uniqueTopic('cli-api');
+    const api = ['--api', testStackConfig().apiUrl];
+    expect(await runCli(['topics', 'create', topic, '--partitions', '2', ...api], '', false)).toMatchObject({
+      code: 0,
+    });
+    const produced = await runCli(['produce', topic, '--key-separator', ':', ...api], 'a:1\nb:2\n', false);
+    expect(produced.stderr).toContain('Produced 2 message(s)');
+    const consumed = await runCli(
+      ['consume', topic, '--from-beginning', '--max-messages', '2', '--format', 'kv', ...api],
+      '',
+      false,
+    );
+    expect(consumed.stdout.trim().split('\n').sort()).toEqual(['a\t1', 'b\t2']);
+    // The direct transport sees the same records.
+    expect((await cli(['topics', 'describe', topic])).stdout).toMatch(/partition/i);
+    const archive = await runCli(['archive', 'run', ...api], '', false);
+    expect(archive.code).toBe(1);
+    expect(archive.stderr).toContain('UNSUPPORTED_OPERATION');
+  });
+
   it('creates, describes, produces to, consumes from and deletes a topic', async () => {
     const topic = uniqueTopic('cli');
     expect(
