@@ -1,6 +1,7 @@
 /** Connection options shared by every command, and the client they open. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { Tributary } from '../sdk/src/index.ts';
+import { isLoopbackEndpoint } from '../sdk/src/loopback.ts';
 
 /** A mistake in the command line (exit code 2). */
 export class UsageError extends Error {}
@@ -35,7 +36,7 @@ export function openClient(options: GlobalOptions): Tributary {
     return new Tributary({
       transport: 'http',
       endpoint: api,
-      ...(isLocal(api) ? { retry: { deadlineMs: 3_000 } } : {}),
+      ...(isLoopbackEndpoint(api) ? { retry: { deadlineMs: 3_000 } } : {}),
       ...(options.region ? { region: options.region } : {}),
     });
   }
@@ -46,7 +47,7 @@ export function openClient(options: GlobalOptions): Tributary {
     throw new UsageError(`--endpoint must be an http(s) URL or "aws", got "${endpoint}"`);
   }
   // Against a local endpoint a refused connection means nothing is listening: fail fast.
-  const local = endpoint !== undefined && isLocal(endpoint);
+  const local = endpoint !== undefined && isLoopbackEndpoint(endpoint);
   return new Tributary({
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { retry: { deadlineMs: 3_000 } } : {}),
@@ -54,10 +55,6 @@ export function openClient(options: GlobalOptions): Tributary {
     ...(options['table-prefix'] ? { tablePrefix: options['table-prefix'] } : {}),
     ...(options.bucket ? { bucket: options.bucket } : {}),
   });
-}
-
-function isLocal(url: string): boolean {
-  return /^https?:\/\/(127\.|localhost|\[::1\])/.test(url);
 }
 
 /** Parses a command's arguments (its own options plus the global ones). */

@@ -10,6 +10,7 @@ import { CONTRACT, type OperationContract } from '../../sdk/src/api/contract.ts'
 import { errorToResponse } from '../../sdk/src/api/error-codec.ts';
 import { openApiDocument } from '../../sdk/src/api/openapi.ts';
 import type { OperationId } from '../../sdk/src/api/routes.ts';
+import { MAX_REQUEST_BYTES } from '../../sdk/src/api/schemas.ts';
 import { internalsOf, type Tributary } from '../../sdk/src/client.ts';
 import {
   InternalError,
@@ -27,9 +28,6 @@ import { recordOperations } from './operations/records.ts';
 import { topicOperations } from './operations/topics.ts';
 import type { ApiDeps, Operation, OperationInput } from './operations/types.ts';
 import { matchRoute, routeByKey } from './router.ts';
-
-/** Lambda's synchronous invocation payload limit: larger requests never reach a handler in AWS. */
-export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 
 /** A handler of API Gateway HTTP API (payload v2) events. */
 export type ApiHandler = (

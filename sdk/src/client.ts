@@ -11,6 +11,7 @@ import type { StorageContext } from './context.ts';
 import { InvalidArgumentError, UnsupportedOperationError } from './errors.ts';
 import { DirectGroupBackend } from './groups/group-backend.ts';
 import { GroupConsumer, type GroupConsumerOptions } from './groups/group-consumer.ts';
+import { isLoopbackEndpoint } from './loopback.ts';
 import { DirectProducer, type Producer, type ProducerOptions } from './producer.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from './schema.ts';
@@ -84,15 +85,6 @@ export interface HttpTributaryOptions {
   readonly metadataMaxAgeMs?: number;
 }
 
-function isLoopback(endpoint: string): boolean {
-  try {
-    const host = new URL(endpoint).hostname;
-    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
-  } catch {
-    return false;
-  }
-}
-
 /** What the API's handlers (same repository, not the public SDK) reach below the public surface. */
 export interface TributaryInternals {
   readonly ctx: StorageContext;
@@ -143,7 +135,7 @@ export class Tributary {
       return;
     }
     const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
-    const local = endpoint !== undefined && isLoopback(endpoint);
+    const local = endpoint !== undefined && isLoopbackEndpoint(endpoint);
     const hasEnvCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
     const credentials =
       options.credentials ??

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
-import { isLoopbackEndpoint } from '../../local/loopback.ts';
 import { startLocalStack } from '../../local/stack.ts';
+import { isLoopbackEndpoint } from '../../sdk/src/loopback.ts';
 
 /** Where the integration tests' stack is. */
 export interface TestStackConfig {

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { isLoopbackEndpoint } from '../../local/loopback.ts';
 import { provisionTables } from '../../local/provision.ts';
+import { isLoopbackEndpoint } from '../../sdk/src/loopback.ts';
 import type { TestStackConfig } from './global-setup.ts';
 
 export type { TestStackConfig } from './global-setup.ts';

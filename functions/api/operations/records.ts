@@ -85,12 +85,10 @@ export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffset
     };
   },
 
-  partitionOffsets: async ({ params, query }, { admin }) => {
+  partitionOffsets: async ({ params, query }, { admin, sources }) => {
     const offsets = await admin.partitionOffsets(params.topic, params.partition);
     if (query.timestamp === undefined) return offsets;
-    const [found] = (await admin.offsetsForTimestamp(params.topic, query.timestamp)).filter(
-      (o) => o.partition === params.partition,
-    );
-    return { ...offsets, timestampOffset: found?.offset ?? null };
+    const source = await sources({ topic: params.topic, partition: params.partition });
+    return { ...offsets, timestampOffset: await source.timestampOffset(query.timestamp) };
   },
 };

@@ -50,11 +50,15 @@ export class DirectPartitionSource implements PartitionSource {
       return start;
     }
     if (typeof start === 'object' && start !== null && Number.isFinite(start.timestamp)) {
-      return (await offsetForTimestamp(reader, start.timestamp)) ?? (await reader.highWatermark());
+      return (await this.timestampOffset(start.timestamp)) ?? (await reader.highWatermark());
     }
     throw new InvalidArgumentError(
       `A start position is an offset, 'earliest', 'latest' or { timestamp }; got ${JSON.stringify(start)}`,
     );
+  }
+
+  timestampOffset(timestamp: number): Promise<number | null> {
+    return offsetForTimestamp(this.reader, timestamp);
   }
 
   async fetch(position: number, limits: SourceFetchLimits, signal?: AbortSignal): Promise<FetchedRecords> {

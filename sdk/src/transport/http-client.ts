@@ -12,6 +12,7 @@ import { type OperationId, type RouteDefinition, routeOf } from '../api/routes.t
 import { MAX_FETCH_WAIT_MS } from '../api/schemas.ts';
 import type { Credentials } from '../client.ts';
 import { ClientClosedError, InternalError, InvalidArgumentError, type TributaryError } from '../errors.ts';
+import { isLoopbackEndpoint } from '../loopback.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.ts';
 import {
   type ExchangeContext,
@@ -124,13 +125,9 @@ export function signingCredentials(
 ): NonNullable<Credentials> {
   if (credentials) return credentials;
   const hasEnvCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
-  if (isLoopback(endpoint) && !hasEnvCredentials) return { accessKeyId: 'test', secretAccessKey: 'test' };
+  if (isLoopbackEndpoint(endpoint) && !hasEnvCredentials)
+    return { accessKeyId: 'test', secretAccessKey: 'test' };
   return defaultProvider();
-}
-
-function isLoopback(endpoint: string): boolean {
-  const host = URL.parse(endpoint)?.hostname;
-  return host === 'localhost' || host === '[::1]' || (host?.startsWith('127.') ?? false);
 }
 
 type Attempt<T> =

@@ -4,8 +4,9 @@
  * transport raises; API Gateway's own refusals (`{"message":"Forbidden"}` and the like, which never
  * reached a handler) and network failures become the matching Tributary errors.
  */
+
 import { errorFromBody } from '../api/error-codec.ts';
-import { ErrorBody } from '../api/schemas.ts';
+import { ErrorBody, MAX_REQUEST_BYTES } from '../api/schemas.ts';
 import {
   AccessDeniedError,
   InternalError,
@@ -21,7 +22,7 @@ import {
  * Largest request body the API takes: Lambda's 6 MB synchronous payload, less room for the rest of
  * the API Gateway event (headers, request context) that shares it.
  */
-export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+export const MAX_REQUEST_BODY_BYTES = MAX_REQUEST_BYTES - 64 * 1024;
 
 /** The request a failure belongs to, for messages. */
 export interface ExchangeContext {

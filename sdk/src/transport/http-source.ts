@@ -58,6 +58,10 @@ export class HttpPartitionSource implements PartitionSource {
     );
   }
 
+  async timestampOffset(timestamp: number): Promise<number | null> {
+    return (await this.offsets(timestamp)).timestampOffset ?? null;
+  }
+
   async fetch(position: number, limits: SourceFetchLimits, signal?: AbortSignal): Promise<FetchedRecords> {
     const result = await this.#http.call('fetch', {
       ...(signal ? { signal } : {}),

@@ -42,6 +42,8 @@ export interface PartitionSource {
   readonly waitsForRecords: boolean;
   /** The offset a start position means; throws `OffsetOutOfRangeError` for an offset outside the log. */
   resolve(start: StartPosition): Promise<number>;
+  /** The first offset whose record timestamp is ≥ `timestamp` (epoch ms); null when none is that recent. */
+  timestampOffset(timestamp: number): Promise<number | null>;
   /** Records from `position` (any offset, also one inside a batch); `signal` ends a long-poll early. */
   fetch(position: number, limits: SourceFetchLimits, signal?: AbortSignal): Promise<FetchedRecords>;
 }
