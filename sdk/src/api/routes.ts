@@ -81,7 +81,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'DELETE',
     path: '/v1/topics/{topic}',
     access: 'admin',
-    summary: 'Delete a topic (its data is purged in the background).',
+    summary: 'Delete a topic: it disappears at once; the call returns once its records are purged.',
   },
   {
     operationId: 'alterTopicConfigs',
