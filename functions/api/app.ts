@@ -21,6 +21,7 @@ import {
   TributaryError,
 } from '../../sdk/src/errors.ts';
 import { GroupSessions } from '../../sdk/src/groups/group-sessions.ts';
+import { TopicRegistry } from '../../sdk/src/topics/registry.ts';
 import { directSources } from '../../sdk/src/transport/direct-source.ts';
 import { MetricUnit, type Telemetry } from '../telemetry.ts';
 import { groupOperations } from './operations/groups.ts';
@@ -53,6 +54,7 @@ const RESPONSE_MARGIN_MS = 2_000;
 /** Builds the API over a direct-transport client. */
 export function createApiHandler(tributary: Tributary, telemetry: Telemetry): ApiHandler {
   const { ctx, topics } = internalsOf(tributary);
+  const registry = new TopicRegistry(ctx);
   const base = {
     admin: tributary.admin(),
     // Each request's records are sent at once; batching across requests would add latency.
@@ -60,6 +62,7 @@ export function createApiHandler(tributary: Tributary, telemetry: Telemetry): Ap
     sessions: new GroupSessions(ctx, topics),
     sources: directSources(ctx, topics),
     invalidateTopic: (topic: string) => topics.invalidate(topic),
+    topicMetadata: (topic: string) => registry.get(topic),
   };
   const { logger, metrics, tracer } = telemetry;
 

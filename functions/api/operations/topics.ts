@@ -1,4 +1,5 @@
 /** Topic administration: thin adapters over `Admin`. */
+import { effectiveConfigs } from '../../../sdk/src/topics/configs.ts';
 import type { Operations } from './types.ts';
 
 export const topicOperations: Operations<
@@ -9,9 +10,25 @@ export const topicOperations: Operations<
     invalidateTopic(body.topic);
     return admin.createTopic(body);
   },
-  describeTopic: async ({ params }, { admin }) => {
+  describeTopic: async ({ params, query }, { admin, topicMetadata }) => {
+    if (query.offsets === 'false') {
+      const meta = await topicMetadata(params.topic);
+      return {
+        name: meta.name,
+        incarnation: meta.incarnation,
+        createdAt: new Date(meta.createdAt).toISOString(),
+        partitionCount: meta.partitions,
+        partitions: [],
+        configs: effectiveConfigs(meta.configs),
+      };
+    }
     const d = await admin.describeTopic(params.topic);
-    return { ...d, createdAt: d.createdAt.toISOString(), partitions: [...d.partitions] };
+    return {
+      ...d,
+      createdAt: d.createdAt.toISOString(),
+      partitionCount: d.partitions.length,
+      partitions: [...d.partitions],
+    };
   },
   deleteTopic: async ({ params }, { admin, invalidateTopic }) => {
     await admin.deleteTopic(params.topic);

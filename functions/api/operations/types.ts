@@ -6,6 +6,7 @@ import type { OperationId } from '../../../sdk/src/api/routes.ts';
 import type { GroupSessions } from '../../../sdk/src/groups/group-sessions.ts';
 import type { Producer } from '../../../sdk/src/producer.ts';
 import type { RawValue } from '../../../sdk/src/serde.ts';
+import type { TopicMetadata } from '../../../sdk/src/topics/registry.ts';
 import type { PartitionSourceFactory } from '../../../sdk/src/transport/partition-source.ts';
 
 /** What operations call: the SDK, built once per process. */
@@ -14,6 +15,8 @@ export interface ApiDeps {
   readonly producer: Producer<RawValue>;
   readonly sessions: GroupSessions;
   readonly sources: PartitionSourceFactory;
+  /** A topic's metadata, read fresh from the registry (one read). */
+  readonly topicMetadata: (topic: string) => Promise<TopicMetadata>;
   /** Forgets cached metadata of a topic this API changed (deleted, recreated, grown). */
   readonly invalidateTopic: (topic: string) => void;
   /** Aborted when the request's time is nearly up (long-polls return early). */

@@ -24,7 +24,12 @@ export const CONTRACT = {
   getOpenApi: { response: openApiDocument, status: 200 },
   listTopics: { response: s.TopicList, status: 200 },
   createTopic: { body: s.CreateTopicBody, response: s.TopicSummary, status: 201 },
-  describeTopic: { params: s.TopicParams, response: s.TopicDescriptionBody, status: 200 },
+  describeTopic: {
+    params: s.TopicParams,
+    query: s.DescribeTopicQuery,
+    response: s.TopicDescriptionBody,
+    status: 200,
+  },
   deleteTopic: { params: s.TopicParams, status: 204 },
   alterTopicConfigs: { params: s.TopicParams, body: s.AlterConfigsBody, status: 204 },
   createPartitions: { params: s.TopicParams, body: s.CreatePartitionsBody, status: 204 },

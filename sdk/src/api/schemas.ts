@@ -54,11 +54,22 @@ export const PartitionOffsetsBody = z.object({
 });
 export type PartitionOffsetsBody = z.infer<typeof PartitionOffsetsBody>;
 
+export const DescribeTopicQuery = z
+  .object({
+    offsets: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe('false: configs and partition count only (one read, not three per partition). Default true.'),
+  })
+  .strict();
+export type DescribeTopicQuery = z.infer<typeof DescribeTopicQuery>;
+
 export const TopicDescriptionBody = z.object({
   name: z.string(),
   incarnation: z.string(),
   createdAt: z.iso.datetime(),
-  partitions: z.array(PartitionOffsetsBody),
+  partitionCount: z.number().int(),
+  partitions: z.array(PartitionOffsetsBody).describe('Per partition; empty with ?offsets=false.'),
   configs: z.record(z.string(), z.string()),
 });
 export type TopicDescriptionBody = z.infer<typeof TopicDescriptionBody>;

@@ -157,16 +157,19 @@ export class HttpAdmin implements Pick<Admin, keyof Admin> {
 
   /**
    * For each partition, the first offset whose record timestamp is ≥ `timestamp`, or `null` when
-   * no record is that recent. Over HTTP: one `describeTopic` for the partition count, then one
+   * no record is that recent. Over HTTP: one metadata-only `describeTopic` for the partition count, then one
    * offsets lookup per partition (at most 8 at once).
    */
   async offsetsForTimestamp(
     topic: string,
     timestamp: number,
   ): Promise<{ partition: number; offset: number | null }[]> {
-    const { partitions } = await this.#client.call('describeTopic', { params: { topic } });
+    const { partitionCount } = await this.#client.call('describeTopic', {
+      params: { topic },
+      query: { offsets: 'false' },
+    });
     return mapLimited(
-      partitions.map((p) => p.partition),
+      Array.from({ length: partitionCount }, (_, partition) => partition),
       LOOKUP_CONCURRENCY,
       async (partition) => {
         const found = await this.#client.call('partitionOffsets', {

@@ -43,14 +43,15 @@ async function fakeApi(
   const produced: ProduceBody[] = [];
   const next = new Map<number, number>();
   const server = await startCaptureServer((request) => {
-    if (request.method === 'GET' && request.url === '/v1/topics/t') {
+    if (request.method === 'GET' && request.url === '/v1/topics/t?offsets=false') {
       return {
         status: 200,
         body: {
           name: 't',
           incarnation: 'inc-1',
           createdAt: '2026-01-01T00:00:00.000Z',
-          partitions: Array.from({ length: partitions }, (_, partition) => ({ partition })),
+          partitionCount: partitions,
+          partitions: [],
           configs,
         },
       };
