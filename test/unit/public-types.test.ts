@@ -3,6 +3,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import {
   type ConsumedMessage,
   type Consumer,
+  type HttpTributaryOptions,
   jsonDeserializer,
   jsonSerializer,
   type Producer,
@@ -44,6 +45,21 @@ describe('public types', () => {
     expectTypeOf<'earliest'>().toExtend<StartPosition>();
     expectTypeOf<{ timestamp: number }>().toExtend<StartPosition>();
     expectTypeOf<'first'>().not.toExtend<StartPosition>();
+  });
+
+  it('gives both transports one interface', () => {
+    const http = new Tributary({
+      transport: 'http',
+      endpoint: 'https://abc.execute-api.eu-west-1.amazonaws.com',
+    });
+    expectTypeOf(http.producer()).toEqualTypeOf(tributary.producer());
+    expectTypeOf(http.consumer()).toEqualTypeOf(tributary.consumer());
+    expectTypeOf(http.admin()).toEqualTypeOf(tributary.admin());
+    expectTypeOf(http.consumer({ groupId: 'g' })).toEqualTypeOf(tributary.consumer({ groupId: 'g' }));
+    expectTypeOf<HttpTributaryOptions>().toHaveProperty('endpoint').toEqualTypeOf<string>();
+    // Table options belong to the direct transport only.
+    // @ts-expect-error tablePrefix is not an option of the http transport
+    void (() => new Tributary({ transport: 'http', endpoint: 'http://127.0.0.1:4567', tablePrefix: 'p' }));
   });
 
   it('exposes code and retriable on every error', () => {
