@@ -81,6 +81,7 @@ export function createApiHandler(tributary: Tributary, telemetry: Telemetry): Ap
       let status = 500;
       let recordsIn = 0;
       let recordsOut = 0;
+      let responseBytes = 0;
       try {
         if (!match) throw new RouteNotFoundError(method, path);
         const contract: OperationContract = CONTRACT[match.route.operationId];
@@ -94,9 +95,18 @@ export function createApiHandler(tributary: Tributary, telemetry: Telemetry): Ap
         const operation = OPERATIONS[match.route.operationId] as Operation<OperationId>;
         const result = await operation(input as OperationInput<OperationId>, deps);
         recordsIn = operationId === 'produce' ? countOf(result, 'records') : 0;
-        recordsOut = operationId === 'fetch' ? countOf(result, 'records') : 0;
+        recordsOut =
+          operationId === 'fetch'
+            ? countOf(result, 'records')
+            : operationId === 'consumeGroup'
+              ? (
+                  (result as unknown as { batches?: { records: unknown[] }[] } | undefined)?.batches ?? []
+                ).reduce((n, b) => n + b.records.length, 0)
+              : 0;
         status = contract.status;
-        return json(status, result);
+        const response = json(status, result);
+        responseBytes = response.body?.length ?? 0;
+        return response;
       } catch (error) {
         const failure = asTributaryError(error, requestId);
         if (failure.code === 'INTERNAL_ERROR' || failure.code === 'LOG_INVARIANT_VIOLATED') {
@@ -121,6 +131,7 @@ export function createApiHandler(tributary: Tributary, telemetry: Telemetry): Ap
           metrics.addDimension('operation', operationId);
           metrics.addMetric('latency', MetricUnit.Milliseconds, Date.now() - started);
           metrics.addMetric('requestBytes', MetricUnit.Bytes, event.body?.length ?? 0);
+          metrics.addMetric('responseBytes', MetricUnit.Bytes, responseBytes);
           if (recordsIn > 0) metrics.addMetric('recordsIn', MetricUnit.Count, recordsIn);
           if (recordsOut > 0) metrics.addMetric('recordsOut', MetricUnit.Count, recordsOut);
           if (status >= 500) metrics.addMetric('serverErrors', MetricUnit.Count, 1);
