@@ -4,6 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { functionEnvironment } from '../../functions/environment.ts';
 import { ArchiveBucket, TributaryApi, TributaryTables } from '../../infra/index.ts';
+import { openApiDocument } from '../../sdk/src/api/openapi.ts';
 import { ROUTES, type RouteDefinition, routeKey } from '../../sdk/src/api/routes.ts';
 import { ENV, logicalId, statementsOf, testApp, tributaryStack } from './fixtures.ts';
 
@@ -28,6 +29,16 @@ describe('TributaryApi', () => {
       Properties: { RouteKey: string };
     }[];
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(ROUTES.map(routeKey).sort());
+  });
+
+  it('serves exactly the operations the OpenAPI document describes', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')) as {
+      Properties: { RouteKey: string };
+    }[];
+    const documented = Object.entries((openApiDocument() as { paths: Record<string, object> }).paths).flatMap(
+      ([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(documented.sort());
   });
 
   it('authorizes every route with IAM and integrates it with the API function', () => {
