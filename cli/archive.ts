@@ -37,6 +37,7 @@ function writeReport(report: ArchiveReport): void {
     `Total: ${report.segmentsArchived} segment(s) archived (${report.bytesArchived} bytes), ` +
       `${report.segmentsDeleted} segment(s) deleted, ${report.bytesExpired} bytes expired; ` +
       `${report.orphansDeleted} orphaned object(s) deleted; ` +
+      (report.purgesFinished > 0 ? `${report.purgesFinished} deleted topic(s) purged; ` : '') +
       `S3 requests: ${puts} PUT, ${gets} GET, ${lists} LIST, ${deletes} DELETE\n`,
   );
 }

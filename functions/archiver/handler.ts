@@ -21,6 +21,7 @@ export async function handler(): Promise<void> {
     segmentsDeleted: report.segmentsDeleted,
     bytesExpired: report.bytesExpired,
     orphansDeleted: report.orphansDeleted,
+    purgesFinished: report.purgesFinished,
   });
   if (metrics) {
     metrics.addMetric('segmentsArchived', MetricUnit.Count, report.segmentsArchived);

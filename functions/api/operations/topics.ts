@@ -30,10 +30,13 @@ export const topicOperations: Operations<
       partitions: [...d.partitions],
     };
   },
-  deleteTopic: async ({ params }, { admin, invalidateTopic }) => {
-    await admin.deleteTopic(params.topic);
-    invalidateTopic(params.topic);
-    return undefined;
+  deleteTopic: async ({ params }, { admin, invalidateTopic, signal }) => {
+    // The topic is gone once its tombstone is written; a purge that outlasts this request's time
+    // is finished by the scheduled archiver (which resumes purges), so answer in time either way.
+    const deletion = admin.deleteTopic(params.topic).finally(() => invalidateTopic(params.topic));
+    const purged = await Promise.race([deletion.then(() => true), outOfTime(signal)]);
+    if (!purged) deletion.catch(() => undefined);
+    return { topic: params.topic, purged };
   },
   alterTopicConfigs: async ({ params, body }, { admin }) => {
     await admin.alterTopicConfigs(params.topic, body.configs);
@@ -45,3 +48,12 @@ export const topicOperations: Operations<
     return undefined;
   },
 };
+
+/** Resolves false when the request's time budget runs out (never, without one). */
+function outOfTime(signal: AbortSignal | undefined): Promise<false> {
+  return new Promise((resolve) => {
+    if (!signal) return;
+    if (signal.aborted) resolve(false);
+    signal.addEventListener('abort', () => resolve(false), { once: true });
+  });
+}

@@ -30,7 +30,7 @@ export const CONTRACT = {
     response: s.TopicDescriptionBody,
     status: 200,
   },
-  deleteTopic: { params: s.TopicParams, status: 204 },
+  deleteTopic: { params: s.TopicParams, response: s.DeleteTopicResult, status: 200 },
   alterTopicConfigs: { params: s.TopicParams, body: s.AlterConfigsBody, status: 204 },
   createPartitions: { params: s.TopicParams, body: s.CreatePartitionsBody, status: 204 },
   produce: { params: s.TopicParams, body: s.ProduceBody, response: s.ProduceResult, status: 200 },

@@ -74,6 +74,16 @@ export const TopicDescriptionBody = z.object({
 });
 export type TopicDescriptionBody = z.infer<typeof TopicDescriptionBody>;
 
+export const DeleteTopicResult = z.object({
+  topic: z.string(),
+  purged: z
+    .boolean()
+    .describe(
+      'false: the topic is gone, its records are still being purged (the scheduled archiver finishes the purge).',
+    ),
+});
+export type DeleteTopicResult = z.infer<typeof DeleteTopicResult>;
+
 export const AlterConfigsBody = z.object({
   configs: z
     .record(z.string(), z.union([configValue, z.null()]))

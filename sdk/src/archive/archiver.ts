@@ -91,6 +91,11 @@ export interface ArchiveReport {
   readonly bytesExpired: number;
   /** Orphaned large-batch objects deleted. */
   readonly orphansDeleted: number;
+  /**
+   * Deleted topics whose purge this run finished (a delete whose caller stopped before its purge
+   * ended, e.g. an API call that answered within its time limit). Only runs over every topic purge.
+   */
+  readonly purgesFinished: number;
   readonly s3Requests: {
     readonly puts: number;
     readonly gets: number;
@@ -132,6 +137,8 @@ export class Archiver {
 
   /** Archives and applies retention to every partition of the chosen topics once. */
   async run(options: ArchiveRunOptions = {}): Promise<ArchiveReport> {
+    // The archiver is the deployment's background worker: it also finishes interrupted purges.
+    const purgesFinished = options.topics ? 0 : await this.#registry.resumePurges();
     const topics = options.topics
       ? await Promise.all(options.topics.map((t) => this.#registry.get(t)))
       : await this.#registry.list();
@@ -153,6 +160,7 @@ export class Archiver {
       segmentsDeleted: sum((p) => p.segmentsDeleted),
       bytesExpired: sum((p) => p.bytesExpired),
       orphansDeleted: sum((p) => p.orphansDeleted),
+      purgesFinished,
       s3Requests: {
         puts: this.#store.stats.puts - before.puts,
         gets: this.#store.stats.gets - before.gets,
