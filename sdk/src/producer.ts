@@ -198,7 +198,10 @@ export class DirectProducer<V> {
     const prepared = await this.#prepare(record);
     const bytes = prepared.reduce((sum, p) => sum + p.size, 0);
     await this.#reserve(bytes);
+    // Queue the whole send before sealing anything, so its records share batches even with lingerMs 0.
     const results = prepared.map((p) => this.#enqueue(p));
+    for (const queue of new Set(prepared.map((p) => this.#queue(p.topic, p.partition))))
+      this.#schedule(queue);
     const all = Promise.all(results);
     this.#track(all);
     return all;
@@ -393,7 +396,8 @@ export class DirectProducer<V> {
       if (queue.records.length === 0) queue.firstQueuedAt = this.#ctx.now();
       queue.records.push({ record: p.record, size: p.size, resolve, reject });
       queue.bytes += p.size;
-      this.#schedule(queue);
+      // A full batch is sealed at once; otherwise the caller schedules after queueing everything.
+      if (queue.bytes >= this.#batchLimit(queue)) this.#schedule(queue);
     });
   }
 

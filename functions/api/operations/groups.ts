@@ -6,7 +6,7 @@ import type { Encoding } from '../../../sdk/src/api/schemas.ts';
 import { mapLimited } from '../../../sdk/src/concurrency.ts';
 import { LeaseLostError } from '../../../sdk/src/errors.ts';
 import type { Membership } from '../../../sdk/src/groups/group-sessions.ts';
-import { encodeBytes, encodeHeaders, isoOrNull } from '../wire.ts';
+import { encodeRecord, fitResponse, isoOrNull } from '../wire.ts';
 import type { Operations } from './types.ts';
 
 /** Partitions a consume call reads at once. */
@@ -110,17 +110,12 @@ export const groupOperations: Operations<
       return {
         topic: lease.topic,
         partition: lease.partition,
-        records: fetched.records.map((r) => ({
-          offset: r.offset,
-          timestamp: r.timestamp,
-          key: encodeBytes(r.key, encoding),
-          value: encodeBytes(r.value, encoding),
-          headers: encodeHeaders(r.headers, encoding),
-        })),
+        records: fetched.records.map((r) => encodeRecord(r, encoding)),
         nextOffset: fetched.nextOffset,
         highWatermark: Math.max(fetched.nextOffset, start),
+        start,
       };
     });
-    return { encoding, batches };
+    return { encoding, batches: fitResponse(batches).map(({ start: _start, ...batch }) => batch) };
   },
 };

@@ -3,7 +3,7 @@ import type { Encoding } from '../../../sdk/src/api/schemas.ts';
 import { InvalidArgumentError } from '../../../sdk/src/errors.ts';
 import type { HeaderValue, ProducerMessage } from '../../../sdk/src/producer.ts';
 import type { RawValue } from '../../../sdk/src/serde.ts';
-import { decodeBytes, encodeBytes, encodeHeaders } from '../wire.ts';
+import { decodeBytes, encodeRecord, fitResponse } from '../wire.ts';
 import type { Operations } from './types.ts';
 
 const DEFAULT_MAX_RECORDS = 500;
@@ -65,6 +65,13 @@ export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffset
       },
       signal,
     );
+    const [fitted] = fitResponse([
+      {
+        records: fetched.records.map((r) => encodeRecord(r, encoding)),
+        nextOffset: fetched.nextOffset,
+        start: query.offset,
+      },
+    ]);
     const highWatermark =
       fetched.records.length > 0
         ? await source.resolve('latest')
@@ -73,14 +80,8 @@ export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffset
       topic: params.topic,
       partition: params.partition,
       encoding,
-      records: fetched.records.map((r) => ({
-        offset: r.offset,
-        timestamp: r.timestamp,
-        key: encodeBytes(r.key, encoding),
-        value: encodeBytes(r.value, encoding),
-        headers: encodeHeaders(r.headers, encoding),
-      })),
-      nextOffset: fetched.nextOffset,
+      records: fitted!.records,
+      nextOffset: fitted!.nextOffset,
       highWatermark: Math.max(highWatermark, fetched.nextOffset),
     };
   },

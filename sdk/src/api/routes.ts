@@ -81,7 +81,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     method: 'DELETE',
     path: '/v1/topics/{topic}',
     access: 'admin',
-    summary: 'Delete a topic: it disappears at once; its records are purged before the answer or, if that takes too long, in the background.',
+    summary:
+      'Delete a topic: it disappears at once; its records are purged before the answer or, if that takes too long, in the background.',
   },
   {
     operationId: 'alterTopicConfigs',

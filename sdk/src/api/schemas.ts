@@ -351,5 +351,8 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 /** Lambda's synchronous payload limit: no request body larger than this reaches the API's handler. */
 export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 
+/** Lambda's response payload limit: the API keeps every response body below it. */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+
 /** Longest long-poll wait a fetch may ask for (API Gateway's 30 s integration timeout, with margin). */
 export const MAX_FETCH_WAIT_MS = MAX_WAIT_MS;
