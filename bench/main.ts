@@ -2,10 +2,10 @@
  * `npm run bench`: produce and consume throughput of 1 KB records through the SDK, each next to
  * its raw DynamoDB baseline measured in the same run on the same stack (PutItem / Query of items
  * of the size the SDK writes), plus capacity units per MB and the waste under contention; then
- * consumer groups (`groups.ts`) and the S3 tier (`archive.ts`), which `BENCH_ONLY=groups` and
- * `BENCH_ONLY=archive` run alone. Prints Markdown for BENCHMARKS.md. Figures are ratios against
- * the baseline: the absolute numbers depend on the machine and on DynamoDB Local, the ratios
- * much less.
+ * consumer groups (`groups.ts`), the S3 tier (`archive.ts`) and the HTTP API against direct
+ * (`http.ts`), which `BENCH_ONLY=groups`, `BENCH_ONLY=archive` and `BENCH_ONLY=http` run alone.
+ * Prints Markdown for BENCHMARKS.md. Figures are ratios against the baseline: the absolute numbers
+ * depend on the machine and on DynamoDB Local, the ratios much less.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -17,6 +17,7 @@ import { tableNames } from '../sdk/src/schema.ts';
 import { benchArchive } from './archive.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 import { benchGroups } from './groups.ts';
+import { benchHttp } from './http.ts';
 
 const RECORD_BYTES = 1024;
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 30_000);
@@ -115,8 +116,15 @@ async function storedItems(topic: string, partitions: number) {
   return items;
 }
 
-/** Raw PutItem of the same items under new keys, one in flight per partition (like the SDK). */
-async function rawPut(items: Awaited<ReturnType<typeof storedItems>>, partitions: number): Promise<Run> {
+/**
+ * Raw PutItem of the same items under new keys, one in flight per partition (like the SDK); each
+ * call's milliseconds go to `latencies` if given.
+ */
+async function rawPut(
+  items: Awaited<ReturnType<typeof storedItems>>,
+  partitions: number,
+  latencies?: number[],
+): Promise<Run> {
   const ddb = newDdb();
   const meter = meterCapacity(ddb);
   const pk = `raw-${randomBytes(4).toString('hex')}`;
@@ -124,9 +132,11 @@ async function rawPut(items: Awaited<ReturnType<typeof storedItems>>, partitions
     Promise.all(
       Array.from({ length: partitions }, async (_, p) => {
         for (const { item } of items.filter((i) => i.partition === p)) {
+          const start = performance.now();
           await ddb.send(
             new PutItemCommand({ TableName: tables.log, Item: { ...item, pk: { S: `${pk}:${p}` } } }),
           );
+          latencies?.push(performance.now() - start);
         }
       }),
     ),
@@ -266,6 +276,11 @@ try {
     await stack.stop();
     process.exit(0);
   }
+  if (ONLY === 'http') {
+    process.stdout.write(`${(await benchHttp(stack, { storedItems, rawPut })).join('\n')}\n`);
+    await stack.stop();
+    process.exit(0);
+  }
   const lines: string[] = [];
   lines.push(
     `Records: ${RECORDS} × ${RECORD_BYTES} B, uncompressed. Node ${process.version}. DynamoDB Local (in memory) via the edge endpoint.`,
@@ -352,6 +367,7 @@ try {
   );
   lines.push(...(await benchGroups(stack)));
   lines.push(...(await benchArchive(stack)));
+  lines.push(...(await benchHttp(stack, { storedItems, rawPut })));
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await stack.stop();
