@@ -57,9 +57,16 @@ interface TopicQueue {
   readonly partitionBytes: Map<number, number>;
   bodyBytes: number;
   timer: NodeJS.Timeout | undefined;
-  /** The request in flight, if any (one per topic, so order is kept). */
-  inFlight: Promise<void> | undefined;
+  /**
+   * Requests in flight. They overlap only on disjoint partitions: a partition with a request in
+   * flight is busy, and its later records wait, so each partition's records land in send order.
+   */
+  readonly inFlight: Set<Promise<void>>;
+  readonly busy: Set<number>;
 }
+
+/** Produce requests in flight per topic (each on partitions no other in-flight request has). */
+const MAX_IN_FLIGHT_PER_TOPIC = 8;
 
 /**
  * Sends messages to topics through the HTTP API. Obtain with `tributary.producer()` on an HTTP
@@ -251,7 +258,8 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
         partitionBytes: new Map(),
         bodyBytes: PRODUCE_ENVELOPE_BYTES,
         timer: undefined,
-        inFlight: undefined,
+        inFlight: new Set(),
+        busy: new Set(),
       };
       this.#queues.set(topic.name, queue);
     }
@@ -284,8 +292,14 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     return false;
   }
 
+  /** Pending records on partitions with no request in flight, in queue order. */
+  #sendable(queue: TopicQueue): Pending[] {
+    if (queue.inFlight.size >= MAX_IN_FLIGHT_PER_TOPIC) return [];
+    return queue.pending.filter((p) => !queue.busy.has(p.partition));
+  }
+
   #schedule(queue: TopicQueue): void {
-    if (queue.inFlight || queue.pending.length === 0) return;
+    if (this.#sendable(queue).length === 0) return;
     const waited = Date.now() - queue.pending[0]!.queuedAt;
     if (this.#flushing > 0 || this.#full(queue) || waited >= this.#options.lingerMs) {
       this.#drain(queue);
@@ -297,14 +311,17 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     }
   }
 
-  /** Sends the next request's worth of the topic's records, unless one is in flight. */
+  /** Sends the next request's worth of the topic's records on partitions that are not busy. */
   #drain(queue: TopicQueue): void {
-    if (queue.inFlight || queue.pending.length === 0) return;
+    const sendable = this.#sendable(queue);
+    if (sendable.length === 0) return;
     if (queue.timer) {
       clearTimeout(queue.timer);
       queue.timer = undefined;
     }
-    const taken = queue.pending.splice(0, recordsForRequest(queue.pending, queue.limits));
+    const taken = sendable.slice(0, recordsForRequest(sendable, queue.limits));
+    const takenSet = new Set(taken);
+    queue.pending = queue.pending.filter((p) => !takenSet.has(p));
     for (const p of taken) {
       queue.partitionBytes.set(p.partition, queue.partitionBytes.get(p.partition)! - p.size);
       queue.bodyBytes -= p.jsonBytes + 1;
@@ -312,14 +329,20 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     for (const [partition, bytes] of queue.partitionBytes)
       if (bytes === 0) queue.partitionBytes.delete(partition);
     const partitions = new Set(taken.map((p) => p.partition));
-    for (const partition of partitions)
+    for (const partition of partitions) {
+      queue.busy.add(partition);
       this.#partitioner.onBatchSealed(queue.topic, partition, queue.partitions);
-    queue.inFlight = this.#sendRequest(queue.topic, taken).finally(() => {
-      queue.inFlight = undefined;
+    }
+    const request: Promise<void> = this.#sendRequest(queue.topic, taken).finally(() => {
+      queue.inFlight.delete(request);
+      for (const partition of partitions) queue.busy.delete(partition);
       this.#budget.release(taken.reduce((sum, p) => sum + p.size, 0));
       this.#schedule(queue);
     });
-    this.#track(queue.inFlight);
+    queue.inFlight.add(request);
+    this.#track(request);
+    // More partitions may be free: fill another request at once rather than after this one.
+    if (this.#flushing > 0 || this.#full(queue)) this.#drain(queue);
   }
 
   async #sendRequest(topic: string, taken: readonly Pending[]): Promise<void> {
@@ -357,9 +380,10 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   async #flushTopic(topic: string): Promise<void> {
     const queue = this.#queues.get(topic);
     if (!queue) return;
+    // A drain sends whatever is pending on free partitions, so nothing is pending once none is in flight.
     this.#drain(queue);
-    while (queue.inFlight || queue.pending.length > 0) {
-      await (queue.inFlight ?? Promise.resolve()).catch(() => undefined);
+    while (queue.inFlight.size > 0) {
+      await Promise.race([...queue.inFlight]).catch(() => undefined);
       this.#drain(queue);
     }
   }

@@ -21,6 +21,7 @@ import { HttpClient } from '../../../sdk/src/transport/http-client.ts';
 import { HttpProducer } from '../../../sdk/src/transport/http-producer.ts';
 import { HttpTopicSource } from '../../../sdk/src/transport/http-topic-source.ts';
 import { type CaptureServer, type Reply, startCaptureServer } from '../../helpers/capture-server.ts';
+import { until } from '../../helpers/wait.ts';
 
 interface FakeApi {
   readonly server: CaptureServer;
@@ -39,10 +40,12 @@ async function fakeApi(
   partitions = 1,
   configs: Record<string, string> = {},
   failProduce?: () => Reply,
+  /** Holds each produce request until it resolves (to observe requests in flight together). */
+  gate?: (body: ProduceBody) => Promise<void>,
 ): Promise<FakeApi> {
   const produced: ProduceBody[] = [];
   const next = new Map<number, number>();
-  const server = await startCaptureServer((request) => {
+  const server = await startCaptureServer(async (request) => {
     if (request.method === 'GET' && request.url === '/v1/topics/t?offsets=false') {
       return {
         status: 200,
@@ -63,6 +66,7 @@ async function fakeApi(
     if (request.method === 'POST' && request.url === '/v1/topics/t/records') {
       const body = JSON.parse(request.body) as ProduceBody;
       produced.push(body);
+      await gate?.(body);
       if (failProduce) return failProduce();
       return {
         status: 200,
@@ -97,6 +101,51 @@ function producer(server: CaptureServer, options: ProducerOptions<RawValue> = {}
 const fromBase64 = (s: string | null | undefined) => (s == null ? s : Buffer.from(s, 'base64').toString());
 
 describe('HttpProducer', () => {
+  it('overlaps requests on different partitions and keeps each partition in send order', async () => {
+    const held: { partitions: number[]; release: () => void }[] = [];
+    const active = new Set<number>();
+    const overlaps: number[] = [];
+    const { server, produced } = await fakeApi(2, {}, undefined, (body) => {
+      const partitions = body.records.map((r) => r.partition ?? 0);
+      for (const partition of partitions) {
+        if (active.has(partition)) overlaps.push(partition);
+        active.add(partition);
+      }
+      return new Promise((release) =>
+        held.push({
+          partitions,
+          release: () => {
+            for (const partition of partitions) active.delete(partition);
+            release();
+          },
+        }),
+      );
+    });
+    const p = producer(server, { lingerMs: 0 });
+    const first = p.send({ topic: 't', messages: [{ value: 'p0-a', partition: 0 }] });
+    await until(() => held.length === 1);
+    // Partition 1 is free: its request goes out while partition 0's is still in flight.
+    const second = p.send({ topic: 't', messages: [{ value: 'p1-a', partition: 1 }] });
+    const third = p.send({ topic: 't', messages: [{ value: 'p0-b', partition: 0 }] });
+    await until(() => held.length === 2);
+    expect(held.map((h) => h.partitions)).toEqual([[0], [1]]);
+    // Partition 0's next record goes only once its first request was answered.
+    held[0]!.release();
+    await until(() => held.length === 3);
+    expect(held[2]!.partitions).toEqual([0]);
+    held[1]!.release();
+    held[2]!.release();
+    const [a, b, c] = await Promise.all([first, second, third]);
+    expect([a[0]!.offset, b[0]!.offset, c[0]!.offset]).toEqual([0, 0, 1]);
+    expect(produced.map((r) => r.records.map((x) => fromBase64(x.value)))).toEqual([
+      ['p0-a'],
+      ['p1-a'],
+      ['p0-b'],
+    ]);
+    expect(overlaps).toEqual([]);
+    await p.close();
+  });
+
   it('puts concurrent sends to a topic within lingerMs in one request and maps results back to each caller', async () => {
     const { server, produced } = await fakeApi(2);
     const p = producer(server, { lingerMs: 50 });
