@@ -4,8 +4,10 @@
  * records keep their order. Memory held by unsent records is bounded (`bufferMemoryBytes`);
  * `send` waits for room (backpressure) instead of growing without limit.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { Outstanding } from './concurrency.ts';
 import type { StorageContext } from './context.ts';
 import {
   ClientClosedError,
@@ -168,7 +170,7 @@ export class DirectProducer<V> {
   readonly #producerId: bigint;
   readonly #partitioner = new Partitioner();
   readonly #queues = new Map<string, PartitionQueue>();
-  readonly #outstanding = new Set<Promise<unknown>>();
+  readonly #outstanding = new Outstanding();
   readonly #memoryWaiters: { bytes: number; wake: () => void }[] = [];
   #bufferedBytes = 0;
   #records = 0;
@@ -203,7 +205,7 @@ export class DirectProducer<V> {
     for (const queue of new Set(prepared.map((p) => this.#queue(p.topic, p.partition))))
       this.#schedule(queue);
     const all = Promise.all(results);
-    this.#track(all);
+    this.#outstanding.track(all);
     return all;
   }
 
@@ -280,7 +282,7 @@ export class DirectProducer<V> {
   /** Sends everything buffered now and waits until it is appended (or failed). */
   async flush(): Promise<void> {
     for (const queue of this.#queues.values()) this.#drain(queue, true);
-    while (this.#outstanding.size > 0) await Promise.allSettled([...this.#outstanding]);
+    await this.#outstanding.all();
   }
 
   /** Flushes, then refuses further sends. */
@@ -307,15 +309,6 @@ export class DirectProducer<V> {
 
   #assertOpen(): void {
     if (this.#closed) throw new ClientClosedError('producer');
-  }
-
-  #track(promise: Promise<unknown>): void {
-    const settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#outstanding.add(settled);
-    void settled.then(() => this.#outstanding.delete(settled));
   }
 
   async #prepare(record: ProducerRecord<V>): Promise<Prepared[]> {
@@ -459,7 +452,7 @@ export class DirectProducer<V> {
       this.#release(bytes);
       this.#schedule(queue);
     });
-    this.#track(sent);
+    this.#outstanding.track(sent);
   }
 
   #sendBatch(queue: PartitionQueue, taken: Queued[]): Promise<void> {
@@ -543,7 +536,7 @@ export class DirectProducer<V> {
   async #flushQueue(queue: PartitionQueue): Promise<void> {
     this.#drain(queue, true);
     while (queue.inPipeline > 0 || queue.records.length > 0) {
-      await Promise.allSettled([...this.#outstanding]);
+      await this.#outstanding.some();
       this.#drain(queue, true);
     }
   }

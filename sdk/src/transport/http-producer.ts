@@ -6,7 +6,9 @@
  * within the API's limit. One request per topic is in flight at a time, so each partition's
  * records land in the order they were sent.
  */
+
 import type { ProduceBody, ProduceResult } from '../api/schemas.ts';
+import { Outstanding } from '../concurrency.ts';
 import {
   ClientClosedError,
   InternalError,
@@ -93,7 +95,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   readonly #partitioner = new Partitioner();
   readonly #budget: ByteBudget;
   readonly #queues = new Map<string, TopicQueue>();
-  readonly #outstanding = new Set<Promise<unknown>>();
+  readonly #outstanding = new Outstanding();
   #records = 0;
   #requests = 0;
   /** Flushes in progress: while any, records are sent without waiting out `lingerMs`. */
@@ -128,7 +130,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
       await this.#budget.reserve(wire.reduce((sum, w) => sum + w.size, 0));
       return this.#enqueue(record.topic, wire);
     })();
-    this.#track(sent);
+    this.#outstanding.track(sent);
     return sent;
   }
 
@@ -154,7 +156,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     const sent = this.#client
       .call('produce', { params: { topic: record.topic }, body })
       .then((result) => this.#metadata(record.topic, wire.length, result));
-    this.#track(sent);
+    this.#outstanding.track(sent);
     return sent;
   }
 
@@ -179,7 +181,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     this.#flushing++;
     try {
       for (const queue of this.#queues.values()) this.#drain(queue);
-      while (this.#outstanding.size > 0) await Promise.allSettled([...this.#outstanding]);
+      await this.#outstanding.all();
     } finally {
       this.#flushing--;
     }
@@ -210,15 +212,6 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
 
   #assertOpen(): void {
     if (this.#closed) throw new ClientClosedError('producer');
-  }
-
-  #track(promise: Promise<unknown>): void {
-    const settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#outstanding.add(settled);
-    void settled.then(() => this.#outstanding.delete(settled));
   }
 
   /** Validates and serialises as the direct producer does, then checks each record fits a request. */
@@ -340,7 +333,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
       this.#schedule(queue);
     });
     queue.inFlight.add(request);
-    this.#track(request);
+    this.#outstanding.track(request);
     // More partitions may be free: fill another request at once rather than after this one.
     if (this.#flushing > 0 || this.#full(queue)) this.#drain(queue);
   }
