@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopbackEndpoint, isLoopbackHost } from '../../../sdk/src/loopback.ts';
+import { isLoopbackEndpoint, isLoopbackHost } from '../../sdk/src/loopback.ts';
 
 describe('isLoopbackHost', () => {
   it.each(['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]'])('accepts %s', (host) => {
