@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { trace } from '@opentelemetry/api';
+import { type Tracer, trace } from '@opentelemetry/api';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createApiHandler } from '../../../functions/api/app.ts';
@@ -106,5 +106,69 @@ describe('API telemetry', () => {
     expect(status).toBe(429);
     expect(throttled).toMatchObject({ operation: 'produce', throttles: 1 });
     expect(throttled).not.toHaveProperty('recordsIn');
+  });
+});
+
+/** A tracer that records the spans it is asked for (the OpenTelemetry API's interfaces, no SDK). */
+function recordingTracer() {
+  const spans: { name: string; attributes: Record<string, unknown>; ended: boolean }[] = [];
+  const tracer = {
+    startSpan: () => {
+      throw new Error('the handler uses startActiveSpan');
+    },
+    startActiveSpan: (name: string, fn: (span: unknown) => unknown) => {
+      const record = { name, attributes: {} as Record<string, unknown>, ended: false };
+      spans.push(record);
+      const span = {
+        setAttribute: (key: string, value: unknown) => {
+          record.attributes[key] = value;
+          return span;
+        },
+        end: () => {
+          record.ended = true;
+        },
+      };
+      return fn(span);
+    },
+  } as unknown as Tracer;
+  return { tracer, spans };
+}
+
+describe('API traces', () => {
+  const tributary = testClient();
+  afterAll(() => tributary.close());
+
+  it('opens one span per request, named for the operation, with method, path, status and error code', async () => {
+    const { tracer, spans } = recordingTracer();
+    const handler = createApiHandler(tributary, {
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      metrics: undefined,
+      tracer,
+    });
+    const topic = uniqueTopic('traces');
+    await tributary.admin().createTopic({ topic });
+    await handler(event('GET', `/v1/topics/${topic}`, 'GET /v1/topics/{topic}', { topic }));
+    await handler(event('GET', '/v1/topics/nope-x', 'GET /v1/topics/{topic}', { topic: 'nope-x' }));
+    expect(spans).toEqual([
+      {
+        name: 'tributary.describeTopic',
+        ended: true,
+        attributes: {
+          'http.request.method': 'GET',
+          'url.path': `/v1/topics/${topic}`,
+          'http.response.status_code': 200,
+        },
+      },
+      {
+        name: 'tributary.describeTopic',
+        ended: true,
+        attributes: {
+          'http.request.method': 'GET',
+          'url.path': '/v1/topics/nope-x',
+          'http.response.status_code': 404,
+          'tributary.error.code': 'TOPIC_NOT_FOUND',
+        },
+      },
+    ]);
   });
 });
