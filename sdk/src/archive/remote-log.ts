@@ -51,9 +51,21 @@ export class RemoteLog {
     try {
       return await this.#fetchFrom(segment, offset, limits);
     } catch (error) {
-      if (error instanceof SegmentObjectMissing) return undefined;
+      if (await this.#deletedUnder(error, offset)) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * True when `error` means retention deleted the segment under this reader. A 404 always does; a
+   * 403 (S3's answer for a missing key to roles without ListBucket) only once the log start has
+   * passed `offset` — otherwise it is a real denial, and the caller rethrows its cause.
+   */
+  async #deletedUnder(error: unknown, offset: number): Promise<boolean> {
+    if (!(error instanceof SegmentObjectMissing)) return false;
+    if (!error.denied) return true;
+    if ((await this.metadata.bounds()).logStart.offset > offset) return true;
+    throw error.cause;
   }
 
   async #fetchFrom(segment: SegmentInfo, offset: number, limits: RemoteFetchLimits): Promise<RemoteFetch> {
@@ -144,7 +156,7 @@ export class RemoteLog {
       const index = await this.store.index(segment.keys);
       return findPosition(index, segment.baseOffset, offset, this.store.location(segment.keys.index)).offset;
     } catch (error) {
-      if (error instanceof SegmentObjectMissing) return undefined;
+      if (await this.#deletedUnder(error, offset)) return undefined;
       throw error;
     }
   }

@@ -23,12 +23,19 @@ const SINGLE_PUT_MAX_BYTES = 8 * 1024 * 1024;
 /** Index objects kept in memory per store. */
 const INDEX_CACHE_ENTRIES = 64;
 
-/** Thrown (internally) when a segment object is gone: retention deleted it under a reader. */
+/**
+ * Thrown (internally) when a segment object is gone: retention deleted it under a reader. S3
+ * answers a missing key with 403 instead of 404 to a principal without `s3:ListBucket` (a
+ * topic-scoped role), so a denied read is reported here too, with `denied` set: the caller then
+ * checks the log start before taking it for a deletion, and rethrows `cause` otherwise.
+ */
 export class SegmentObjectMissing extends Error {
   readonly key: string;
-  constructor(key: string) {
-    super(`Segment object ${key} does not exist`);
+  readonly denied: boolean;
+  constructor(key: string, denied = false, cause?: unknown) {
+    super(`Segment object ${key} does not exist${denied ? ' or may not be read' : ''}`, { cause });
     this.key = key;
+    this.denied = denied;
   }
 }
 
@@ -149,7 +156,9 @@ export class SegmentStore {
       this.stats.bytesRead += bytes.byteLength;
       return bytes;
     } catch (error) {
-      if (awsErrorName(error) === 'NoSuchKey') throw new SegmentObjectMissing(key);
+      const name = awsErrorName(error);
+      if (name === 'NoSuchKey') throw new SegmentObjectMissing(key);
+      if (name === 'AccessDenied') throw new SegmentObjectMissing(key, true, error);
       throw error;
     }
   }
