@@ -5,15 +5,16 @@
  * the normal consumer reads an archived range (ranged GETs of S3 segments) against the same
  * number of records of an identical topic that stayed in DynamoDB, in the same run.
  */
+
 import { randomBytes } from 'node:crypto';
-import { type AttributeValue, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { LocalStack } from '../local/index.ts';
 import { Tributary } from '../sdk/src/index.ts';
-import { partitionKey } from '../sdk/src/keys.ts';
 import { writeUnits } from '../sdk/src/log/append-strategy.ts';
 import { tableNames } from '../sdk/src/schema.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
+import { partitionLogItems } from './log-items.ts';
 
 const RECORD_BYTES = 1024;
 const RECORDS = Number(process.env.BENCH_ARCHIVE_RECORDS ?? 20_000);
@@ -146,24 +147,8 @@ export async function benchArchive(stack: LocalStack): Promise<string[]> {
     const { client, close } = newClient();
     const { incarnation } = await client.admin().describeTopic(topic);
     const ddb = new DynamoDBClient({ endpoint: stack.endpoint, region: stack.region, credentials });
-    const sizes: number[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await ddb.send(
-        new QueryCommand({
-          TableName: tables.log,
-          KeyConditionExpression: 'pk = :pk AND #off >= :zero',
-          ExpressionAttributeNames: { '#off': 'off' },
-          ExpressionAttributeValues: {
-            ':pk': { S: partitionKey({ topic, incarnation, partition: 0 }) },
-            ':zero': { N: '0' },
-          },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) sizes.push(dynamoItemBytes(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = await partitionLogItems(ddb, tables.log, { topic, incarnation, partition: 0 });
+    const sizes = items.map(dynamoItemBytes);
     ddb.destroy();
     close();
     return sizes;

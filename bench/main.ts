@@ -7,17 +7,18 @@
  * Prints Markdown for BENCHMARKS.md. Figures are ratios against the baseline: the absolute numbers
  * depend on the machine and on DynamoDB Local, the ratios much less.
  */
+
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '../local/index.ts';
 import { Tributary } from '../sdk/src/index.ts';
-import { partitionKey } from '../sdk/src/keys.ts';
 import { slotFromItem } from '../sdk/src/log/log-item.ts';
 import { tableNames } from '../sdk/src/schema.ts';
 import { benchArchive } from './archive.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 import { benchGroups } from './groups.ts';
 import { benchHttp } from './http.ts';
+import { partitionLogItems } from './log-items.ts';
 
 const RECORD_BYTES = 1024;
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 30_000);
@@ -94,23 +95,8 @@ async function storedItems(topic: string, partitions: number) {
   const ddb = newDdb();
   const items = [];
   for (let partition = 0; partition < partitions; partition++) {
-    let startKey: Record<string, never> | undefined;
-    do {
-      const page = await ddb.send(
-        new QueryCommand({
-          TableName: tables.log,
-          KeyConditionExpression: 'pk = :pk AND #off >= :zero',
-          ExpressionAttributeNames: { '#off': 'off' },
-          ExpressionAttributeValues: {
-            ':pk': { S: partitionKey({ topic, incarnation, partition }) },
-            ':zero': { N: '0' },
-          },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      items.push(...(page.Items ?? []).map((item) => ({ partition, item })));
-      startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
-    } while (startKey);
+    const stored = await partitionLogItems(ddb, tables.log, { topic, incarnation, partition });
+    items.push(...stored.map((item) => ({ partition, item })));
   }
   tributary.close();
   return items;
