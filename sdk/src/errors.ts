@@ -37,6 +37,13 @@ export type ErrorCode =
   | 'REQUEST_TOO_LARGE'
   | 'NOT_FOUND'
   | 'UNSUPPORTED_OPERATION'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'HEADERS_TOO_LARGE'
+  | 'INVALID_SESSION'
+  | 'MEMBER_ID_IN_USE'
+  | 'PRODUCE_IN_PROGRESS'
+  | 'OUT_OF_ORDER_SEQUENCE'
+  | 'PARTIALLY_APPENDED'
   | 'INTERNAL_ERROR';
 
 /** Base class of every error raised by Tributary. */
@@ -414,6 +421,156 @@ export class RouteNotFoundError extends TributaryError {
 export class UnsupportedOperationError extends TributaryError {
   constructor(message: string) {
     super('UNSUPPORTED_OPERATION', message);
+  }
+}
+
+/** A request body is not `application/json` (HTTP 415). Nothing was written. */
+export class UnsupportedMediaTypeError extends TributaryError {
+  readonly contentType: string;
+
+  constructor(contentType: string) {
+    super(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `The request body must be JSON sent as "content-type: application/json", not "${contentType || '(none)'}".`,
+    );
+    this.contentType = contentType;
+  }
+}
+
+/** The request line and headers are over what the API accepts (HTTP 431). Nothing was written. */
+export class HeadersTooLargeError extends TributaryError {
+  readonly limitBytes: number;
+
+  constructor(limitBytes: number) {
+    super(
+      'HEADERS_TOO_LARGE',
+      `The request line and headers are over the API's limit of ${limitBytes} bytes: send long values in the body.`,
+    );
+    this.limitBytes = limitBytes;
+  }
+}
+
+/**
+ * The group session a caller sent is not one the API issued for this member (tampered,
+ * malformed, expired, or the member has left or was removed). Join the group again.
+ */
+export class InvalidSessionError extends TributaryError {
+  readonly groupId: string;
+  readonly memberId: string;
+
+  constructor(groupId: string, memberId: string, reason: string) {
+    super(
+      'INVALID_SESSION',
+      `The session of member "${memberId}" of group "${groupId}" is not valid (${reason}); join the group again.`,
+    );
+    this.groupId = groupId;
+    this.memberId = memberId;
+  }
+}
+
+/** A join asked for the member id of a member that is still in the group (only static members take an id over). */
+export class MemberIdInUseError extends TributaryError {
+  readonly groupId: string;
+  readonly memberId: string;
+
+  constructor(groupId: string, memberId: string) {
+    super(
+      'MEMBER_ID_IN_USE',
+      `Group "${groupId}" already has a member "${memberId}"; join without a memberId to get a new one, or use ` +
+        'instanceId (static membership) to take over an identity on purpose.',
+    );
+    this.groupId = groupId;
+    this.memberId = memberId;
+  }
+}
+
+/**
+ * An idempotent produce request with this producer id and sequence is still being appended by an
+ * earlier attempt (its response was lost or is late). Retry after a backoff: the retry is answered
+ * with that attempt's offsets once it finished, and never appends twice.
+ */
+export class ProduceInProgressError extends TributaryError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly producerId: string;
+  readonly sequence: number;
+
+  constructor(topic: string, partition: number, producerId: string, sequence: number) {
+    super(
+      'PRODUCE_IN_PROGRESS',
+      `An earlier attempt of producer ${producerId}'s batch (sequence ${sequence}) to ${topic}[${partition}] is ` +
+        'still in progress; retry shortly (the retry is recognised, never appended twice).',
+      { retriable: true },
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.producerId = producerId;
+    this.sequence = sequence;
+  }
+}
+
+/**
+ * An idempotent producer's sequence number is not the next one the partition expects (Kafka's
+ * OUT_OF_ORDER_SEQUENCE_NUMBER): a batch was skipped, or the producer's state was lost. Nothing was
+ * written; start a new producer (a new producer id).
+ */
+export class OutOfOrderSequenceError extends TributaryError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly producerId: string;
+  readonly sequence: number;
+  readonly expectedSequence: number;
+
+  constructor(
+    topic: string,
+    partition: number,
+    producerId: string,
+    sequence: number,
+    expectedSequence: number,
+  ) {
+    super(
+      'OUT_OF_ORDER_SEQUENCE',
+      `Producer ${producerId} sent sequence ${sequence} to ${topic}[${partition}], but the next expected is ` +
+        `${expectedSequence}; nothing was written. Create a new producer to continue.`,
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.producerId = producerId;
+    this.sequence = sequence;
+    this.expectedSequence = expectedSequence;
+  }
+}
+
+/**
+ * A produce request without idempotence (no producer id) was appended to some partitions and failed
+ * on others. `appended` says which records landed (and where); the rest were not written. Retrying
+ * the whole request would write the appended ones twice: send only the failed ones, or use an
+ * idempotent request (the SDK's producer does by default).
+ */
+export class PartiallyAppendedError extends TributaryError {
+  readonly topic: string;
+  /** Records that landed: index in the request, partition and offset. */
+  readonly appended: readonly {
+    readonly index: number;
+    readonly partition: number;
+    readonly offset: number;
+  }[];
+  /** Records that were not written, with the code of the failure. */
+  readonly failed: readonly { readonly index: number; readonly partition: number; readonly code: string }[];
+
+  constructor(
+    topic: string,
+    appended: PartiallyAppendedError['appended'],
+    failed: PartiallyAppendedError['failed'],
+  ) {
+    super(
+      'PARTIALLY_APPENDED',
+      `${appended.length} record(s) of the request to "${topic}" were appended and ${failed.length} were not; ` +
+        'retry only the failed ones (or send with a producer id, which makes retries safe).',
+    );
+    this.topic = topic;
+    this.appended = appended;
+    this.failed = failed;
   }
 }
 

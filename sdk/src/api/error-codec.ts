@@ -39,6 +39,13 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   REQUEST_TOO_LARGE: 413,
   NOT_FOUND: 404,
   UNSUPPORTED_OPERATION: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  HEADERS_TOO_LARGE: 431,
+  INVALID_SESSION: 409,
+  MEMBER_ID_IN_USE: 409,
+  PRODUCE_IN_PROGRESS: 409,
+  OUT_OF_ORDER_SEQUENCE: 409,
+  PARTIALLY_APPENDED: 500,
   INTERNAL_ERROR: 500,
 };
 
@@ -75,6 +82,13 @@ const CLASS_OF: Readonly<Record<ErrorCode, ErrorClass>> = {
   REQUEST_TOO_LARGE: errors.RequestTooLargeError,
   NOT_FOUND: errors.RouteNotFoundError,
   UNSUPPORTED_OPERATION: errors.UnsupportedOperationError,
+  UNSUPPORTED_MEDIA_TYPE: errors.UnsupportedMediaTypeError,
+  HEADERS_TOO_LARGE: errors.HeadersTooLargeError,
+  INVALID_SESSION: errors.InvalidSessionError,
+  MEMBER_ID_IN_USE: errors.MemberIdInUseError,
+  PRODUCE_IN_PROGRESS: errors.ProduceInProgressError,
+  OUT_OF_ORDER_SEQUENCE: errors.OutOfOrderSequenceError,
+  PARTIALLY_APPENDED: errors.PartiallyAppendedError,
   INTERNAL_ERROR: errors.InternalError,
 };
 
