@@ -22,6 +22,7 @@ export default defineConfig({
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
+          setupFiles: ['test/helpers/cdk-outdir.ts'],
           // Synthesizing (and, in one test, bundling with esbuild) takes seconds per stack.
           testTimeout: 120_000,
         },

@@ -81,11 +81,12 @@ export function integerOption(name: string, value: string | undefined, min = 0):
 
 /** Parses repeated `key=value` options. */
 export function keyValues(name: string, values: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const pairs = new Map<string, string>();
   for (const pair of values ?? []) {
     const at = pair.indexOf('=');
     if (at <= 0) throw new UsageError(`--${name} takes key=value, got "${pair}"`);
-    out[pair.slice(0, at)] = pair.slice(at + 1);
+    pairs.set(pair.slice(0, at), pair.slice(at + 1));
   }
-  return out;
+  // Own properties only: a key named "__proto__" must not set the object's prototype.
+  return Object.fromEntries(pairs);
 }

@@ -54,8 +54,11 @@ export async function runTopics(args: string[], client: Tributary): Promise<numb
     }
     case 'alter': {
       const name = needTopic();
-      const changes: Record<string, string | null> = keyValues('config', values.config);
-      for (const key of values['delete-config'] ?? []) changes[key] = null;
+      // fromEntries makes own properties, so a key like "__proto__" reaches the SDK (which refuses it).
+      const changes: Record<string, string | null> = Object.fromEntries([
+        ...Object.entries(keyValues('config', values.config)),
+        ...(values['delete-config'] ?? []).map((key) => [key, null] as const),
+      ]);
       if (Object.keys(changes).length === 0)
         throw new UsageError('topics alter needs --config key=value or --delete-config key');
       await admin.alterTopicConfigs(name, changes);

@@ -1,0 +1,111 @@
+/**
+ * The command line's usage texts, defined once: `tributary --help` prints them all,
+ * `tributary <command> --help` that command's, and `tributary <command> <subcommand> --help` that
+ * subcommand's.
+ */
+
+/** Usage of one command: a line (or lines) per subcommand, or one entry for a command without them. */
+interface CommandUsage {
+  readonly summary: string;
+  /** Subcommand name (or '' for the command itself) → its usage lines. */
+  readonly forms: Readonly<Record<string, string>>;
+}
+
+export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
+  topics: {
+    summary: 'create, list, describe, alter, grow and delete topics',
+    forms: {
+      create: 'tributary topics create <topic> [--partitions N] [--config key=value ...]',
+      list: 'tributary topics list',
+      describe: 'tributary topics describe <topic>',
+      alter: 'tributary topics alter <topic> --config key=value ... [--delete-config key ...]',
+      'add-partitions': 'tributary topics add-partitions <topic> --partitions N',
+      delete: 'tributary topics delete <topic>',
+    },
+  },
+  produce: {
+    summary: 'append messages read from stdin',
+    forms: {
+      '':
+        'tributary produce <topic> [--key-separator SEP] [--partition N] [--compression gzip|snappy|lz4|zstd] [--header k=v ...]\n' +
+        '    Reads one message per line from stdin; with --key-separator, "key<SEP>value".',
+    },
+  },
+  consume: {
+    summary: 'print messages of a topic, alone or as a member of a consumer group',
+    forms: {
+      '':
+        'tributary consume <topic> [--partition N] [--offset N | --from-beginning | --from-timestamp MS]\n' +
+        '                  [--max-messages N] [--timeout-ms MS] [--format value|kv|json] [--key-separator SEP]\n' +
+        '    Without an offset it starts at the end and waits for new messages.\n' +
+        'tributary consume <topic> --group G [--from-beginning] [--max-messages N] [--timeout-ms MS] [--format ...]\n' +
+        "    Consumes as a member of consumer group G: starts from the group's committed offsets\n" +
+        '    (else the end, or the beginning with --from-beginning) and commits what it printed.',
+    },
+  },
+  groups: {
+    summary: 'list, describe, reset and delete consumer groups',
+    forms: {
+      list: 'tributary groups list',
+      describe: 'tributary groups describe <group>',
+      'reset-offsets':
+        'tributary groups reset-offsets <group> --topic T (--to-earliest | --to-latest | --to-timestamp MS | --to-offset N)\n' +
+        '                  [--partition N ...] [--force]\n' +
+        '    Refused while the group has active members, unless --force.',
+      delete:
+        'tributary groups delete <group> [--force]\n' +
+        '    Refused while the group has active members, unless --force.',
+    },
+  },
+  archive: {
+    summary: 'run the archiver once',
+    forms: {
+      run:
+        'tributary archive run [--topic T ...]\n' +
+        '    Runs the archiver once (every topic, or only these): moves batches past local retention\n' +
+        '    to S3 segments, applies retention, and prints what it did per partition.',
+    },
+  },
+};
+
+const CONNECTION = `Connection (any command):
+  --endpoint URL       DynamoDB/S3 endpoint; "aws" for AWS's own endpoints
+                       (default: $TRIBUTARY_ENDPOINT, $AWS_ENDPOINT_URL, else http://127.0.0.1:4566)
+  --api URL            Use the HTTP API instead (SigV4 with your AWS credentials), e.g. a stack's
+                       ApiUrl output or the local http://127.0.0.1:4567 (default: $TRIBUTARY_API_URL)
+  --region REGION      (default: $AWS_REGION, else us-east-1)
+  --table-prefix P     (default: tributary-)
+  --bucket NAME        (default: tributary-archive)
+`;
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+/** Everything: `tributary --help`. */
+export function fullUsage(): string {
+  const forms = Object.values(COMMANDS).flatMap((c) => Object.values(c.forms).map(indent));
+  return `tributary: Kafka-style streaming on DynamoDB and S3\n\nUsage:\n${forms.join('\n')}\n\n${CONNECTION}`;
+}
+
+/**
+ * Usage of `command` (and of `subcommand`, when it is one of the command's), or undefined for an
+ * unknown command.
+ */
+export function commandUsage(command: string, subcommand?: string): string | undefined {
+  const usage = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!usage) return undefined;
+  const chosen =
+    subcommand !== undefined && subcommand !== '' && Object.hasOwn(usage.forms, subcommand)
+      ? [usage.forms[subcommand]!]
+      : Object.values(usage.forms);
+  return `tributary ${command}: ${usage.summary}\n\nUsage:\n${chosen.map(indent).join('\n')}\n\n${CONNECTION}`;
+}
+
+/** True when the arguments ask for help. */
+export function wantsHelp(args: readonly string[]): boolean {
+  return args.some((a) => a === '--help' || a === '-h');
+}
