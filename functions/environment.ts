@@ -28,6 +28,31 @@ export function functionEnvironment(config: FunctionConfig): Record<string, stri
   };
 }
 
+/** Names of the variables only the API function has. */
+const API_NAMES = { sessionSecretArn: 'TRIBUTARY_SESSION_SECRET_ARN' } as const;
+
+/** What the API function needs beyond {@link FunctionConfig}. */
+export interface ApiFunctionConfig {
+  /** The Secrets Manager secret whose value signs group sessions. */
+  readonly sessionSecretArn: string;
+}
+
+/** The environment variables that carry an {@link ApiFunctionConfig}. */
+export function apiFunctionEnvironment(config: ApiFunctionConfig): Record<string, string> {
+  return { [API_NAMES.sessionSecretArn]: config.sessionSecretArn };
+}
+
+/** Reads the API function's own configuration; throws naming a missing variable. */
+export function readApiFunctionConfig(env: NodeJS.ProcessEnv = process.env): ApiFunctionConfig {
+  const arn = env[API_NAMES.sessionSecretArn];
+  if (!arn) {
+    throw new Error(
+      `Tributary API function misconfigured: missing environment variable ${API_NAMES.sessionSecretArn}`,
+    );
+  }
+  return { sessionSecretArn: arn };
+}
+
 /** Reads the configuration from an environment; throws naming every missing variable. */
 export function readFunctionConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
   const missing = Object.values(NAMES).filter((name) => !env[name]);

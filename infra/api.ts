@@ -11,10 +11,12 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { apiFunctionEnvironment } from '../functions/environment.ts';
 import { ROUTES, type RouteAccess, type RouteDefinition } from '../sdk/src/api/routes.ts';
 import type { ArchiveBucket } from './archive-bucket.ts';
-import { acknowledgeWildcardResource } from './nag.ts';
+import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
 import type { TributaryTables } from './tables.ts';
 import { createTributaryFunction, handlerEntry, type LogLevel } from './tributary-function.ts';
 import { validateDuration, validateGroupName, validateInteger, validateTopicName } from './validation.ts';
@@ -76,8 +78,16 @@ export interface RouteScope {
 
 /** The access classes each grant includes (see `RouteAccess` in `routes.ts`). */
 const PRODUCE_ACCESS: readonly RouteAccess[] = ['public', 'describe', 'produce'];
-const CONSUME_ACCESS: readonly RouteAccess[] = ['public', 'describe', 'consume', 'group'];
-const ADMIN_ACCESS: readonly RouteAccess[] = ['public', 'describe', 'produce', 'consume', 'group', 'admin'];
+const CONSUME_ACCESS: readonly RouteAccess[] = ['public', 'describe', 'consume', 'group', 'group-consume'];
+const ADMIN_ACCESS: readonly RouteAccess[] = [
+  'public',
+  'describe',
+  'produce',
+  'consume',
+  'group',
+  'group-consume',
+  'admin',
+];
 
 /**
  * Tributary's HTTP API: an API Gateway HTTP API whose `$default` stage has access logging and
@@ -101,6 +111,11 @@ export class TributaryApi extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The stage's access log group. */
   public readonly accessLogGroup: logs.LogGroup;
+  /**
+   * The secret group sessions are signed with (generated at deploy; only the function reads it).
+   * Replacing its value makes every HTTP group member join again on its next call.
+   */
+  public readonly sessionSecret: secretsmanager.Secret;
   /** The API's base URL (`https://<id>.execute-api.<region>.amazonaws.com/`). */
   public readonly url: string;
 
@@ -131,6 +146,23 @@ export class TributaryApi extends Construct {
     });
     this.handler = fn.handler;
     this.logGroup = fn.logGroup;
+    this.sessionSecret = new secretsmanager.Secret(this, 'SessionSecret', {
+      description: 'Tributary HTTP API: signs consumer group sessions',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.sessionSecret.grantRead(this.handler);
+    for (const [name, value] of Object.entries(
+      apiFunctionEnvironment({ sessionSecretArn: this.sessionSecret.secretArn }),
+    )) {
+      this.handler.addEnvironment(name, value);
+    }
+    acknowledge(
+      this.sessionSecret,
+      'AwsSolutions-SMG4',
+      'The secret only signs short-lived group sessions (they expire after two session timeouts); rotating it ' +
+        'needs no rotation function: replacing the value makes HTTP group members join again, nothing is lost.',
+    );
     props.tables.grantAdmin(this.handler);
     props.archive.grantAdmin(this.handler);
     acknowledgeWildcardResource(

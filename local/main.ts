@@ -1,9 +1,13 @@
 /**
  * `npm start`: the local stack on http://127.0.0.1:4566 (or $TRIBUTARY_PORT), data kept in
  * `.tributary/` at the repository root. Stops cleanly on Ctrl+C / SIGTERM.
+ * `npm start -- --no-verify-signatures` makes the HTTP API check only that requests carry a SigV4
+ * header, as LocalStack does, instead of verifying the signatures.
  */
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { TributaryError } from '../sdk/src/errors.ts';
+import type { SignatureCheck } from './api-server.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 
 const DEFAULT_PORT = 4566;
@@ -22,7 +26,29 @@ function portFrom(variable: string, fallback: number): number | undefined {
   return undefined;
 }
 
-function banner(stack: LocalStack, dataDir: string): string {
+const USAGE = 'Usage: npm start [-- --no-verify-signatures]';
+
+/** The command line's choice of signature check, or undefined (after explaining why) when it is invalid. */
+function signaturesFrom(args: readonly string[]): SignatureCheck | undefined {
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: { 'no-verify-signatures': { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return values['no-verify-signatures'] ? 'presence' : 'verify';
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return undefined;
+  }
+}
+
+function banner(stack: LocalStack, dataDir: string, signatures: SignatureCheck): string {
+  const checked =
+    signatures === 'verify'
+      ? 'SigV4 signatures verified: sign with test/test, local/local or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of this shell; --no-verify-signatures turns it off'
+      : 'SigV4 signatures not verified (--no-verify-signatures): any signed-looking request passes';
   return [
     '',
     'Tributary local stack is running.',
@@ -31,7 +57,8 @@ function banner(stack: LocalStack, dataDir: string): string {
     `  Region    ${stack.region}`,
     `  Tables    ${stack.tablePrefix}*   Bucket ${stack.bucket}`,
     `  Data      ${dataDir}`,
-    `  HTTP API  ${stack.apiUrl}   (the Lambda API: SigV4-signed requests, routes under /v1/)`,
+    `  HTTP API  ${stack.apiUrl}   (the Lambda API, routes under /v1/)`,
+    `            ${checked}`,
     `  Archiver  runs every ${ARCHIVE_INTERVAL_MS / 1000} s (moves batches past local.retention.* to S3, applies retention)`,
     '',
     'Point an AWS SDK or the Tributary SDK at it:',
@@ -57,7 +84,8 @@ async function main(): Promise<void> {
   const dataDir = fileURLToPath(new URL('../.tributary/', import.meta.url));
   const port = portFrom(PORT_VARIABLE, DEFAULT_PORT);
   const apiPort = portFrom(API_PORT_VARIABLE, DEFAULT_PORT + 1);
-  if (port === undefined || apiPort === undefined) {
+  const signatures = signaturesFrom(process.argv.slice(2));
+  if (port === undefined || apiPort === undefined || signatures === undefined) {
     process.exitCode = 1;
     return;
   }
@@ -68,6 +96,7 @@ async function main(): Promise<void> {
       edgePort: port,
       archiveIntervalMs: ARCHIVE_INTERVAL_MS,
       apiPort,
+      apiSignatures: signatures,
       log: (line) => console.log(line),
     });
   } catch (error) {
@@ -84,7 +113,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  console.log(banner(stack, dataDir));
+  console.log(banner(stack, dataDir, signatures));
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -9,13 +9,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Tributary, type TributaryOptions } from '../sdk/src/client.ts';
 import { InvalidArgumentError } from '../sdk/src/errors.ts';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX } from '../sdk/src/schema.ts';
-import { startApiServer } from './api-server.ts';
+import { type SignatureCheck, startApiServer } from './api-server.ts';
 import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.ts';
 import { startEdgeProxy } from './edge-proxy.ts';
 import { freePorts } from './free-port.ts';
 import { checkJava } from './java.ts';
 import { provision } from './provision.ts';
 import { type S3Emulator, startS3Emulator } from './s3-emulator.ts';
+import { localSessionKey } from './session-key.ts';
+import type { LocalCredential } from './sigv4-verifier.ts';
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -48,6 +50,20 @@ export interface LocalStackOptions {
    * @default undefined: no API
    */
   readonly apiPort?: number;
+  /**
+   * How the HTTP API checks SigV4 signatures: `verify` re-computes each one and refuses a
+   * mismatch, an unknown key, a wrong scope or a date over 5 minutes off, as API Gateway's IAM
+   * authorizer does; `presence` only requires a SigV4 header, as LocalStack does by default
+   * (`npm start -- --no-verify-signatures`).
+   * @default 'verify'
+   */
+  readonly apiSignatures?: SignatureCheck;
+  /**
+   * The key pairs whose signatures the HTTP API accepts under `verify`.
+   * @default `test`/`test` (the SDK's loopback default), the stack's own `local`/`local`, and
+   * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when this process's environment has both
+   */
+  readonly apiCredentials?: readonly LocalCredential[];
 }
 
 /** A running local stack. Point AWS SDK clients (and Tributary) at {@link LocalStack.endpoint}. */
@@ -187,6 +203,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log,
     archiveIntervalMs = 0,
     apiPort,
+    apiSignatures,
+    apiCredentials,
   } = options;
   if (host !== '127.0.0.1') {
     throw new InvalidArgumentError(
@@ -261,7 +279,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bucket,
       credentials: LOCAL_CREDENTIALS,
     };
-    const api = apiPort === undefined ? undefined : await startApiServer({ connection, port: apiPort, host });
+    const api =
+      apiPort === undefined
+        ? undefined
+        : await startApiServer({
+            connection,
+            port: apiPort,
+            host,
+            signatures: apiSignatures,
+            credentials: apiCredentials,
+            sessionKey: await localSessionKey(dataDir),
+          });
     if (api) started.push(api);
     const archiveTimer =
       archiveIntervalMs > 0

@@ -1,5 +1,11 @@
-/** Matches a request's method and path against the route table. */
+/**
+ * Matches a request's method and path against the route table. Path segments are
+ * percent-decoded strictly: malformed escapes (`%zz`, a lone `%`) and bytes that are not UTF-8
+ * (`%FF`, overlong forms such as `%C0%AF`) are an `InvalidArgumentError` (400), never a
+ * `URIError` that would surface as a 500.
+ */
 import { ROUTES, type RouteDefinition } from '../../sdk/src/api/routes.ts';
+import { InvalidArgumentError } from '../../sdk/src/errors.ts';
 
 /** A matched route with its decoded path parameters. */
 export interface RouteMatch {
@@ -27,19 +33,53 @@ const COMPILED: readonly CompiledRoute[] = ROUTES.map((route) => {
   return { route, pattern: new RegExp(`^${source}$`), names };
 });
 
-/** The route for `method` and `path`, or undefined. */
-export function matchRoute(method: string, path: string): RouteMatch | undefined {
-  for (const { route, pattern, names } of COMPILED) {
-    if (route.method !== method) continue;
-    const found = pattern.exec(path);
-    if (!found) continue;
-    const params: Record<string, string> = {};
-    names.forEach((name, i) => {
-      params[name] = decodeURIComponent(found[i + 1]!);
-    });
-    return { route, params };
+function find(method: string, path: string): { compiled: CompiledRoute; found: RegExpExecArray } | undefined {
+  for (const compiled of COMPILED) {
+    if (compiled.route.method !== method) continue;
+    const found = compiled.pattern.exec(path);
+    if (found) return { compiled, found };
   }
   return undefined;
+}
+
+/**
+ * One path segment, percent-decoded; `InvalidArgumentError` naming `what` when the segment is
+ * not valid percent-encoded UTF-8 (`decodeURIComponent` already refuses every such form).
+ */
+export function decodeSegment(segment: string, what = 'a path segment'): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidArgumentError(
+      `${what} (${JSON.stringify(segment)}) is not valid percent-encoded UTF-8; encode each byte of its UTF-8 form as %XX`,
+    );
+  }
+}
+
+/** Throws `InvalidArgumentError` unless every segment of `path` is valid percent-encoded UTF-8. */
+export function checkPathEncoding(path: string): void {
+  // Most paths have no escapes at all; only those with one are decoded.
+  if (!path.includes('%')) return;
+  for (const segment of path.split('/')) decodeSegment(segment);
+}
+
+/** The route for `method` and `path` without decoding its parameters, or undefined. */
+export function findRoute(method: string, path: string): RouteDefinition | undefined {
+  return find(method, path)?.compiled.route;
+}
+
+/**
+ * The route for `method` and `path` with its decoded parameters, or undefined. Throws
+ * `InvalidArgumentError` when a parameter is not valid percent-encoded UTF-8.
+ */
+export function matchRoute(method: string, path: string): RouteMatch | undefined {
+  const match = find(method, path);
+  if (!match) return undefined;
+  const { compiled, found } = match;
+  const params = Object.fromEntries(
+    compiled.names.map((name, i) => [name, decodeSegment(found[i + 1]!, `The path parameter ${name}`)]),
+  );
+  return { route: compiled.route, params };
 }
 
 /** The route of an API Gateway route key (`POST /v1/topics/{topic}/records`), if it is one of ours. */

@@ -8,15 +8,21 @@ import type { ConsumedHeader } from '../../sdk/src/consumer.ts';
 import { InvalidArgumentError, RecordTooLargeError } from '../../sdk/src/errors.ts';
 import type { RawRecord } from '../../sdk/src/transport/partition-source.ts';
 
-/** Bytes of a string in a request (`field` names it in the error). */
+/**
+ * Bytes of a string in a request (`field` names it in the error). Base64 must be canonical
+ * standard base64 (RFC 4648 §4): the `+/` alphabet, `=` padding to a multiple of 4, zero bits
+ * after the last byte, no whitespace. Node's decoder is lenient — it also takes base64url's `-_`,
+ * skips characters outside the alphabet, stops at early padding and ignores trailing bits — so two
+ * different strings could write the same bytes. Re-encoding the decoded bytes gives the one
+ * canonical string, and any other input differs from it (a regex would cost 8x the decode).
+ */
 export function decodeBytes(text: string, encoding: Encoding, field: string): Buffer {
   if (encoding === 'utf8') return Buffer.from(text, 'utf8');
   const bytes = Buffer.from(text, 'base64');
-  // Node's decoder skips characters outside the alphabet and stops at early padding, so any
-  // malformed input decodes to fewer bytes than its length promises (a regex costs 8x the decode).
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  if (text.length % 4 !== 0 || bytes.length !== (text.length / 4) * 3 - padding) {
-    throw new InvalidArgumentError(`${field} is not valid base64 (encoding is base64)`);
+  if (bytes.toString('base64') !== text) {
+    throw new InvalidArgumentError(
+      `${field} is not valid base64 (encoding is base64: canonical standard base64, the alphabet A-Z a-z 0-9 + / padded with = to a multiple of 4)`,
+    );
   }
   return bytes;
 }

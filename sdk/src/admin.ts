@@ -13,7 +13,7 @@ import type { PartitionRef } from './keys.ts';
 import { type Slot, slotEnd } from './log/log-item.ts';
 import { PartitionReader } from './log/reader.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
-import { effectiveConfigs } from './topics/configs.ts';
+import { effectiveConfigs, validateConfigKeys } from './topics/configs.ts';
 import type { PurgeProgress, TopicMetadata, TopicRegistry } from './topics/registry.ts';
 
 /** What to create. */
@@ -166,11 +166,15 @@ export class DirectAdmin {
     };
   }
 
-  /** Sets configs; a `null` value resets that key to its default. */
+  /**
+   * Sets configs; a `null` value resets that key to its default. Every key, reset or set, must be
+   * a known config (`InvalidConfigError` otherwise, before anything is written).
+   */
   async alterTopicConfigs(
     topic: string,
     configs: Readonly<Record<string, string | number | boolean | null>>,
   ): Promise<void> {
+    validateConfigKeys(Object.keys(configs));
     await this.#registry.alterConfigs(topic, configs);
   }
 

@@ -457,14 +457,21 @@ export class HeadersTooLargeError extends TributaryError {
 export class InvalidSessionError extends TributaryError {
   readonly groupId: string;
   readonly memberId: string;
+  /**
+   * True when a newer join of the same member id superseded this session (a static member's new
+   * instance fenced this one, as Kafka's FENCED_INSTANCE_ID): joining again would fence it back.
+   */
+  readonly fenced: boolean;
 
-  constructor(groupId: string, memberId: string, reason: string) {
+  constructor(groupId: string, memberId: string, reason: string, options: { fenced?: boolean } = {}) {
     super(
       'INVALID_SESSION',
-      `The session of member "${memberId}" of group "${groupId}" is not valid (${reason}); join the group again.`,
+      `The session of member "${memberId}" of group "${groupId}" is not valid (${reason}); ` +
+        (options.fenced ? 'another instance of this member joined since.' : 'join the group again.'),
     );
     this.groupId = groupId;
     this.memberId = memberId;
+    this.fenced = options.fenced ?? false;
   }
 }
 
@@ -549,11 +556,12 @@ export class OutOfOrderSequenceError extends TributaryError {
  */
 export class PartiallyAppendedError extends TributaryError {
   readonly topic: string;
-  /** Records that landed: index in the request, partition and offset. */
+  /** Records that landed: index in the request, partition, offset and timestamp as stored. */
   readonly appended: readonly {
     readonly index: number;
     readonly partition: number;
     readonly offset: number;
+    readonly timestamp: number;
   }[];
   /** Records that were not written, with the code of the failure. */
   readonly failed: readonly { readonly index: number; readonly partition: number; readonly code: string }[];

@@ -108,6 +108,41 @@ export function segmentManifestKey(ref: PartitionRef): string {
 }
 
 /**
+ * The log table partition key of a partition's idempotent-producer state:
+ * `<topic>:<incarnation>:<partition>#producers`, one item per producer id (sort key `off` = the
+ * id, a 63-bit number). It starts with the topic's key prefix, so `dynamodb:LeadingKeys` grants on
+ * `<topic>:*` cover it.
+ */
+export function producerStateKey(ref: PartitionRef): string {
+  return `${partitionKey(ref)}#producers`;
+}
+
+/**
+ * Attribute names of producer state items (see `log/producer-state.ts`), under
+ * {@link producerStateKey}, sorted by `off` = the producer id.
+ */
+export const ProducerAttr = {
+  /** The producer epoch the state belongs to (a higher epoch starts over at sequence 0). */
+  epoch: 'ep',
+  /** The next sequence number the partition expects from this producer. */
+  nextSequence: 'ns',
+  /** The latest claim: base sequence of the batch it covers. */
+  claimSequence: 'cs',
+  /** The latest claim: records in the batch. */
+  claimCount: 'cn',
+  /** The latest claim: digest of the batch's records (a retry must carry the same records). */
+  claimDigest: 'cd',
+  /** The latest claim: the partition's tail offset known when it was made (where its batch can land). */
+  claimFrom: 'cf',
+  /** The latest claim: its deadline (the claimer's clock, epoch ms); after it the claimer writes nothing. */
+  claimUntil: 'cu',
+  /** The latest claim: a random token of the attempt that made it. */
+  claimToken: 'ct',
+  /** Epoch seconds after which DynamoDB's TTL deletes the state (the log table's TTL attribute). */
+  expiresAt: 'exp',
+} as const;
+
+/**
  * Registry key of a deletion tombstone. `:` cannot occur in a topic name, so a tombstone
  * can never collide with a live topic's item.
  */
@@ -130,6 +165,8 @@ export const GroupAttr = {
   seenAt: 'seen',
   /** Member items: static membership id, if any. */
   instanceId: 'iid',
+  /** Member items of members that joined through the HTTP API: the id of that join (sessions carry it). */
+  joinId: 'jid',
   /** Member items: subscribed topics. */
   topics: 'tp',
   /** Member items: the member's session timeout (ms). */
@@ -160,7 +197,12 @@ export function memberKey(memberId: string): string {
 
 /** Sort key of a lease item. */
 export function leaseItemKey(topic: string, partition: number): string {
-  return `lease#${topic}#${partition}`;
+  return `${leaseKeyPrefix(topic)}${partition}`;
+}
+
+/** Sort-key prefix of every lease item of one topic in a group (`#` cannot occur in topic names). */
+export function leaseKeyPrefix(topic: string): string {
+  return `lease#${topic}#`;
 }
 
 /** Parses a lease item's sort key. */

@@ -21,18 +21,13 @@ import {
   type AppendResult,
   type BatchToAppend,
   MAX_INLINE_BATCH_BYTES,
-  PartitionAppender,
+  type PartitionAppender,
 } from './log/appender.ts';
 import { appendAtomically } from './log/atomic-append.ts';
-import { storeClaim } from './log/claim-check.ts';
+import { BatchWriter } from './log/batch-writer.ts';
 import type { Compression } from './log/compression.ts';
 import { Partitioner } from './log/partitioner.ts';
-import {
-  encodeRecordBatch,
-  RECORD_BATCH_OVERHEAD,
-  type RecordHeader,
-  type RecordInput,
-} from './log/record-batch.ts';
+import { RECORD_BATCH_OVERHEAD, type RecordHeader, type RecordInput } from './log/record-batch.ts';
 import type { Serializer } from './serde.ts';
 import { toBytes } from './serde.ts';
 import type { TopicMetadata } from './topics/registry.ts';
@@ -168,6 +163,7 @@ export class DirectProducer<V> {
   readonly #options: ProducerSettings;
   readonly #serializer: Serializer<V>;
   readonly #producerId: bigint;
+  readonly #writer: BatchWriter;
   readonly #partitioner = new Partitioner();
   readonly #queues = new Map<string, PartitionQueue>();
   readonly #outstanding = new Outstanding();
@@ -186,6 +182,7 @@ export class DirectProducer<V> {
     this.#topics = topics;
     this.#serializer = options.serializer;
     this.#options = producerSettings(options);
+    this.#writer = new BatchWriter(ctx);
     // A random 63-bit id: unique per producer session, like the ids Kafka brokers assign.
     this.#producerId = this.#options.idempotent ? BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()) : -1n;
   }
@@ -369,7 +366,7 @@ export class DirectProducer<V> {
       queue = {
         ref,
         topic,
-        appender: new PartitionAppender(this.#ctx, ref),
+        appender: this.#writer.appender(ref),
         records: [],
         bytes: 0,
         firstQueuedAt: 0,
@@ -486,42 +483,22 @@ export class DirectProducer<V> {
   }
 
   async #encode(queue: PartitionQueue, input: readonly RecordInput[]): Promise<EncodedBatch> {
-    const appendTime = queue.topic.config.timestampType === 'LogAppendTime';
-    const now = this.#ctx.now();
-    const records = appendTime ? input.map((r) => ({ ...r, timestamp: now })) : input;
+    // The sequence is taken before the first await, so batches get sequences in seal order.
     const sequence = this.#options.idempotent ? queue.nextSequence : -1;
-    queue.nextSequence = (queue.nextSequence + records.length) % 2 ** 31;
-    const compression =
-      queue.topic.config.compressionType === 'producer'
-        ? this.#options.compression
-        : queue.topic.config.compressionType;
-    const body = await encodeRecordBatch({
-      baseOffset: 0,
-      records,
-      compression,
-      producerId: this.#producerId,
-      producerEpoch: this.#options.idempotent ? 0 : -1,
-      baseSequence: sequence,
-      timestampType: appendTime ? 'log-append' : 'create',
-    });
-    const maxTimestamp = records.reduce((max, r) => Math.max(max, r.timestamp), -1);
-    const producerId = String(this.#producerId);
-    // Large batches go to S3 first; the log then carries a small pointer (claim check).
-    const claim =
-      body.byteLength >= queue.topic.config.largeMessageThresholdBytes
-        ? await storeClaim(this.#ctx, queue.ref, body, producerId, sequence)
-        : undefined;
-    return {
-      records,
-      append: {
-        body,
-        count: records.length,
-        maxTimestamp,
-        producerId,
-        sequence,
-        ...(claim ? { claim } : {}),
+    queue.nextSequence = (queue.nextSequence + input.length) % 2 ** 31;
+    const encoded = await this.#writer.encode(
+      queue.topic,
+      queue.ref.partition,
+      input,
+      {
+        producerId: this.#producerId,
+        producerEpoch: this.#options.idempotent ? 0 : -1,
+        baseSequence: sequence,
       },
-    };
+      this.#options.compression,
+    );
+    // Large batches go to S3 first; the log then carries a small pointer (claim check).
+    return { records: encoded.records, append: await this.#writer.stage(queue.topic, encoded) };
   }
 
   #metadata(queue: PartitionQueue, records: readonly RecordInput[], result: AppendResult): RecordMetadata[] {

@@ -15,8 +15,11 @@ export type FaultAction =
   | 'drop-response'
   /** Send, then let the test rewrite the output (e.g. to simulate a stale read). */
   | { readonly rewrite: (output: Record<string, unknown>) => Record<string, unknown> }
-  /** Wait this many ms, then send normally. */
-  | { readonly delayMs: number }
+  /**
+   * Wait this many ms, then send normally; `settled` is told when the request is done (whether it
+   * was sent or failed), e.g. to know a delayed write can no longer land.
+   */
+  | { readonly delayMs: number; readonly settled?: (error: unknown) => void }
   /** Run this first (e.g. wait for the test to do something), then send normally. */
   | { readonly before: () => Promise<void> }
   /** Throw this error without sending. */
@@ -95,7 +98,15 @@ export function injectFaults(
       if ('delayMs' in action) {
         counts.delay++;
         await new Promise((resolve) => setTimeout(resolve, action.delayMs));
-        return next(args);
+        if (!action.settled) return next(args);
+        try {
+          const result = await next(args);
+          action.settled(undefined);
+          return result;
+        } catch (error) {
+          action.settled(error);
+          throw error;
+        }
       }
       if ('before' in action) {
         counts.delay++;

@@ -112,8 +112,15 @@ describe('TributaryApi', () => {
         's3:DeleteObject',
         's3:AbortMultipartUpload',
         's3:ListBucket',
+        // Reading the secret that signs group sessions (its own, only).
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
       ]),
     );
+    const secretStatements = statements.filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:')));
+    expect(secretStatements.flatMap((s) => s.resources)).toEqual([
+      `<${logicalId(stack, api.sessionSecret)}>`,
+    ]);
   });
 
   it('builds execute-api ARNs per route, with the topic and group filled in and other parameters *', () => {

@@ -59,6 +59,7 @@ describe('bundling', () => {
             TRIBUTARY_TOPICS_TABLE: 'topics',
             TRIBUTARY_GROUPS_TABLE: 'groups',
             TRIBUTARY_BUCKET: 'bucket',
+            TRIBUTARY_SESSION_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:sessions',
           },
         },
       );

@@ -144,8 +144,17 @@ describe('grants', () => {
       [['s3:GetObject'], [`${bucketArn}/orders/*`]],
     ]);
     expect(invokeArns(statements)).toEqual(
-      routeArns(['public', 'describe', 'consume', 'group'], { topic: 'orders', group: 'billing' }),
+      routeArns(['public', 'describe', 'consume', 'group', 'group-consume'], {
+        topic: 'orders',
+        group: 'billing',
+      }),
     );
+    // Reading records as a group member names the topic too: a grant of one topic in a group reads
+    // no other topic through the group's routes.
+    const groupReads = invokeArns(statements).filter((arn) => arn.includes('/members/'));
+    expect(groupReads.filter((arn) => arn.endsWith('/records'))).toEqual([
+      expect.stringMatching(/\/POST\/v1\/groups\/billing\/members\/\*\/topics\/orders\/records$/),
+    ]);
   });
 
   it('for every topic: no conditions, still no Scan, no admin routes', () => {
@@ -161,7 +170,7 @@ describe('grants', () => {
       }
     }
     expect(invokeArns(statementsOf(template, stack, anyConsumer))).toEqual(
-      routeArns(['public', 'describe', 'consume', 'group'], {}),
+      routeArns(['public', 'describe', 'consume', 'group', 'group-consume'], {}),
     );
   });
 

@@ -80,6 +80,7 @@ describe('cdk-nag AwsSolutions checks', () => {
       [
         'Tributary/Tributary/Api/Handler: AwsSolutions-L1',
         'Tributary/Tributary/Api/HandlerRole: AwsSolutions-IAM5[Resource::<TributaryArchiveBucket07AE6C03.Arn>/*]',
+        'Tributary/Tributary/Api/SessionSecret: AwsSolutions-SMG4',
         'Tributary/Tributary/Archive/Bucket: AwsSolutions-S1',
         'Tributary/Tributary/Archiver/Handler: AwsSolutions-L1',
         'Tributary/Tributary/Archiver/HandlerRole: AwsSolutions-IAM5[Resource::<TributaryArchiveBucket07AE6C03.Arn>/*]',

@@ -4,7 +4,7 @@
  */
 import type { Encoding } from '../../../sdk/src/api/schemas.ts';
 import { mapLimited } from '../../../sdk/src/concurrency.ts';
-import { LeaseLostError } from '../../../sdk/src/errors.ts';
+import { InvalidArgumentError, LeaseLostError } from '../../../sdk/src/errors.ts';
 import type { Membership } from '../../../sdk/src/groups/group-sessions.ts';
 import { encodeRecord, fitResponse, isoOrNull } from '../wire.ts';
 import type { Operations } from './types.ts';
@@ -78,17 +78,23 @@ export const groupOperations: Operations<
   },
 
   commitOffsets: async ({ params, body }, { sessions }) => {
-    await sessions.commit(params.group, body.memberId, body.offsets);
+    await sessions.commit(params.group, body.memberId, body.session, body.offsets);
     return undefined;
   },
 
   consumeGroup: async ({ params, body }, { sessions, sources, signal }) => {
     const encoding: Encoding = body.encoding ?? 'base64';
-    const held = await sessions.positions(params.group, params.member, body.session);
-    const key = (p: { topic: string; partition: number }) => `${p.topic}\u0000${p.partition}`;
-    const positions = new Map((body.positions ?? []).map((p) => [key(p), p.offset]));
+    // Only partitions whose lease names this member at the epoch it holds are read.
+    const held = await sessions.readable(params.group, params.member, body.session, params.topic);
+    const positions = new Map<number, number>();
     for (const p of body.positions ?? []) {
-      if (!held.some((l) => key(l) === key(p))) throw new LeaseLostError(params.group, p.topic, p.partition);
+      if (positions.has(p.partition)) {
+        throw new InvalidArgumentError(`positions names partition ${p.partition} more than once`);
+      }
+      if (!held.some((l) => l.partition === p.partition)) {
+        throw new LeaseLostError(params.group, params.topic, p.partition);
+      }
+      positions.set(p.partition, p.offset);
     }
     // Every partition long-polls at once; the first to get records ends the others' waits.
     const firstRecords = new AbortController();
@@ -96,7 +102,9 @@ export const groupOperations: Operations<
     const batches = await mapLimited(held, FETCH_CONCURRENCY, async (lease) => {
       const source = await sources(lease);
       const start =
-        positions.get(key(lease)) ?? lease.committed ?? (await source.resolve(body.offsetReset ?? 'latest'));
+        positions.get(lease.partition) ??
+        lease.committed ??
+        (await source.resolve(body.offsetReset ?? 'latest'));
       const fetched = await source.fetch(
         start,
         {

@@ -1,6 +1,7 @@
 /** Produce, fetch (with long-poll) and partition offsets. */
-import type { Encoding } from '../../../sdk/src/api/schemas.ts';
+import type { Encoding, ProduceProducerBody } from '../../../sdk/src/api/schemas.ts';
 import { InvalidArgumentError } from '../../../sdk/src/errors.ts';
+import type { RequestProducer } from '../../../sdk/src/log/request-appender.ts';
 import type { HeaderValue, ProducerMessage } from '../../../sdk/src/producer.ts';
 import type { RawValue } from '../../../sdk/src/serde.ts';
 import { decodeBytes, encodeRecord, fitResponse } from '../wire.ts';
@@ -15,12 +16,15 @@ export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffset
     // Decode everything first: a bad record anywhere rejects the request before any write.
     const messages: ProducerMessage<RawValue>[] = body.records.map((r, i) => {
       const field = `records[${i}]`;
-      const headers: Record<string, HeaderValue> = {};
-      for (const [key, value] of Object.entries(r.headers ?? {})) {
-        headers[key] = Array.isArray(value)
-          ? value.map((v, j) => decodeBytes(v, encoding, `${field}.headers.${key}[${j}]`))
-          : decodeBytes(value, encoding, `${field}.headers.${key}`);
-      }
+      // Built with fromEntries (own properties), so a header named "__proto__" stays a header.
+      const headers: Record<string, HeaderValue> = Object.fromEntries(
+        Object.entries(r.headers ?? {}).map(([key, value]) => [
+          key,
+          Array.isArray(value)
+            ? value.map((v, j) => decodeBytes(v, encoding, `${field}.headers.${key}[${j}]`))
+            : decodeBytes(value, encoding, `${field}.headers.${key}`),
+        ]),
+      );
       return {
         key: r.key == null ? null : decodeBytes(r.key, encoding, `${field}.key`),
         value: r.value === null ? null : decodeBytes(r.value, encoding, `${field}.value`),
@@ -29,24 +33,12 @@ export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffset
         ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
       };
     });
-    let sent: readonly { partition: number; offset: number; timestamp: number }[];
-    if (body.expectedOffset !== undefined) {
-      const partitions = new Set(body.records.map((r) => r.partition));
-      const [partition] = partitions;
-      if (partitions.size !== 1 || partition === undefined) {
-        throw new InvalidArgumentError(
-          'With expectedOffset, every record must name the same partition (records go in as one batch)',
-        );
-      }
-      sent = await producer.sendAtOffset({
-        topic: params.topic,
-        partition,
-        expectedOffset: body.expectedOffset,
-        messages,
-      });
-    } else {
-      sent = await producer.send({ topic: params.topic, messages });
-    }
+    const sent = await producer.append({
+      topic: params.topic,
+      messages,
+      ...(body.producer ? { producer: requestProducer(body.producer) } : {}),
+      ...(body.expectedOffset !== undefined ? { expectedOffset: body.expectedOffset } : {}),
+    });
     return {
       topic: params.topic,
       records: sent.map((m) => ({ partition: m.partition, offset: m.offset, timestamp: m.timestamp })),
@@ -93,3 +85,15 @@ export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffset
     return { ...offsets, timestampOffset: await source.timestampOffset(query.timestamp) };
   },
 };
+
+/** The producer part of a body as the appender takes it; a partition named twice is refused. */
+function requestProducer(body: ProduceProducerBody): RequestProducer {
+  const sequences = new Map<number, number>();
+  for (const { partition, sequence } of body.sequences) {
+    if (sequences.has(partition)) {
+      throw new InvalidArgumentError(`producer.sequences names partition ${partition} twice`);
+    }
+    sequences.set(partition, sequence);
+  }
+  return { id: BigInt(body.id), epoch: body.epoch ?? 0, sequences };
+}

@@ -4,15 +4,15 @@ import type { Admin } from '../../../sdk/src/admin.ts';
 import type { CONTRACT, OperationResult } from '../../../sdk/src/api/contract.ts';
 import type { OperationId } from '../../../sdk/src/api/routes.ts';
 import type { GroupSessions } from '../../../sdk/src/groups/group-sessions.ts';
-import type { Producer } from '../../../sdk/src/producer.ts';
-import type { RawValue } from '../../../sdk/src/serde.ts';
+import type { RequestAppender } from '../../../sdk/src/log/request-appender.ts';
 import type { TopicMetadata } from '../../../sdk/src/topics/registry.ts';
 import type { PartitionSourceFactory } from '../../../sdk/src/transport/partition-source.ts';
 
 /** What operations call: the SDK, built once per process. */
 export interface ApiDeps {
   readonly admin: Admin;
-  readonly producer: Producer<RawValue>;
+  /** Appends produce requests (idempotent ones exactly once, across instances and retries). */
+  readonly producer: RequestAppender;
   readonly sessions: GroupSessions;
   readonly sources: PartitionSourceFactory;
   /** A topic's metadata, read fresh from the registry (one read). */

@@ -49,7 +49,7 @@ export const CONTRACT = {
   leaveGroup: { params: s.MemberParams, body: s.LeaveBody, status: 204 },
   commitOffsets: { params: s.GroupParams, body: s.CommitBody, status: 204 },
   consumeGroup: {
-    params: s.MemberParams,
+    params: s.MemberTopicParams,
     body: s.ConsumeGroupBody,
     response: s.ConsumeGroupResult,
     status: 200,

@@ -11,14 +11,33 @@ import { ErrorBody } from './schemas.ts';
 type JsonObject = Record<string, unknown>;
 
 const ERROR_RESPONSES: Record<string, string> = {
-  '400': 'Invalid request (bad JSON, wrong types, illegal names or values); nothing was written.',
-  '403': 'Not authorized (every route requires an IAM SigV4 signature).',
+  '400':
+    'Invalid request: bad percent-encoding, unknown query parameters or body fields, a body that is not one UTF-8 JSON object ' +
+    'without duplicate keys, wrong JSON types, integers in queries and paths not written as decimal digits, ' +
+    'non-canonical base64, illegal names or values; nothing was written.',
+  '403':
+    "Not authorized: API Gateway's IAM authorizer refused the signature or the caller (every route requires an IAM SigV4 signature).",
   '404': 'Unknown topic, partition or group.',
-  '409': 'Conflict (topic exists, concurrent append, lease lost, group active).',
-  '413': 'Request body too large (over 6 MB) or a record over max.message.bytes.',
+  '409':
+    'Conflict (topic exists, concurrent append, out-of-order producer sequence, produce still in progress (retry it), lease lost, group active).',
+  '413':
+    'Request body too large (over 6 MB; over 10 MB API Gateway refuses it itself) or a record over max.message.bytes.',
   '416': 'Offset out of range (details carry logStartOffset and highWatermark).',
-  '429': 'Throttled; retry with backoff.',
+  '429': 'Throttled (by API Gateway, or THROTTLED by storage); retry with backoff.',
   '503': 'Storage unavailable; retry with backoff.',
+};
+
+/** Only routes that take a body answer it. */
+const UNSUPPORTED_MEDIA_TYPE =
+  'The body is not sent as "content-type: application/json" (parameters allowed; a charset must be UTF-8).';
+
+const ERROR = { $ref: '#/components/schemas/Error' };
+const GATEWAY_ERROR = { $ref: '#/components/schemas/GatewayError' };
+/** Statuses API Gateway answers itself, before the function: only it (403), or it or the function. */
+const GATEWAY_SCHEMAS: Record<string, JsonObject> = {
+  '403': GATEWAY_ERROR,
+  '413': { anyOf: [ERROR, GATEWAY_ERROR] },
+  '429': { anyOf: [ERROR, GATEWAY_ERROR] },
 };
 
 function schema(type: z.ZodType, io: 'input' | 'output'): JsonObject {
@@ -80,10 +99,18 @@ export function openApiDocument(): JsonObject {
             status,
             {
               description,
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+              content: { 'application/json': { schema: GATEWAY_SCHEMAS[status] ?? ERROR } },
             },
           ]),
         ),
+        ...(contract.body
+          ? {
+              '415': {
+                description: UNSUPPORTED_MEDIA_TYPE,
+                content: { 'application/json': { schema: ERROR } },
+              },
+            }
+          : {}),
       },
     };
     paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation };
@@ -98,7 +125,16 @@ export function openApiDocument(): JsonObject {
     },
     paths,
     components: {
-      schemas: { Error: schema(ErrorBody, 'output') },
+      schemas: {
+        Error: schema(ErrorBody, 'output'),
+        GatewayError: {
+          type: 'object',
+          description:
+            'API Gateway\'s own refusal, e.g. {"message":"Forbidden"}, {"message":"Too Many Requests"}. The local stack\'s server sends the Error envelope beside it.',
+          properties: { message: { type: 'string' } },
+          required: ['message'],
+        },
+      },
       securitySchemes: {
         sigv4: {
           type: 'apiKey',

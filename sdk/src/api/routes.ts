@@ -15,9 +15,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
  * - `produce`: `grantProduce` for the route's topic;
  * - `consume`: `grantConsume` for the route's topic;
  * - `group`: `grantConsume` for the route's group;
+ * - `group-consume`: `grantConsume` for the route's group *and* topic (both sit in the path, so a
+ *   principal granted one topic in a group reads no other topic through the group's routes);
  * - `public`: every grant (the API description).
  */
-export type RouteAccess = 'admin' | 'describe' | 'produce' | 'consume' | 'group' | 'public';
+export type RouteAccess = 'admin' | 'describe' | 'produce' | 'consume' | 'group' | 'group-consume' | 'public';
 
 /** One route of the API. */
 export interface RouteDefinition {
@@ -171,9 +173,10 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     operationId: 'consumeGroup',
     method: 'POST',
-    path: '/v1/groups/{group}/members/{member}/records',
-    access: 'group',
-    summary: "Fetch from the member's assigned partitions.",
+    path: '/v1/groups/{group}/members/{member}/topics/{topic}/records',
+    access: 'group-consume',
+    summary:
+      "Fetch from the member's assigned partitions of one topic (in the path, so IAM grants see the topic as well as the group).",
   },
 ];
 

@@ -5,12 +5,152 @@
  * dates as ISO-8601 strings; offsets as JSON numbers (safe integers).
  */
 import { z } from 'zod';
+import { InvalidConfigError, InvalidTopicNameError, TributaryError } from '../errors.ts';
+import {
+  type ConfigDef,
+  type ConfigValueType,
+  TOPIC_CONFIGS,
+  topicConfigDef,
+  unknownConfigError,
+} from '../topics/configs.ts';
+import { LEGAL_TOPIC_NAME, MAX_TOPIC_NAME_LENGTH, validateTopicName } from '../topics/names.ts';
+import { MAX_PARTITIONS } from '../topics/registry.ts';
+
+// ---------- typed refusals ----------
+
+const REFUSAL = 'tributaryRefusal';
+
+/**
+ * Refuses a value with a typed error of the SDK. Most invalid input is one INVALID_ARGUMENT listing
+ * every issue; where the SDK answers a value with a more specific code (a topic name, a config),
+ * the schema raises that very error, carried in a custom issue, so a caller sees one code for one
+ * mistake whether the schema or the SDK caught it.
+ */
+function refuse(ctx: z.RefinementCtx, error: TributaryError): void {
+  ctx.addIssue({ code: 'custom', message: error.message, params: { [REFUSAL]: error } });
+}
+
+/** The typed error an issue carries (see {@link refuse}), or undefined for a plain issue. */
+export function refusalOf(issue: z.core.$ZodIssue): TributaryError | undefined {
+  if (issue.code !== 'custom') return undefined;
+  const refusal: unknown = issue.params?.[REFUSAL];
+  return refusal instanceof TributaryError ? refusal : undefined;
+}
+
+// ---------- primitives ----------
 
 const offset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const partition = z.number().int().min(0).max(1_000_000);
-// Names are checked by the SDK (Kafka's rules), which answers with its typed errors
-// (INVALID_TOPIC_NAME, INVALID_GROUP_ID) before anything is written.
+/** Highest partition number a request may name (any partition past the topic's is UNKNOWN_PARTITION). */
+const MAX_PARTITION_NUMBER = 1_000_000;
+const partition = z.number().int().min(0).max(MAX_PARTITION_NUMBER);
+// Group ids are checked by the SDK, which answers with its typed error (INVALID_GROUP_ID) before
+// anything is written.
 const name = z.string();
+
+/** Characters of a caller's name or key quoted in an error, when it is too long to be valid anyway. */
+const QUOTED_CHARS = 64;
+
+function clip(text: string): string {
+  return text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS)}…` : text;
+}
+
+/**
+ * A legal topic name: Kafka's rules, as `topics/names.ts` checks them (1-249 characters of
+ * `[a-zA-Z0-9._-]`, not `.` or `..`). An illegal name is refused with INVALID_TOPIC_NAME, the
+ * code the SDK answers it with; a value that is not a string with INVALID_ARGUMENT. For every
+ * topic name in a path, a query or a body.
+ */
+export const topicName = z
+  .string()
+  .min(1)
+  .max(MAX_TOPIC_NAME_LENGTH)
+  .regex(LEGAL_TOPIC_NAME)
+  .superRefine((value, ctx) => {
+    try {
+      validateTopicName(value);
+    } catch (error) {
+      if (!(error instanceof InvalidTopicNameError)) throw error;
+      // The SDK's error names the topic; one far past the limit is named by its start.
+      const long = value.length > MAX_TOPIC_NAME_LENGTH;
+      refuse(
+        ctx,
+        long ? new InvalidTopicNameError(clip(value), `it is ${value.length} characters long`) : error,
+      );
+    }
+  });
+
+/** `0`, or a non-zero digit and more digits: the one way an integer is written in a query or path. */
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * An integer in `min..max` written in a query parameter or a path segment (where every value is a
+ * string). Only canonical decimal digits are taken — no sign, spaces, exponent, hex, leading
+ * zeros, fraction or empty value, all of which `Number()` would accept — and the range never goes
+ * past the safe integers. A refusal is an INVALID_ARGUMENT naming the field. The OpenAPI document
+ * shows it as an integer with its range (a parameter is serialised as its decimal text).
+ *
+ * The input type also takes a number because the SDK's HTTP transport passes numbers, which it
+ * writes with `String(value)`: exactly this form for a safe integer. On the wire it is a string.
+ */
+export function integerString(min: number, max: number): z.ZodType<number, string | number> {
+  const top = Math.min(max, Number.MAX_SAFE_INTEGER);
+  const schema = z
+    .string()
+    .regex(DECIMAL, {
+      error: 'must be a decimal integer: digits only, no sign, spaces, exponent or leading zeros',
+    })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(top))
+    .meta({ type: 'integer', minimum: min, maximum: top, pattern: undefined });
+  return schema as unknown as z.ZodType<number, string | number>;
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The JSON Schema of a zod schema, for documenting schemas zod cannot describe itself. */
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' });
+  return json;
+}
+
+/**
+ * A JSON object whose values match `value`, keeping every own key. `z.record` skips a key named
+ * `__proto__` without a word — neither validated nor passed on — so that the key cannot replace
+ * the prototype of the object zod builds; a record header or map entry named `__proto__` would
+ * vanish. This schema validates every own key and defines (never assigns) each property of its
+ * output, so `__proto__` is kept as an ordinary key.
+ */
+export function ownRecord<V extends z.ZodType>(value: V) {
+  return z
+    .custom<Record<string, z.input<V>>>(isJsonObject, { error: 'expected an object' })
+    .transform((input, ctx) => {
+      const out: Record<string, z.output<V>> = {};
+      for (const key of Object.keys(input)) {
+        const parsed = value.safeParse(input[key]);
+        if (parsed.success) {
+          Object.defineProperty(out, key, {
+            value: parsed.data,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+          continue;
+        }
+        for (const issue of parsed.error.issues) {
+          ctx.addIssue({
+            code: 'custom',
+            message: issue.message,
+            path: [key, ...issue.path],
+            ...(issue.code === 'custom' && issue.params ? { params: issue.params } : {}),
+          });
+        }
+      }
+      return out;
+    })
+    .meta(jsonSchemaOf(z.record(z.string(), value)));
+}
 
 /** How keys, values and header values are written in a body. */
 export const Encoding = z
@@ -19,20 +159,140 @@ export const Encoding = z
 export type Encoding = z.infer<typeof Encoding>;
 
 /** Path parameters. */
-export const TopicParams = z.object({ topic: name });
-export const PartitionParams = z.object({ topic: name, partition: z.coerce.number().pipe(partition) });
+export const TopicParams = z.object({ topic: topicName });
+export const PartitionParams = z.object({
+  topic: topicName,
+  partition: integerString(0, MAX_PARTITION_NUMBER),
+});
 export const GroupParams = z.object({ group: name });
-export const MemberParams = z.object({ group: name, member: z.string().min(1).max(200) });
+export const MemberParams = z.object({ group: name, member: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/) });
+export const MemberTopicParams = MemberParams.extend({ topic: name });
 
 // ---------- topics ----------
 
-const configValue = z.union([z.string(), z.number(), z.boolean()]);
+/** A config value as the SDK takes it (`Admin.createTopic`, `Admin.alterTopicConfigs`). */
+type ConfigValue = string | number | boolean;
 
-export const CreateTopicBody = z.object({
-  topic: name,
-  partitions: z.number().optional().describe('Default 1; at most 4096.'),
-  configs: z.record(z.string(), configValue).optional().describe('Kafka-style configs; see docs/configs.md.'),
-});
+/** Longer than any config key Tributary knows. */
+const MAX_CONFIG_KEY_LENGTH = 256;
+
+/** An integer config written as a string: decimal digits with an optional minus sign. */
+const SIGNED_DECIMAL = /^(0|-?[1-9][0-9]*)$/;
+
+/** Whether `value` has the JSON type config type `type` takes (its range is the SDK's to check). */
+function hasConfigType(type: ConfigValueType, value: unknown): boolean {
+  switch (type.type) {
+    case 'integer':
+      return Number.isSafeInteger(value) || (typeof value === 'string' && SIGNED_DECIMAL.test(value));
+    case 'boolean':
+      return typeof value === 'boolean' || value === 'true' || value === 'false';
+    case 'enum':
+    case 'string':
+      return typeof value === 'string';
+  }
+}
+
+/**
+ * A caller's value in an error message: short, and never the whole of a large or deeply nested
+ * value (which JSON.stringify could not even write: it recurses).
+ */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length > 64 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+/** What a config of type `type` takes, for error messages. */
+function configTypeName(type: ConfigValueType): string {
+  switch (type.type) {
+    case 'integer':
+      return 'an integer (a JSON integer or a decimal string)';
+    case 'boolean':
+      return 'a boolean (true, false, "true" or "false")';
+    case 'enum':
+      return `a string, one of ${type.values.join(', ')}`;
+    case 'string':
+      return `a string, ${type.what}`;
+  }
+}
+
+/** The JSON Schema of one config's value. */
+function configJsonSchema(def: ConfigDef, resettable: boolean): Record<string, unknown> {
+  const type = def.value;
+  const forms: Record<string, unknown>[] =
+    type.type === 'integer'
+      ? [
+          { type: 'integer', minimum: type.min, maximum: type.max },
+          { type: 'string', pattern: SIGNED_DECIMAL.source },
+        ]
+      : type.type === 'boolean'
+        ? [{ type: 'boolean' }, { type: 'string', enum: ['true', 'false'] }]
+        : type.type === 'enum'
+          ? [{ type: 'string', enum: [...type.values] }]
+          : [{ type: 'string', pattern: type.pattern.source }];
+  if (resettable) forms.push({ type: 'null' });
+  const defaults = def.default === undefined ? 'no default' : `default ${def.default}`;
+  return {
+    description: `${def.doc} (${defaults})`,
+    ...(forms.length === 1 ? forms[0] : { anyOf: forms }),
+  };
+}
+
+/**
+ * A map of topic configs, generated from `TOPIC_CONFIGS` (the one definition of what each key
+ * takes). The schema checks each value's JSON type; the SDK checks ranges, enumerations and
+ * contradictions. Any refusal — an unknown key (including built-in names such as `constructor` or
+ * `__proto__`), a value of the wrong type — is INVALID_CONFIG naming the key, the code the SDK
+ * answers with. With `resettable`, `null` resets a known key to its default.
+ */
+function topicConfigMap<R extends boolean>(resettable: R) {
+  const properties = Object.fromEntries(
+    Object.entries(TOPIC_CONFIGS).map(([key, def]) => [key, configJsonSchema(def, resettable)]),
+  );
+  type Map = Readonly<Record<string, R extends true ? ConfigValue | null : ConfigValue>>;
+  return z
+    .custom<Map>(isJsonObject, { error: 'expected an object of config names to values' })
+    .superRefine((configs, ctx) => {
+      // Own keys only: `Object.keys` lists a `__proto__` key that JSON.parse made an own property.
+      for (const key of Object.keys(configs)) {
+        const def = topicConfigDef(key);
+        if (!def) {
+          // No known key is long: a long one is named by its start.
+          refuse(ctx, unknownConfigError(key.length > MAX_CONFIG_KEY_LENGTH ? clip(key) : key));
+          continue;
+        }
+        const value: unknown = configs[key];
+        if (value === null && resettable) continue;
+        if (!hasConfigType(def.value, value)) {
+          refuse(
+            ctx,
+            new InvalidConfigError(
+              key,
+              `${describeValue(value)} is not ${configTypeName(def.value)} (${def.doc})`,
+            ),
+          );
+        }
+      }
+    })
+    .meta({ type: 'object', properties, additionalProperties: false });
+}
+
+export const CreateTopicBody = z
+  .object({
+    topic: topicName,
+    partitions: z
+      .int()
+      .optional()
+      .meta({ minimum: 1, maximum: MAX_PARTITIONS })
+      .describe(`Default 1; 1..${MAX_PARTITIONS} (INVALID_PARTITIONS outside that range).`),
+    configs: topicConfigMap(false)
+      .optional()
+      .describe('Kafka-style configs; see docs/configs.md. An unknown key or a bad value is INVALID_CONFIG.'),
+  })
+  .strict();
 export type CreateTopicBody = z.infer<typeof CreateTopicBody>;
 
 export const TopicSummary = z.object({ name: z.string(), partitions: z.number().int() });
@@ -84,28 +344,89 @@ export const DeleteTopicResult = z.object({
 });
 export type DeleteTopicResult = z.infer<typeof DeleteTopicResult>;
 
-export const AlterConfigsBody = z.object({
-  configs: z
-    .record(z.string(), z.union([configValue, z.null()]))
-    .describe('Configs to set; null resets a key to its default.'),
-});
+export const AlterConfigsBody = z
+  .object({
+    configs: topicConfigMap(true).describe(
+      'Configs to set; null resets a key to its default. An unknown key (also one being reset) or a bad value is INVALID_CONFIG.',
+    ),
+  })
+  .strict();
 export type AlterConfigsBody = z.infer<typeof AlterConfigsBody>;
 
-export const CreatePartitionsBody = z.object({ totalPartitions: z.number() });
+export const CreatePartitionsBody = z
+  .object({
+    totalPartitions: z
+      .int()
+      .meta({ minimum: 1, maximum: MAX_PARTITIONS })
+      .describe(
+        `The new partition count: more than the topic has, at most ${MAX_PARTITIONS} (INVALID_PARTITIONS otherwise).`,
+      ),
+  })
+  .strict();
 export type CreatePartitionsBody = z.infer<typeof CreatePartitionsBody>;
 
 // ---------- produce ----------
 
 const headerValues = z.union([z.string(), z.array(z.string())]);
 
-export const ProduceRecordBody = z.object({
-  key: z.string().nullable().optional().describe('Records with equal keys go to the same partition.'),
-  value: z.string().nullable().describe('The value (null: a tombstone).'),
-  headers: z.record(z.string(), headerValues).optional(),
-  partition: partition.optional().describe('Send to this partition, overriding the key.'),
-  timestamp: z.number().int().min(0).optional().describe('Epoch milliseconds. Default: now.'),
-});
+export const ProduceRecordBody = z
+  .object({
+    key: z.string().nullable().optional().describe('Records with equal keys go to the same partition.'),
+    value: z.string().nullable().describe('The value (null: a tombstone).'),
+    // ownRecord, not z.record: a header named __proto__ is a header (z.record drops it).
+    headers: ownRecord(headerValues).optional(),
+    partition: partition.optional().describe('Send to this partition, overriding the key.'),
+    timestamp: z.number().int().min(0).optional().describe('Epoch milliseconds. Default: now.'),
+  })
+  .strict();
 export type ProduceRecordBody = z.infer<typeof ProduceRecordBody>;
+
+/** An idempotent producer's identity and sequences: what makes a produce request safe to retry. */
+export const ProduceProducerBody = z
+  .object({
+    id: z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,18})$/)
+      .refine((id) => BigInt(id) < 2n ** 63n, 'must be below 2^63')
+      .describe(
+        'Producer id: a decimal integer 0..2^63-1 (a string: it does not fit a JSON number), random per producer ' +
+          'session. Its sequence state is kept per partition for a day after its last request.',
+      ),
+    epoch: z
+      .number()
+      .int()
+      .min(0)
+      .max(32_767)
+      .optional()
+      .describe('Default 0. A higher epoch starts over at sequence 0 and fences the lower ones.'),
+    sequences: z
+      .array(
+        z
+          .object({
+            partition,
+            sequence: z
+              .number()
+              .int()
+              .min(0)
+              .max(2 ** 31 - 1)
+              .describe(
+                "Sequence of the partition's first record in this request: 0 for a new id, then the previous " +
+                  "request's sequence plus its record count on that partition (wrapping after 2^31-1).",
+              ),
+          })
+          .strict(),
+      )
+      .min(1)
+      .describe("One per partition of the request's records, exactly those partitions."),
+  })
+  .strict()
+  .describe(
+    "Makes the request idempotent: every record names its partition, each partition's records are appended " +
+      'as one batch, and a retry of the same request (same id, sequences and records) is answered with the ' +
+      'offsets of what landed instead of appending again. Retry on any retriable error (also ' +
+      'PRODUCE_IN_PROGRESS); OUT_OF_ORDER_SEQUENCE means nothing was written (start a new id).',
+  );
+export type ProduceProducerBody = z.infer<typeof ProduceProducerBody>;
 
 export const ProduceBody = z
   .object({
@@ -117,6 +438,7 @@ export const ProduceBody = z
         'Append all records as one batch only if the partition (every record must name the same one) ' +
           'is at exactly this offset; otherwise CONCURRENT_APPEND and nothing is written.',
       ),
+    producer: ProduceProducerBody.optional(),
   })
   .strict();
 export type ProduceBody = z.infer<typeof ProduceBody>;
@@ -136,26 +458,60 @@ export type ProduceResult = z.infer<typeof ProduceResult>;
 
 const MAX_WAIT_MS = 20_000;
 
+/** Limits of a fetch, with their ranges: a query of `fetch`, a body of `consumeGroup`. */
+const FETCH_LIMITS = {
+  maxRecords: { min: 1, max: 10_000, doc: 'Default 500.' },
+  maxBytes: { min: 1, max: 4 * 1024 * 1024, doc: 'Default 1 MiB (at least one batch is always returned).' },
+  maxWaitMs: {
+    min: 0,
+    max: MAX_WAIT_MS,
+    doc: 'Long-poll: wait up to this long for records when there are none. Default 0.',
+  },
+} as const;
+
+/** The fetch limits in a JSON body: JSON integers. */
 const fetchLimits = {
-  maxRecords: z.coerce.number().int().min(1).max(10_000).optional().describe('Default 500.'),
-  maxBytes: z.coerce
-    .number()
+  maxRecords: z
     .int()
-    .min(1)
-    .max(4 * 1024 * 1024)
+    .min(FETCH_LIMITS.maxRecords.min)
+    .max(FETCH_LIMITS.maxRecords.max)
     .optional()
-    .describe('Default 1 MiB (at least one batch is always returned).'),
-  maxWaitMs: z.coerce
-    .number()
+    .describe(FETCH_LIMITS.maxRecords.doc),
+  maxBytes: z
     .int()
-    .min(0)
-    .max(MAX_WAIT_MS)
+    .min(FETCH_LIMITS.maxBytes.min)
+    .max(FETCH_LIMITS.maxBytes.max)
     .optional()
-    .describe('Long-poll: wait up to this long for records when there are none. Default 0.'),
+    .describe(FETCH_LIMITS.maxBytes.doc),
+  maxWaitMs: z
+    .int()
+    .min(FETCH_LIMITS.maxWaitMs.min)
+    .max(FETCH_LIMITS.maxWaitMs.max)
+    .optional()
+    .describe(FETCH_LIMITS.maxWaitMs.doc),
   encoding: Encoding.optional().describe('Default base64.'),
 };
 
-export const FetchQuery = z.object({ offset: z.coerce.number().pipe(offset), ...fetchLimits }).strict();
+/** The fetch limits in a query: decimal strings ({@link integerString}). */
+const fetchLimitsQuery = {
+  maxRecords: integerString(FETCH_LIMITS.maxRecords.min, FETCH_LIMITS.maxRecords.max)
+    .optional()
+    .describe(FETCH_LIMITS.maxRecords.doc),
+  maxBytes: integerString(FETCH_LIMITS.maxBytes.min, FETCH_LIMITS.maxBytes.max)
+    .optional()
+    .describe(FETCH_LIMITS.maxBytes.doc),
+  maxWaitMs: integerString(FETCH_LIMITS.maxWaitMs.min, FETCH_LIMITS.maxWaitMs.max)
+    .optional()
+    .describe(FETCH_LIMITS.maxWaitMs.doc),
+  encoding: fetchLimits.encoding,
+};
+
+export const FetchQuery = z
+  .object({
+    offset: integerString(0, Number.MAX_SAFE_INTEGER).describe('The first offset to read.'),
+    ...fetchLimitsQuery,
+  })
+  .strict();
 export type FetchQuery = z.infer<typeof FetchQuery>;
 
 export const ConsumedRecordBody = z.object({
@@ -179,10 +535,7 @@ export type FetchResult = z.infer<typeof FetchResult>;
 
 export const OffsetsQuery = z
   .object({
-    timestamp: z.coerce
-      .number()
-      .int()
-      .min(0)
+    timestamp: integerString(0, Number.MAX_SAFE_INTEGER)
       .optional()
       .describe('Also return the first offset whose record timestamp is at or after this (epoch ms).'),
   })
@@ -241,15 +594,20 @@ export const JoinGroupBody = z
     topics: z.array(name).min(1).max(100),
     memberId: z
       .string()
-      .regex(/^[a-zA-Z0-9._-]{1,200}$/)
+      .regex(/^[a-zA-Z0-9._-]{1,249}$/)
       .optional()
-      .describe('The member id to use (default: a generated one; with instanceId, the instanceId).'),
+      .describe(
+        'The member id to use (default: a generated one; with instanceId, the instanceId). A dynamic member id ' +
+          'already in the group is refused (MEMBER_ID_IN_USE).',
+      ),
     instanceId: z
       .string()
-      .min(1)
-      .max(200)
+      .regex(/^[a-zA-Z0-9._-]{1,249}$/)
       .optional()
-      .describe('Static membership: a stable id that gets its partitions back after a restart.'),
+      .describe(
+        'Static membership: a stable id that gets its partitions back after a restart. Joining with it fences the ' +
+          "previous instance's session (INVALID_SESSION).",
+      ),
     sessionTimeoutMs: z.number().int().min(100).max(300_000).optional().describe('Default 10000.'),
   })
   .strict();
@@ -266,13 +624,18 @@ export const LeaseBody = z.object({
 });
 export type LeaseBody = z.infer<typeof LeaseBody>;
 
-const partitionRef = z.object({ topic: name, partition });
+const partitionRef = z.object({ topic: topicName, partition }).strict();
 
 export const MembershipResult = z.object({
   memberId: z.string(),
   assignment: z.array(LeaseBody),
   lost: z.array(z.object({ topic: z.string(), partition: z.number().int() })),
-  session: z.string().describe('Opaque; send it back with the next heartbeat, commit, consume or leave.'),
+  session: z
+    .string()
+    .describe(
+      'Opaque and signed by the API; send the latest one back with the next heartbeat, commit, consume or leave. ' +
+        'An altered, expired or superseded session is refused (INVALID_SESSION): join again.',
+    ),
   heartbeatIntervalMs: z.number().int(),
 });
 export type MembershipResult = z.infer<typeof MembershipResult>;
@@ -282,6 +645,7 @@ export const HeartbeatBody = z
     session: z.string().min(1),
     release: z
       .array(partitionRef)
+      .max(10_000)
       .optional()
       .describe('Revoking partitions this member has finished and committed: hand them over now.'),
   })
@@ -293,17 +657,24 @@ export type LeaveBody = z.infer<typeof LeaveBody>;
 
 export const CommitBody = z
   .object({
-    memberId: z.string().min(1),
+    memberId: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/),
+    session: z
+      .string()
+      .min(1)
+      .describe("The member's latest session: only partitions it holds are committed."),
     offsets: z
       .array(
-        partitionRef.extend({
-          offset,
-          epoch: z.number().int().min(0),
-          metadata: z.string().max(4096).optional(),
-        }),
+        partitionRef
+          .extend({
+            offset,
+            epoch: z.number().int().min(0),
+            metadata: z.string().max(4096).optional(),
+          })
+          .strict(),
       )
       .min(1)
-      .max(1000),
+      .max(100)
+      .describe('All or nothing: every offset is committed, or (on any fence failure) none.'),
   })
   .strict();
 export type CommitBody = z.infer<typeof CommitBody>;
@@ -312,9 +683,10 @@ export const ConsumeGroupBody = z
   .object({
     session: z.string().min(1),
     positions: z
-      .array(partitionRef.extend({ offset }))
+      .array(z.object({ partition, offset }).strict())
+      .max(10_000)
       .optional()
-      .describe('Where to read assigned partitions; others start at their committed offset.'),
+      .describe("Where to read the topic's assigned partitions; others start at their committed offset."),
     offsetReset: z
       .enum(['earliest', 'latest'])
       .optional()

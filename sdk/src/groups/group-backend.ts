@@ -19,6 +19,8 @@ import { type LeaseFence, LeaseStore, type MemberInfo } from './lease-store.ts';
 
 /** A member's side of coordination, as the group consumer drives it. */
 export interface MemberCoordinator {
+  /** The member's id in the group (over HTTP it may change once, if the proposed one was taken). */
+  readonly memberId: string;
   /** Joins and keeps heartbeating in the background; resolves after the first round. */
   join(): Promise<void>;
   /** Leases held now. */

@@ -106,7 +106,8 @@ interface PartitionProgress {
 /** A member of a consumer group. Obtain with `tributary.consumer({ groupId })`. */
 export class GroupConsumer<V> {
   readonly groupId: string;
-  readonly memberId: string;
+  /** The member id proposed at construction (the instance id for static members). */
+  readonly #proposedMemberId: string;
   readonly #backend: GroupBackend;
   readonly #options: GroupConsumerOptions<V>;
   readonly #consumer: Consumer<V>;
@@ -137,7 +138,7 @@ export class GroupConsumer<V> {
     }
     this.#options = options;
     this.groupId = options.groupId;
-    this.memberId = options.instanceId ?? `m-${randomBytes(6).toString('hex')}`;
+    this.#proposedMemberId = options.instanceId ?? `m-${randomBytes(6).toString('hex')}`;
     this.#backend = backend(options.groupId);
     this.#consumer = new Consumer<V>(this.#backend.sources, {
       deserializer: options.deserializer,
@@ -147,6 +148,11 @@ export class GroupConsumer<V> {
       maxWaitMs: Math.min(heartbeat, 20_000),
       offsetReset: 'error',
     });
+  }
+
+  /** This member's id in the group (the `instanceId` for static members). */
+  get memberId(): string {
+    return this.#member?.memberId ?? this.#proposedMemberId;
   }
 
   /** Chooses the topics to consume. Call before {@link run}. */

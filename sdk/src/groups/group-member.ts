@@ -93,6 +93,10 @@ export class GroupMember {
     this.#onError = onError;
   }
 
+  get memberId(): string {
+    return this.info.memberId;
+  }
+
   /** Leases held now. */
   held(): HeldLease[] {
     return [...this.#held.values()].filter((l) => isHeld(l.state));
@@ -183,7 +187,7 @@ export class GroupMember {
         this.#held.delete(key);
       }),
     );
-    await this.#store.removeMember(this.info.memberId);
+    await this.#store.removeMember(this.info.memberId, this.info.joinId);
   }
 
   /** Stops heartbeating without leaving (what a crash looks like to the others). */

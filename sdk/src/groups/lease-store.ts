@@ -13,16 +13,25 @@ import {
   DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
-import { InvalidGroupIdError, LeaseLostError } from '../errors.ts';
+import {
+  InvalidArgumentError,
+  InvalidGroupIdError,
+  InvalidSessionError,
+  LeaseLostError,
+  MemberIdInUseError,
+  ServiceUnavailableError,
+} from '../errors.ts';
 import {
   GROUP_META_KEY,
   GroupAttr,
   leaseItemKey,
+  leaseKeyPrefix,
   memberKey,
   parseLeaseItemKey,
   parseMemberKey,
@@ -79,7 +88,23 @@ export interface MemberInfo {
   readonly instanceId: string | undefined;
   readonly topics: readonly string[];
   readonly sessionTimeoutMs: number;
+  /**
+   * Set for members that joined through {@link LeaseStore.register} (the HTTP API's): the id of
+   * that join. Heartbeats and leaving are conditional on it, so a session of an earlier join (a
+   * zombie of a static member, a replayed token) can neither renew nor remove the current one.
+   */
+  readonly joinId?: string | undefined;
 }
+
+/** An offset to commit with the fence it is conditional on. */
+export interface FencedCommitEntry {
+  readonly fence: LeaseFence;
+  readonly offset: number;
+  readonly metadata: string | undefined;
+}
+
+/** Most offsets one all-or-nothing commit writes (DynamoDB's transaction limit). */
+export const MAX_OFFSETS_PER_COMMIT = 100;
 
 const LEGAL_GROUP_ID = /^[a-zA-Z0-9._-]{1,249}$/;
 
@@ -148,6 +173,35 @@ export class LeaseStore {
     return { exists, createdAt, members, leases };
   }
 
+  /**
+   * The group's leases of one topic, read with one strongly consistent query of their key range
+   * (not the whole group): what a member reading that topic checks its ownership against.
+   */
+  async topicLeases(topic: string): Promise<LeaseRecord[]> {
+    const leases: LeaseRecord[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.#retry('Reading leases', () =>
+        this.#ctx.ddb.send(
+          new QueryCommand({
+            TableName: this.#ctx.tables.groups,
+            KeyConditionExpression: '#g = :g AND begins_with(#k, :prefix)',
+            ExpressionAttributeNames: { '#g': GroupAttr.group, '#k': GroupAttr.key },
+            ExpressionAttributeValues: { ':g': { S: this.group }, ':prefix': { S: leaseKeyPrefix(topic) } },
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const lease = parseLeaseItemKey(item[GroupAttr.key]?.S ?? '');
+        if (lease?.topic === topic) leases.push(leaseFromItem(lease.topic, lease.partition, item));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return leases;
+  }
+
   /** Records that the group exists (first join). Idempotent. */
   async ensureGroup(): Promise<void> {
     try {
@@ -166,48 +220,125 @@ export class LeaseStore {
     }
   }
 
-  /** One heartbeat: bumps the member's counter (one small write renews all its leases). */
-  async heartbeat(member: MemberInfo): Promise<number> {
-    const out = await this.#retry('Heartbeat', () =>
-      this.#ctx.ddb.send(
-        new UpdateItemCommand({
-          TableName: this.#ctx.tables.groups,
-          Key: this.#key(memberKey(member.memberId)),
-          UpdateExpression:
-            'SET #hb = if_not_exists(#hb, :zero) + :one, #seen = :now, #tp = :tp, #sto = :sto, #iid = :iid',
-          ExpressionAttributeNames: {
-            '#hb': GroupAttr.heartbeat,
-            '#seen': GroupAttr.seenAt,
-            '#tp': GroupAttr.topics,
-            '#sto': GroupAttr.sessionTimeoutMs,
-            '#iid': GroupAttr.instanceId,
-          },
-          ExpressionAttributeValues: {
-            ':zero': { N: '0' },
-            ':one': { N: '1' },
-            ':now': { N: String(this.#ctx.now()) },
-            ':tp': { L: member.topics.map((t) => ({ S: t })) },
-            ':sto': { N: String(member.sessionTimeoutMs) },
-            ':iid': member.instanceId === undefined ? { NULL: true } : { S: member.instanceId },
-          },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      ),
-    );
-    return Number(out.Attributes?.[GroupAttr.heartbeat]?.N ?? '0');
+  /**
+   * Registers a member that coordinates through the HTTP API: writes its item with `joinId`,
+   * after which only heartbeats of that join renew it. A dynamic member (no instance id) may only
+   * take an id no member item has ({@link MemberIdInUseError} otherwise); a static member takes its
+   * instance id over on purpose, fencing the previous instance's session (Kafka's static
+   * membership).
+   */
+  async register(member: MemberInfo & { readonly joinId: string }): Promise<void> {
+    try {
+      await this.#retry('Joining consumer group', () =>
+        this.#ctx.ddb.send(
+          new PutItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Item: {
+              ...this.#key(memberKey(member.memberId)),
+              ...this.#memberAttributes(member),
+              [GroupAttr.heartbeat]: { N: '0' },
+              [GroupAttr.joinId]: { S: member.joinId },
+            },
+            ...(member.instanceId === undefined
+              ? {
+                  ConditionExpression: 'attribute_not_exists(#k)',
+                  ExpressionAttributeNames: { '#k': GroupAttr.key },
+                }
+              : {}),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new MemberIdInUseError(this.group, member.memberId);
+      throw error;
+    }
   }
 
-  /** Removes a member's item (it left the group). */
-  async removeMember(memberId: string): Promise<void> {
-    await this.#retry('Leaving consumer group', () =>
-      this.#ctx.ddb.send(
-        new BatchWriteItemCommand({
-          RequestItems: {
-            [this.#ctx.tables.groups]: [{ DeleteRequest: { Key: this.#key(memberKey(memberId)) } }],
-          },
-        }),
-      ),
-    );
+  /**
+   * One heartbeat: bumps the member's counter (one small write renews all its leases). For a
+   * registered member it is conditional on its join id: {@link InvalidSessionError} when the item
+   * is gone (left, or removed after its session expired) or belongs to a newer join.
+   */
+  async heartbeat(member: MemberInfo): Promise<number> {
+    const attributes = this.#memberAttributes(member);
+    const names: Record<string, string> = { '#hb': GroupAttr.heartbeat };
+    const values: Item = { ':zero': { N: '0' }, ':one': { N: '1' } };
+    const set = ['#hb = if_not_exists(#hb, :zero) + :one'];
+    Object.entries(attributes).forEach(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      set.push(`#a${i} = :a${i}`);
+    });
+    if (member.joinId !== undefined) {
+      names['#jid'] = GroupAttr.joinId;
+      values[':jid'] = { S: member.joinId };
+    }
+    try {
+      const out = await this.#retry('Heartbeat', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(memberKey(member.memberId)),
+            UpdateExpression: `SET ${set.join(', ')}`,
+            ...(member.joinId !== undefined
+              ? { ConditionExpression: '#jid = :jid', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }
+              : {}),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        ),
+      );
+      return Number(out.Attributes?.[GroupAttr.heartbeat]?.N ?? '0');
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (error.Item) {
+        throw new InvalidSessionError(this.group, member.memberId, 'a newer join took this member id over', {
+          fenced: true,
+        });
+      }
+      throw new InvalidSessionError(
+        this.group,
+        member.memberId,
+        'the member is no longer in the group: it left, or it was removed after its session expired',
+      );
+    }
+  }
+
+  #memberAttributes(member: MemberInfo): Item {
+    return {
+      [GroupAttr.seenAt]: { N: String(this.#ctx.now()) },
+      [GroupAttr.topics]: { L: member.topics.map((t) => ({ S: t })) },
+      [GroupAttr.sessionTimeoutMs]: { N: String(member.sessionTimeoutMs) },
+      [GroupAttr.instanceId]: member.instanceId === undefined ? { NULL: true } : { S: member.instanceId },
+    };
+  }
+
+  /**
+   * Removes a member's item (it left the group); for a registered member only while the item is
+   * still that join's (a stale session cannot remove a member that joined again).
+   */
+  async removeMember(memberId: string, joinId?: string): Promise<void> {
+    try {
+      await this.#retry('Leaving consumer group', () =>
+        this.#ctx.ddb.send(
+          new DeleteItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(memberKey(memberId)),
+            ...(joinId === undefined
+              ? {}
+              : {
+                  ConditionExpression: '#jid = :jid',
+                  ExpressionAttributeNames: { '#jid': GroupAttr.joinId },
+                  ExpressionAttributeValues: { ':jid': { S: joinId } },
+                }),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**
@@ -313,6 +444,63 @@ export class LeaseStore {
       if (current?.owner === fence.memberId && current.epoch === fence.epoch) return; // Already committed further.
       throw new LeaseLostError(this.group, fence.topic, fence.partition);
     }
+  }
+
+  /**
+   * Commits several offsets all or nothing, in one transaction: either every fence holds and every
+   * offset is written, or nothing is ({@link LeaseLostError} names the first partition whose fence
+   * failed). An offset below the stored one is left out, as {@link commit} does.
+   */
+  async commitAll(entries: readonly FencedCommitEntry[]): Promise<void> {
+    if (entries.length > MAX_OFFSETS_PER_COMMIT) {
+      throw new InvalidArgumentError(
+        `One commit writes at most ${MAX_OFFSETS_PER_COMMIT} offsets (all or nothing); got ${entries.length}`,
+      );
+    }
+    const keys = new Set(entries.map((e) => leaseItemKey(e.fence.topic, e.fence.partition)));
+    if (keys.size !== entries.length) {
+      throw new InvalidArgumentError('A commit names one partition more than once');
+    }
+    let pending = [...entries];
+    while (pending.length > 1) {
+      const token = randomUUID();
+      const batch = pending;
+      try {
+        await this.#retry('Committing offsets', () =>
+          this.#ctx.ddb.send(
+            new TransactWriteItemsCommand({
+              TransactItems: batch.map((e) => ({
+                Update: this.#commitUpdate(e.fence, e.offset, e.metadata),
+              })),
+              ClientRequestToken: token,
+            }),
+          ),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const behind: FencedCommitEntry[] = [];
+        batch.forEach((entry, i) => {
+          const reason = reasons[i];
+          if (reason?.Code !== 'ConditionalCheckFailed') return;
+          const current = reason.Item
+            ? leaseFromItem(entry.fence.topic, entry.fence.partition, reason.Item)
+            : undefined;
+          if (current?.owner !== entry.fence.memberId || current.epoch !== entry.fence.epoch) {
+            throw new LeaseLostError(this.group, entry.fence.topic, entry.fence.partition);
+          }
+          behind.push(entry); // Fenced correctly, but the stored offset is already further.
+        });
+        if (behind.length === 0) {
+          // Cancelled by a conflicting transaction in flight on one of the leases: worth repeating.
+          throw new ServiceUnavailableError('Committing offsets conflicted with another transaction', error);
+        }
+        pending = batch.filter((e) => !behind.includes(e));
+      }
+    }
+    const [last] = pending;
+    if (last) await this.commit(last.fence, last.offset, last.metadata);
   }
 
   /** The same commit as a transaction item, for exactly-once consume-transform-produce. */

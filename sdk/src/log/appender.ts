@@ -108,6 +108,12 @@ export interface AppenderOptions {
 export interface AppendOptions {
   /** Fail with {@link ConcurrentAppendError} unless the batch lands exactly at this offset. */
   readonly expectedOffset?: number;
+  /**
+   * Once aborted, the append starts no further write (and cancels one being sent) and fails with
+   * the signal's reason. An idempotent append fences itself with it: past its claim's deadline it
+   * must write nothing, so that a retry may take the claim over (see `idempotent-append.ts`).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Where a batch landed. */
@@ -194,6 +200,15 @@ export class PartitionAppender {
     return this.refreshTail();
   }
 
+  /**
+   * The cached tail if fresh, without reading or waiting for appends in progress (safe outside
+   * {@link exclusive}: it changes nothing). Undefined when there is none.
+   */
+  freshTail(): ChainTail | undefined {
+    const cached = this.#tail;
+    return cached && this.#ctx.now() - cached.at <= TAIL_CACHE_MAX_AGE_MS ? cached : undefined;
+  }
+
   /** Re-reads the tail with a strongly consistent query. */
   async refreshTail(): Promise<ChainTail> {
     this.stats.tailReads++;
@@ -241,7 +256,8 @@ export class PartitionAppender {
 
   async #append(batch: BatchToAppend, options: AppendOptions): Promise<AppendResult> {
     validateBatch(batch, this.label);
-    if (options.expectedOffset !== undefined) return this.#appendAt(batch, options.expectedOffset);
+    const { signal } = options;
+    if (options.expectedOffset !== undefined) return this.#appendAt(batch, options.expectedOffset, signal);
     let collisions = 0;
     let consecutive = 0;
     for (;;) {
@@ -252,10 +268,12 @@ export class PartitionAppender {
       const tail = await this.knownTail();
       const slot = planSlot(tail, batch, batchBytes(batch));
       const outcome =
-        path === 'one-phase' ? await this.#putComplete(batch, slot) : await this.#claim(batch, slot);
+        path === 'one-phase'
+          ? await this.#putComplete(batch, slot, signal)
+          : await this.#claim(batch, slot, signal);
       if (outcome.kind === 'written') {
         this.recordAttempt(false);
-        if (path === 'two-phase' && !(await this.#writeBody(batch, slot))) {
+        if (path === 'two-phase' && !(await this.#writeBody(batch, slot, signal))) {
           // Our claim was voided (we were past the deadline): append again at the tail.
           this.#tail = undefined;
           continue;
@@ -268,7 +286,7 @@ export class PartitionAppender {
         if (occupant.kind !== 'pending' && !occupant.voided) {
           return this.#succeeded(batch, slot, path, collisions, true);
         }
-        if (occupant.kind === 'pending' && (await this.#writeBody(batch, slot))) {
+        if (occupant.kind === 'pending' && (await this.#writeBody(batch, slot, signal))) {
           return this.#succeeded(batch, slot, path, collisions, false);
         }
         this.#learnTail(tailAfter(occupant));
@@ -288,7 +306,11 @@ export class PartitionAppender {
     }
   }
 
-  async #appendAt(batch: BatchToAppend, expectedOffset: number): Promise<AppendResult> {
+  async #appendAt(
+    batch: BatchToAppend,
+    expectedOffset: number,
+    signal: AbortSignal | undefined,
+  ): Promise<AppendResult> {
     if (!Number.isSafeInteger(expectedOffset) || expectedOffset < 0) {
       throw new InvalidArgumentError(`expectedOffset must be a non-negative integer, got ${expectedOffset}`);
     }
@@ -298,7 +320,7 @@ export class PartitionAppender {
       throw new ConcurrentAppendError(this.ref.topic, this.ref.partition, expectedOffset, tail.end);
     }
     const slot = planSlot(tail, batch, batchBytes(batch));
-    const outcome = await this.#putComplete(batch, slot);
+    const outcome = await this.#putComplete(batch, slot, signal);
     if (outcome.kind === 'written') return this.#succeeded(batch, slot, 'one-phase', 0, false);
     const { occupant } = outcome;
     if (
@@ -331,23 +353,34 @@ export class PartitionAppender {
   }
 
   /** One-phase: the whole batch at the slot, if the slot is free. */
-  async #putComplete(batch: BatchToAppend, slot: PlannedSlot): Promise<WriteOutcome> {
+  async #putComplete(
+    batch: BatchToAppend,
+    slot: PlannedSlot,
+    signal: AbortSignal | undefined,
+  ): Promise<WriteOutcome> {
     const body = batch.claim ? batch.body : setBaseOffset(batch.body, slot.offset);
-    const outcome = await this.#conditionalPut({
-      ...slotAttributes(this.partitionKey, slot),
-      ...bodyAttributes(body, batch.claim),
-    });
+    const outcome = await this.#conditionalPut(
+      { ...slotAttributes(this.partitionKey, slot), ...bodyAttributes(body, batch.claim) },
+      signal,
+    );
     if (outcome.kind === 'written') this.stats.writeUnits += writeUnits(storedItemBytes(batch));
     return outcome;
   }
 
   /** Two-phase, step one: a small pending placeholder claims the slot. */
-  async #claim(batch: BatchToAppend, slot: PlannedSlot): Promise<WriteOutcome> {
-    const outcome = await this.#conditionalPut({
-      ...slotAttributes(this.partitionKey, slot),
-      [LogAttr.state]: { S: PENDING_STATE },
-      [LogAttr.deadline]: { N: String(this.#ctx.now() + this.#pendingTimeoutMs) },
-    });
+  async #claim(
+    batch: BatchToAppend,
+    slot: PlannedSlot,
+    signal: AbortSignal | undefined,
+  ): Promise<WriteOutcome> {
+    const outcome = await this.#conditionalPut(
+      {
+        ...slotAttributes(this.partitionKey, slot),
+        [LogAttr.state]: { S: PENDING_STATE },
+        [LogAttr.deadline]: { N: String(this.#ctx.now() + this.#pendingTimeoutMs) },
+      },
+      signal,
+    );
     // A placeholder is ~100 bytes: one write unit whether it lands or collides.
     if (outcome.kind === 'written') this.stats.writeUnits += 1;
     else if (!isOwnSlot(outcome.occupant, batch.producerId, batch.sequence)) this.stats.wastedWriteUnits += 1;
@@ -358,15 +391,20 @@ export class PartitionAppender {
    * Two-phase, step two: writes the body onto our pending claim. Returns false when a reader
    * voided the claim first (the batch must then be appended again).
    */
-  async #writeBody(batch: BatchToAppend, slot: PlannedSlot): Promise<boolean> {
+  async #writeBody(
+    batch: BatchToAppend,
+    slot: PlannedSlot,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     const body = batch.claim ? batch.body : setBaseOffset(batch.body, slot.offset);
     const bodyValues = bodyAttributes(body, batch.claim);
     const [first, second] = Object.keys(bodyValues);
     try {
       await withRetry(
         `Writing a batch body to ${this.label}`,
-        () =>
-          this.#ctx.ddb.send(
+        () => {
+          signal?.throwIfAborted();
+          return this.#ctx.ddb.send(
             new UpdateItemCommand({
               TableName: this.#ctx.tables.log,
               Key: logKey(this.partitionKey, slot.offset),
@@ -389,8 +427,11 @@ export class PartitionAppender {
               },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
-          ),
+            { abortSignal: signal },
+          );
+        },
         this.#ctx.retry,
+        signal,
       );
       this.stats.writeUnits += writeUnits(storedItemBytes(batch));
       return true;
@@ -402,12 +443,16 @@ export class PartitionAppender {
     }
   }
 
-  async #conditionalPut(item: Record<string, AttributeValue>): Promise<WriteOutcome> {
+  async #conditionalPut(
+    item: Record<string, AttributeValue>,
+    signal: AbortSignal | undefined,
+  ): Promise<WriteOutcome> {
     try {
       await withRetry(
         `Appending to ${this.label}`,
-        () =>
-          this.#ctx.ddb.send(
+        () => {
+          signal?.throwIfAborted();
+          return this.#ctx.ddb.send(
             new PutItemCommand({
               TableName: this.#ctx.tables.log,
               Item: item,
@@ -415,8 +460,11 @@ export class PartitionAppender {
               ExpressionAttributeNames: { '#off': LogAttr.offset },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
-          ),
+            { abortSignal: signal },
+          );
+        },
         this.#ctx.retry,
+        signal,
       );
       return { kind: 'written' };
     } catch (error) {

@@ -38,97 +38,141 @@ export interface TopicConfig {
   readonly homeRegion: string | undefined;
 }
 
-interface ConfigDef {
+/**
+ * The JSON type and allowed values of a config. The HTTP API's schemas are generated from it
+ * (`api/schemas.ts`), and {@link validateTopicConfigs} checks values with it, so the two cannot
+ * disagree on what a key takes.
+ */
+export type ConfigValueType =
+  /** A whole number in `min..max`: a JSON integer or its decimal string. */
+  | { readonly type: 'integer'; readonly min: number; readonly max: number }
+  /** `true` or `false`: a JSON boolean or its string. */
+  | { readonly type: 'boolean' }
+  /** One of `values`, as a string. */
+  | { readonly type: 'enum'; readonly values: readonly string[] }
+  /** A string matching `pattern` (`what` names the form in errors). */
+  | { readonly type: 'string'; readonly pattern: RegExp; readonly what: string };
+
+/** One config key Tributary honours. */
+export interface ConfigDef {
+  /** Value when the key is not set (as stored: a string); undefined when unset means "none". */
   readonly default: string | undefined;
   readonly doc: string;
-  /** Returns an error message, or undefined when the value is valid. */
-  readonly check: (value: string) => string | undefined;
+  readonly value: ConfigValueType;
 }
 
 const DAY_MS = 86_400_000;
 
-function longAtLeast(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => string | undefined {
-  return (value) => {
-    if (!/^-?\d+$/.test(value)) return `"${value}" is not an integer`;
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min || n > max) return `${value} is outside ${min}..${max}`;
-    return undefined;
-  };
-}
+const long = (min: number, max = Number.MAX_SAFE_INTEGER): ConfigValueType => ({ type: 'integer', min, max });
+const oneOf = (...values: string[]): ConfigValueType => ({ type: 'enum', values });
 
-function oneOf(...allowed: string[]): (value: string) => string | undefined {
-  return (value) => (allowed.includes(value) ? undefined : `"${value}" is not one of ${allowed.join(', ')}`);
-}
-
-/** Every config key Tributary accepts, with its default and doc. */
+/** Every config key Tributary accepts, with its default, doc and type. Look keys up with {@link topicConfigDef}. */
 export const TOPIC_CONFIGS: Readonly<Record<string, ConfigDef>> = {
   'retention.ms': {
     default: String(7 * DAY_MS),
     doc: 'ms to keep records; -1 = forever',
-    check: longAtLeast(-1),
+    value: long(-1),
   },
   'retention.bytes': {
     default: '-1',
     doc: 'max bytes per partition; -1 = unlimited',
-    check: longAtLeast(-1),
+    value: long(-1),
   },
   'local.retention.ms': {
     default: String(DAY_MS),
     doc: 'ms a batch stays in DynamoDB before it is archived to S3; -1 = never archive by age',
-    check: longAtLeast(-1),
+    value: long(-1),
   },
   'local.retention.bytes': {
     default: '-1',
     doc: 'bytes per partition kept in DynamoDB before archiving; -1 = no limit',
-    check: longAtLeast(-1),
+    value: long(-1),
   },
   'remote.storage.enable': {
     default: 'true',
     doc: 'archive old batches to S3',
-    check: oneOf('true', 'false'),
+    value: { type: 'boolean' },
   },
   'segment.bytes': {
     default: String(8 * 1024 * 1024),
     doc: 'largest S3 segment in bytes (1024..1073741824)',
-    check: longAtLeast(1024, 1024 * 1024 * 1024),
+    value: long(1024, 1024 * 1024 * 1024),
   },
   'segment.ms': {
     default: String(60 * 60 * 1000),
     doc: 'ms of record timestamps after which a segment closes (≥ 1)',
-    check: longAtLeast(1),
+    value: long(1),
   },
   'max.message.bytes': {
     default: String(1024 * 1024),
     doc: `largest record batch in bytes (1..${MAX_MESSAGE_BYTES_LIMIT})`,
-    check: longAtLeast(1, MAX_MESSAGE_BYTES_LIMIT),
+    value: long(1, MAX_MESSAGE_BYTES_LIMIT),
   },
   'large.message.threshold.bytes': {
     default: String(256 * 1024),
     doc: 'batches of at least this many bytes are stored in S3 with a pointer in the log (1024..358400)',
-    check: longAtLeast(1024, 350 * 1024),
+    value: long(1024, 350 * 1024),
   },
   'compression.type': {
     default: 'producer',
-    doc: 'producer, uncompressed, gzip, snappy, lz4 or zstd',
-    check: oneOf('producer', 'uncompressed', 'none', 'gzip', 'snappy', 'lz4', 'zstd'),
+    doc: 'producer, uncompressed (or none), gzip, snappy, lz4 or zstd',
+    value: oneOf('producer', 'uncompressed', 'none', 'gzip', 'snappy', 'lz4', 'zstd'),
   },
   'cleanup.policy': {
     default: 'delete',
     doc: 'delete (log compaction is not supported)',
-    check: (v) =>
-      v === 'delete' ? undefined : `"${v}" is not supported; only "delete" is (no log compaction)`,
+    value: oneOf('delete'),
   },
   'message.timestamp.type': {
     default: 'CreateTime',
     doc: 'CreateTime or LogAppendTime',
-    check: oneOf('CreateTime', 'LogAppendTime'),
+    value: oneOf('CreateTime', 'LogAppendTime'),
   },
   'home.region': {
     default: undefined,
     doc: 'AWS region that takes appends when tables are replicated',
-    check: (v) => (/^[a-z]{2}(-[a-z]+)+-\d$/.test(v) ? undefined : `"${v}" is not an AWS region name`),
+    value: { type: 'string', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, what: 'an AWS region name' },
   },
 };
+
+/**
+ * The definition of config `key`, or undefined for a key Tributary does not know. An own-property
+ * lookup: caller-supplied keys such as `constructor` or `__proto__` are unknown configs, not
+ * members of `Object.prototype`.
+ */
+export function topicConfigDef(key: string): ConfigDef | undefined {
+  return Object.hasOwn(TOPIC_CONFIGS, key) ? TOPIC_CONFIGS[key] : undefined;
+}
+
+/** The error for a config key Tributary does not know. */
+export function unknownConfigError(key: string): InvalidConfigError {
+  return new InvalidConfigError(key, `unknown config; supported: ${Object.keys(TOPIC_CONFIGS).join(', ')}`);
+}
+
+/** Refuses, with {@link InvalidConfigError}, the first key that is not a known config (set or reset). */
+export function validateConfigKeys(keys: Iterable<string>): void {
+  for (const key of keys) if (!topicConfigDef(key)) throw unknownConfigError(key);
+}
+
+/** What is wrong with a (trimmed, stringified) value of a config of type `type`, or undefined if it is valid. */
+function problemOf(type: ConfigValueType, value: string): string | undefined {
+  switch (type.type) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(value)) return `"${value}" is not an integer`;
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < type.min || n > type.max) {
+        return `${value} is outside ${type.min}..${type.max}`;
+      }
+      return undefined;
+    }
+    case 'boolean':
+      return value === 'true' || value === 'false' ? undefined : `"${value}" is not true or false`;
+    case 'enum':
+      return type.values.includes(value) ? undefined : `"${value}" is not one of ${type.values.join(', ')}`;
+    case 'string':
+      return type.pattern.test(value) ? undefined : `"${value}" is not ${type.what}`;
+  }
+}
 
 /**
  * Validates configs given by a user (create or alter) and returns them normalised as strings.
@@ -141,15 +185,10 @@ export function validateTopicConfigs(
 ): Record<string, string> {
   const out: Record<string, string> = { ...base };
   for (const [key, raw] of Object.entries(input)) {
-    const def = TOPIC_CONFIGS[key];
-    if (!def) {
-      throw new InvalidConfigError(
-        key,
-        `unknown config; supported: ${Object.keys(TOPIC_CONFIGS).join(', ')}`,
-      );
-    }
+    const def = topicConfigDef(key);
+    if (!def) throw unknownConfigError(key);
     const value = String(raw).trim();
-    const problem = def.check(value);
+    const problem = problemOf(def.value, value);
     if (problem) throw new InvalidConfigError(key, `${problem} (${def.doc})`);
     out[key] = value === 'none' && key === 'compression.type' ? 'uncompressed' : value;
   }
@@ -157,7 +196,7 @@ export function validateTopicConfigs(
   // is capped by a shorter total retention when parsed (see parseTopicConfig).
   const parsed = parseTopicConfig(out);
   if (
-    'local.retention.ms' in out &&
+    Object.hasOwn(out, 'local.retention.ms') &&
     parsed.retentionMs !== -1 &&
     Number(out['local.retention.ms']) > parsed.retentionMs
   ) {
@@ -167,7 +206,7 @@ export function validateTopicConfigs(
     );
   }
   if (
-    'local.retention.bytes' in out &&
+    Object.hasOwn(out, 'local.retention.bytes') &&
     parsed.retentionBytes !== -1 &&
     Number(out['local.retention.bytes']) > parsed.retentionBytes
   ) {
@@ -179,8 +218,9 @@ export function validateTopicConfigs(
   return out;
 }
 
+/** A stored config's value, or its default: own-property lookups only (stored maps come from callers). */
 function get(configs: Readonly<Record<string, string>>, key: string): string | undefined {
-  return configs[key] ?? TOPIC_CONFIGS[key]?.default;
+  return (Object.hasOwn(configs, key) ? configs[key] : undefined) ?? topicConfigDef(key)?.default;
 }
 
 /** Parses stored configs into typed values, applying defaults. */

@@ -6,6 +6,9 @@ export const MAX_TOPIC_NAME_LENGTH = 249;
 
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 
+/** Every rule of {@link validateTopicName} as one pattern (1–249 legal characters, not `.` or `..`). */
+export const LEGAL_TOPIC_NAME = /^(?!\.{1,2}$)[a-zA-Z0-9._-]{1,249}$/;
+
 /** Throws {@link InvalidTopicNameError} unless `name` is a legal Kafka topic name. */
 export function validateTopicName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new InvalidTopicNameError(String(name), 'it must be a string');

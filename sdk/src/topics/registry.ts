@@ -28,6 +28,7 @@ import {
   LogAttr,
   type PartitionRef,
   partitionKey,
+  producerStateKey,
   segmentManifestKey,
   TopicAttr,
   tombstoneKey,
@@ -164,12 +165,12 @@ export class TopicRegistry {
   ): Promise<TopicMetadata> {
     const current = await this.get(name);
     const kept: Record<string, string> = { ...current.configs };
-    const set: Record<string, string | number | boolean> = {};
+    const set = new Map<string, string | number | boolean>();
     for (const [key, value] of Object.entries(changes)) {
       if (value === null) delete kept[key];
-      else set[key] = value;
+      else set.set(key, value);
     }
-    const stored = validateTopicConfigs(set, kept);
+    const stored = validateTopicConfigs(Object.fromEntries(set), kept);
     return this.#update(
       current,
       'SET #cfg = :cfg',
@@ -253,8 +254,8 @@ export class TopicRegistry {
     onProgress?: (p: PurgeProgress) => void,
   ): Promise<void> {
     let deleted = 0;
-    // The partition's batches and stubs, then its segment manifest.
-    for (const pk of [partitionKey(ref), segmentManifestKey(ref)]) {
+    // The partition's batches and stubs, its segment manifest, and its producers' sequence state.
+    for (const pk of [partitionKey(ref), segmentManifestKey(ref), producerStateKey(ref)]) {
       deleted = await this.#purgeItems(ref, pk, partitions, deleted, onProgress);
     }
   }

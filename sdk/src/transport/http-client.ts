@@ -32,8 +32,8 @@ export interface HttpClientOptions {
   readonly region: string;
   /**
    * Credentials requests are signed with. @default the standard AWS credential chain; against a
-   * loopback endpoint with no credentials in the environment, dummy `test`/`test` (the local
-   * API accepts any signature)
+   * loopback endpoint with no credentials in the environment, dummy `test`/`test` (one of the
+   * pairs the local API verifies signatures against)
    */
   readonly credentials?: Credentials;
   /** Backoff and deadline for retrying throttling and transient failures. @default DEFAULT_RETRY_POLICY */
@@ -73,8 +73,8 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const LONG_POLL_MARGIN_MS = 10_000;
 
 const MAY_HAVE_WRITTEN =
-  'The records may or may not have been appended: produce requests are not retried after they ' +
-  'may have reached the API, so that no record is written twice.';
+  'The records may or may not have been appended: produce requests without a producer id are not ' +
+  'retried after they may have reached the API, so that no record is written twice.';
 
 /**
  * Builds the request of an operation: `endpoint`'s origin and base path, the route's path with
@@ -163,12 +163,14 @@ export class HttpClient {
    * `ServiceUnavailableError`, `TimeoutError`, `RequestTooLargeError`, `RouteNotFoundError` or
    * `InternalError`.
    *
-   * Retriable failures are retried (backoff and deadline from the client's retry policy), with
-   * one exception: `produce` is not idempotent, so it is retried only when the request
+   * Retriable failures are retried (backoff and deadline from the client's retry policy). A
+   * `produce` with a `producer` part is idempotent (the API recognises a retry of it per
+   * partition), so it is retried like any other call: lost responses, timeouts, 5xx, throttling
+   * and `PRODUCE_IN_PROGRESS` alike. A `produce` without one is retried only when the request
    * certainly had no effect — HTTP 429 or 503 (throttled or unavailable before anything was
-   * written), or a connection that could not be opened. A produce that fails after it may have
-   * reached the API (no response, a timeout, HTTP 502/504) is surfaced at once, its message saying
-   * the records may have been appended; retrying it is the caller's choice.
+   * written), or a connection that could not be opened. Such a produce that fails after it may
+   * have reached the API (no response, a timeout, HTTP 502/504) is surfaced at once, its message
+   * saying the records may have been appended; retrying it is the caller's choice.
    */
   async call<O extends OperationId>(
     operationId: O,
@@ -182,7 +184,9 @@ export class HttpClient {
       (request.query ?? {}) as Record<string, unknown>,
       request.body,
     );
-    const idempotent = operationId !== 'produce';
+    const idempotent =
+      operationId !== 'produce' ||
+      (request.body as { producer?: unknown } | undefined)?.producer !== undefined;
     const waitMs = waitOf(request);
     const timeoutMs = waitMs > 0 ? Math.max(this.#timeoutMs, waitMs + LONG_POLL_MARGIN_MS) : this.#timeoutMs;
     const outcome = await withRetry(

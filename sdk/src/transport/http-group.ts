@@ -5,10 +5,17 @@
  * assigned, revoke requested, lost — so the group consumer above behaves identically.
  * A revoked partition is released on the next heartbeat, after its batch finished and was committed.
  */
+import { randomBytes } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { OperationResult } from '../api/contract.ts';
 import type { TopicPartition } from '../consumer.ts';
-import { OffsetOutOfRangeError, UnsupportedOperationError } from '../errors.ts';
+import {
+  InvalidSessionError,
+  LeaseLostError,
+  MemberIdInUseError,
+  OffsetOutOfRangeError,
+  UnsupportedOperationError,
+} from '../errors.ts';
 import { leaseKey } from '../groups/assignment.ts';
 import type { FencedOffset, GroupBackend, MemberCoordinator } from '../groups/group-backend.ts';
 import type { HeldLease, MembershipEvents, MemberTiming } from '../groups/group-member.ts';
@@ -34,6 +41,8 @@ class HttpGroupMember implements MemberCoordinator {
   /** Revoking leases finished by the consumer, to release on the next heartbeat. */
   readonly #releasing = new Map<string, HeldLease>();
   #session: string | undefined;
+  /** The member id in use: the proposed one, unless a lost join response forced a new one. */
+  #memberId: string;
   #lastHeartbeatAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> = Promise.resolve();
@@ -50,9 +59,19 @@ class HttpGroupMember implements MemberCoordinator {
     this.#http = http;
     this.#group = group;
     this.#info = info;
+    this.#memberId = info.memberId;
     this.#timing = timing;
     this.#events = events;
     this.#onError = onError;
+  }
+
+  get memberId(): string {
+    return this.#memberId;
+  }
+
+  /** The latest session, for commits (undefined before the first join). */
+  get session(): string | undefined {
+    return this.#session;
   }
 
   held(): HeldLease[] {
@@ -60,19 +79,36 @@ class HttpGroupMember implements MemberCoordinator {
   }
 
   async join(): Promise<void> {
-    const membership = await this.#http.call('joinGroup', {
-      params: { group: this.#group },
-      body: {
-        topics: [...this.#info.topics],
-        memberId: this.#info.memberId,
-        ...(this.#info.instanceId === undefined ? {} : { instanceId: this.#info.instanceId }),
-        sessionTimeoutMs: this.#info.sessionTimeoutMs,
-      },
-    });
+    const membership = await this.#join();
     this.#running = true;
     this.#lastHeartbeatAt = Date.now();
     await this.#apply(membership);
     this.#schedule();
+  }
+
+  /**
+   * Joins under the member id in use. A dynamic member whose id is taken — most likely by its own
+   * earlier attempt whose response was lost, which expires on its own — joins under a new id.
+   */
+  async #join(): Promise<Membership> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#http.call('joinGroup', {
+          params: { group: this.#group },
+          body: {
+            topics: [...this.#info.topics],
+            ...(this.#info.instanceId === undefined
+              ? { memberId: this.#memberId }
+              : { instanceId: this.#info.instanceId }),
+            sessionTimeoutMs: this.#info.sessionTimeoutMs,
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof MemberIdInUseError) || this.#info.instanceId !== undefined || attempt >= 3)
+          throw error;
+        this.#memberId = `m-${randomBytes(6).toString('hex')}`;
+      }
+    }
   }
 
   async handOff(lease: HeldLease): Promise<boolean> {
@@ -92,7 +128,7 @@ class HttpGroupMember implements MemberCoordinator {
     await this.#ticking;
     if (!this.#session) return;
     await this.#http.call('leaveGroup', {
-      params: { group: this.#group, member: this.#info.memberId },
+      params: { group: this.#group, member: this.#memberId },
       body: { session: this.#session },
     });
     for (const lease of this.#held.values()) lease.state = transition(lease.state, 'released');
@@ -131,18 +167,28 @@ class HttpGroupMember implements MemberCoordinator {
       let membership: Membership;
       try {
         membership = await this.#http.call('heartbeat', {
-          params: { group: this.#group, member: this.#info.memberId },
+          params: { group: this.#group, member: this.#memberId },
           body: { session: this.#session, release },
         });
       } catch (error) {
-        // Unable to heartbeat for a whole session: others may have our leases; stop processing them.
-        if (startedAt - this.#lastHeartbeatAt >= this.#info.sessionTimeoutMs) {
-          for (const [key, lease] of this.#held) {
-            this.#held.delete(key);
-            lease.state = transition(lease.state, 'lost');
-            this.#events.lost(lease);
+        if (error instanceof InvalidSessionError) {
+          // Removed from the group (its session expired while this process was paused, say): every
+          // lease is gone; a dynamic member joins again at once. A static member fenced by a newer
+          // instance of itself stops, as Kafka's FENCED_INSTANCE_ID does.
+          this.#loseAll();
+          if (error.fenced) {
+            this.#stop();
+            throw error;
           }
+          this.#session = undefined;
+          const rejoined = await this.#join();
+          this.#lastHeartbeatAt = startedAt;
+          this.#releasing.clear();
+          await this.#apply(rejoined);
+          return;
         }
+        // Unable to heartbeat for a whole session: others may have our leases; stop processing them.
+        if (startedAt - this.#lastHeartbeatAt >= this.#info.sessionTimeoutMs) this.#loseAll();
         throw error;
       }
       this.#lastHeartbeatAt = startedAt;
@@ -151,6 +197,14 @@ class HttpGroupMember implements MemberCoordinator {
     });
     this.#ticking = run.catch(() => undefined);
     return run;
+  }
+
+  #loseAll(): void {
+    for (const [key, lease] of this.#held) {
+      this.#held.delete(key);
+      lease.state = transition(lease.state, 'lost');
+      this.#events.lost(lease);
+    }
   }
 
   async #apply(membership: Membership, released: ReadonlySet<string> = new Set()): Promise<void> {
@@ -201,6 +255,8 @@ export class HttpGroupBackend implements GroupBackend {
   readonly sources: PartitionSourceFactory;
   readonly #http: HttpClient;
   readonly #group: string;
+  /** The member of this group's consumer: commits carry its session. */
+  #member: HttpGroupMember | undefined;
 
   constructor(http: HttpClient, group: string) {
     this.#http = http;
@@ -218,7 +274,8 @@ export class HttpGroupBackend implements GroupBackend {
     events: MembershipEvents,
     onError: (e: unknown) => void,
   ): MemberCoordinator {
-    return new HttpGroupMember(this.#http, this.#group, info, timing, events, onError);
+    this.#member = new HttpGroupMember(this.#http, this.#group, info, timing, events, onError);
+    return this.#member;
   }
 
   async checkCommit(p: TopicPartition, _lease: HeldLease, offset: number): Promise<void> {
@@ -231,10 +288,15 @@ export class HttpGroupBackend implements GroupBackend {
   }
 
   async commit(c: FencedOffset): Promise<void> {
+    const session = this.#member?.session;
+    if (!this.#member || session === undefined) {
+      throw new LeaseLostError(this.#group, c.fence.topic, c.fence.partition);
+    }
     await this.#http.call('commitOffsets', {
       params: { group: this.#group },
       body: {
-        memberId: c.fence.memberId,
+        memberId: this.#member.memberId,
+        session,
         offsets: [
           {
             topic: c.fence.topic,

@@ -3,16 +3,25 @@
  * serialised exactly as the direct producer does (same errors, before any request), then batched
  * per topic: messages of concurrent `send()` calls for one topic within `lingerMs` go in one
  * `produce` request, split so each partition's share stays within `maxBatchBytes` and the body
- * within the API's limit. One request per topic is in flight at a time, so each partition's
+ * within the API's limit. Requests overlap only on disjoint partitions, so each partition's
  * records land in the order they were sent.
+ *
+ * Idempotent (the default), the producer has a random 63-bit producer id and counts a sequence
+ * per partition; each request carries them, so the API appends each partition's share exactly
+ * once however often the request is retried, and the client retries it like any idempotent call.
  */
 
-import type { ProduceBody, ProduceResult } from '../api/schemas.ts';
+import { randomBytes } from 'node:crypto';
+import type { ProduceBody, ProduceProducerBody, ProduceResult } from '../api/schemas.ts';
 import { Outstanding } from '../concurrency.ts';
 import {
   ClientClosedError,
+  type ErrorCode,
   InternalError,
+  OutOfOrderSequenceError,
+  PartiallyAppendedError,
   RequestTooLargeError,
+  TributaryError,
   UnsupportedOperationError,
 } from '../errors.ts';
 import { Partitioner } from '../log/partitioner.ts';
@@ -65,10 +74,60 @@ interface TopicQueue {
    */
   readonly inFlight: Set<Promise<void>>;
   readonly busy: Set<number>;
+  /** Idempotent: each partition's next sequence, and the producer id it counts for. */
+  readonly sequences: Map<number, PartitionSequence>;
+}
+
+interface PartitionSequence {
+  readonly producerId: string;
+  readonly next: number;
+}
+
+/** How one produce request ended: where each record landed (undefined: not appended), and the failure. */
+interface RequestOutcome {
+  readonly metas: readonly (RecordMetadata | undefined)[];
+  readonly error?: unknown;
 }
 
 /** Produce requests in flight per topic (each on partitions no other in-flight request has). */
 const MAX_IN_FLIGHT_PER_TOPIC = 8;
+
+/** Sequences wrap after 2^31 - 1, as Kafka's do. */
+const SEQUENCE_MODULUS = 2 ** 31;
+
+/**
+ * Codes with which the API refuses a request before anything of it is written (validation, a
+ * missing topic or route, an expected offset or a sequence that does not match): the records are
+ * certainly not appended, and the sequences they would have used are still free.
+ */
+const REFUSED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'INVALID_ARGUMENT',
+  'INVALID_TOPIC_NAME',
+  'UNKNOWN_PARTITION',
+  'TOPIC_NOT_FOUND',
+  'RECORD_TOO_LARGE',
+  'REQUEST_TOO_LARGE',
+  'CONCURRENT_APPEND',
+  'OUT_OF_ORDER_SEQUENCE',
+  'ACCESS_DENIED',
+  'NOT_FOUND',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'HEADERS_TOO_LARGE',
+]);
+
+const MAY_HAVE_APPENDED =
+  'The records may or may not have been appended: the retries of this idempotent request got no ' +
+  "definite answer in time. The producer's later records go under a new producer id.";
+
+/** Bytes a request's producer part may take: the envelope plus one sequence entry per partition. */
+function producerPartBytes(partitions: number): number {
+  return 128 + 48 * Math.min(partitions, MAX_RECORDS_PER_REQUEST);
+}
+
+/** A random 63-bit producer id, as a decimal string (like the ids Kafka brokers assign). */
+function newProducerId(): string {
+  return String(BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()));
+}
 
 /**
  * Sends messages to topics through the HTTP API. Obtain with `tributary.producer()` on an HTTP
@@ -82,10 +141,18 @@ const MAX_IN_FLIGHT_PER_TOPIC = 8;
  *   in flight, and how long `send` waits for room before `TimeoutError`;
  * - `compression`: validated but not used: records travel as base64 JSON, and the API compresses
  *   batches as the topic's `compression.type` says;
- * - `idempotent`: validated but not used: the API's own appends are idempotent, but the HTTP hop
- *   is not, so a produce request is never retried once it may have reached the API (see
- *   `HttpClient.call`); a lost response fails the `send` (its message says the records may have
- *   been appended) instead of risking duplicates.
+ * - `idempotent` (default true): exactly-once across the HTTP hop. Requests carry the producer's id
+ *   and a sequence per partition; a request whose response was lost, timed out, or met a 5xx or
+ *   `PRODUCE_IN_PROGRESS` is retried within the client's retry deadline, and the API answers a
+ *   retry of what it already appended with the same offsets. A request that still has no definite
+ *   answer at the deadline fails its `send` (the message says the records may have been appended),
+ *   and the producer continues under a new producer id. A refusal (`OUT_OF_ORDER_SEQUENCE` once the
+ *   API lost the producer's state, e.g. after a day idle) is resent once under a new id. With
+ *   `idempotent: false` a produce request is never retried once it may have reached the API (see
+ *   `HttpClient.call`): a lost response fails the `send` instead of risking duplicates.
+ *
+ * A request the API answers with `PARTIALLY_APPENDED` resolves the sends of the records that
+ * landed and rejects the others with that error.
  */
 export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   readonly #client: HttpClient;
@@ -98,6 +165,8 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   readonly #outstanding = new Outstanding();
   #records = 0;
   #requests = 0;
+  /** The producer id requests carry (idempotent only); replaced after an ambiguous failure. */
+  #producerId: string | undefined;
   /** Flushes in progress: while any, records are sent without waiting out `lingerMs`. */
   #flushing = 0;
   #closing: Promise<void> | undefined;
@@ -114,6 +183,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     this.#serializer = options.serializer;
     this.#options = producerSettings(options);
     this.#budget = new ByteBudget(this.#options.bufferMemoryBytes, this.#options.maxBlockMs);
+    this.#producerId = this.#options.idempotent ? newProducerId() : undefined;
   }
 
   /**
@@ -137,7 +207,10 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
   /**
    * Appends the messages as one batch to `partition` only if its next offset is
    * `expectedOffset`; otherwise throws `ConcurrentAppendError` and writes nothing. Records sent
-   * earlier to the topic are appended first. Never retried once it may have reached the API.
+   * earlier to the topic are appended first. Idempotent (the default), a retry of an append that
+   * landed is recognised by its producer id and sequence and answered with its offsets, rather
+   * than refused as a concurrent append (its own batch now occupies the offset), so it is retried
+   * like `send`; otherwise it is never retried once it may have reached the API.
    */
   async sendAtOffset(record: ExpectedOffsetRecord<V>): Promise<RecordMetadata[]> {
     this.#assertOpen();
@@ -145,17 +218,28 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
       topic: record.topic,
       messages: record.messages.map((m) => ({ ...m, partition: record.partition })),
     });
-    const body: ProduceBody = {
-      encoding: 'base64',
-      expectedOffset: record.expectedOffset,
-      records: wire.map((w) => w.body),
-    };
-    const bytes = produceBodyBytes(wire, Buffer.byteLength(`,"expectedOffset":${record.expectedOffset}`));
+    const extra =
+      Buffer.byteLength(`,"expectedOffset":${record.expectedOffset}`) +
+      (this.#producerId === undefined ? 0 : producerPartBytes(1));
+    const bytes = produceBodyBytes(wire, extra);
     if (bytes > MAX_REQUEST_BODY_BYTES) throw new RequestTooLargeError(bytes, MAX_REQUEST_BODY_BYTES);
-    await this.#flushTopic(record.topic);
-    const sent = this.#client
-      .call('produce', { params: { topic: record.topic }, body })
-      .then((result) => this.#metadata(record.topic, wire.length, result));
+    const sent = (async () => {
+      await this.#flushTopic(record.topic);
+      const queue = this.#queues.get(record.topic)!;
+      // The partition keeps one request in flight, so its sequences stay in order.
+      while (queue.busy.has(record.partition)) {
+        await Promise.race([...queue.inFlight]).catch(() => undefined);
+      }
+      queue.busy.add(record.partition);
+      try {
+        const outcome = await this.#produce(queue, wire, record.expectedOffset);
+        if (outcome.error !== undefined) throw outcome.error;
+        return outcome.metas as RecordMetadata[];
+      } finally {
+        queue.busy.delete(record.partition);
+        this.#schedule(queue);
+      }
+    })();
     this.#outstanding.track(sent);
     return sent;
   }
@@ -239,7 +323,9 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     const limits: RequestLimits = {
       partitionBytes:
         Math.min(this.#options.maxBatchBytes, topic.config.maxMessageBytes) - RECORD_BATCH_OVERHEAD,
-      bodyBytes: MAX_REQUEST_BODY_BYTES,
+      // Room is kept for the producer part (a sequence per partition) of idempotent requests.
+      bodyBytes:
+        MAX_REQUEST_BODY_BYTES - (this.#producerId === undefined ? 0 : producerPartBytes(topic.partitions)),
     };
     let queue = this.#queues.get(topic.name);
     if (!queue) {
@@ -253,6 +339,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
         timer: undefined,
         inFlight: new Set(),
         busy: new Set(),
+        sequences: new Map(),
       };
       this.#queues.set(topic.name, queue);
     }
@@ -326,7 +413,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
       queue.busy.add(partition);
       this.#partitioner.onBatchSealed(queue.topic, partition, queue.partitions);
     }
-    const request: Promise<void> = this.#sendRequest(queue.topic, taken).finally(() => {
+    const request: Promise<void> = this.#sendRequest(queue, taken).finally(() => {
       queue.inFlight.delete(request);
       for (const partition of partitions) queue.busy.delete(partition);
       this.#budget.release(taken.reduce((sum, p) => sum + p.size, 0));
@@ -338,19 +425,97 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
     if (this.#flushing > 0 || this.#full(queue)) this.#drain(queue);
   }
 
-  async #sendRequest(topic: string, taken: readonly Pending[]): Promise<void> {
-    try {
-      const result = await this.#client.call('produce', {
-        params: { topic },
-        body: { encoding: 'base64', records: taken.map((p) => p.body) },
-      });
-      const metas = this.#metadata(topic, taken.length, result);
-      taken.forEach((p, i) => {
-        p.resolve(metas[i]!);
-      });
-    } catch (error) {
-      for (const p of taken) p.reject(error);
+  async #sendRequest(queue: TopicQueue, taken: readonly Pending[]): Promise<void> {
+    const outcome = await this.#produce(queue, taken);
+    taken.forEach((p, i) => {
+      const meta = outcome.metas[i];
+      if (meta) p.resolve(meta);
+      else p.reject(outcome.error);
+    });
+  }
+
+  /**
+   * Sends one produce request of `records` (every partition of it busy, so its sequences are
+   * this request's alone) and settles the producer's state by the answer.
+   */
+  async #produce(
+    queue: TopicQueue,
+    records: readonly WireRecord[],
+    expectedOffset?: number,
+  ): Promise<RequestOutcome> {
+    const counts = new Map<number, number>();
+    for (const r of records) counts.set(r.partition, (counts.get(r.partition) ?? 0) + 1);
+    for (let resent = false; ; resent = true) {
+      const producer = this.#producerPart(queue, counts);
+      const body: ProduceBody = {
+        encoding: 'base64',
+        records: records.map((r) => r.body),
+        ...(expectedOffset === undefined ? {} : { expectedOffset }),
+        ...(producer ? { producer } : {}),
+      };
+      try {
+        const result = await this.#client.call('produce', { params: { topic: queue.topic }, body });
+        const metas = this.#metadata(queue.topic, records.length, result);
+        if (producer) this.#advance(queue, producer, counts);
+        return { metas };
+      } catch (error) {
+        const code = error instanceof TributaryError ? error.code : undefined;
+        if (producer === undefined) return this.#failed(queue.topic, records, error);
+        // The API has no (or other) state for this producer: nothing was written, so the records
+        // go again under a new id, whose sequences start at 0.
+        if (error instanceof OutOfOrderSequenceError && !resent) {
+          this.#producerId = newProducerId();
+          continue;
+        }
+        if (code === 'OUT_OF_ORDER_SEQUENCE' || error instanceof PartiallyAppendedError) {
+          // Refused again under a fresh id, or partly landed: the state this producer's sequences
+          // count on is not the API's, so continue under a new id.
+          this.#producerId = newProducerId();
+        } else if (code === undefined || !REFUSED_CODES.has(code)) {
+          // No definite answer: some sequences may be taken by records in an unknown state. A new
+          // id keeps later requests from being refused as out of order or mistaken for retries.
+          this.#producerId = newProducerId();
+          noteMayHaveAppended(error);
+        }
+        return this.#failed(queue.topic, records, error);
+      }
     }
+  }
+
+  /** The request's producer part (idempotent only): the id and each partition's next sequence. */
+  #producerPart(queue: TopicQueue, counts: ReadonlyMap<number, number>): ProduceProducerBody | undefined {
+    const id = this.#producerId;
+    if (id === undefined) return undefined;
+    const sequences = [...counts.keys()].map((partition) => {
+      const known = queue.sequences.get(partition);
+      return { partition, sequence: known?.producerId === id ? known.next : 0 };
+    });
+    return { id, epoch: 0, sequences };
+  }
+
+  #advance(queue: TopicQueue, producer: ProduceProducerBody, counts: ReadonlyMap<number, number>): void {
+    for (const { partition, sequence } of producer.sequences) {
+      const next = (sequence + counts.get(partition)!) % SEQUENCE_MODULUS;
+      queue.sequences.set(partition, { producerId: producer.id, next });
+    }
+  }
+
+  /** A failed request: none of its records appended, or, when the API says so, some. */
+  #failed(topic: string, records: readonly WireRecord[], error: unknown): RequestOutcome {
+    const metas = new Array<RecordMetadata | undefined>(records.length).fill(undefined);
+    if (error instanceof PartiallyAppendedError) {
+      for (const landed of error.appended) {
+        if (landed.index < 0 || landed.index >= records.length) continue;
+        metas[landed.index] = {
+          topic,
+          partition: landed.partition,
+          offset: landed.offset,
+          timestamp: landed.timestamp,
+        };
+      }
+      this.#records += error.appended.length;
+    }
+    return { metas, error };
   }
 
   #metadata(topic: string, count: number, result: ProduceResult): RecordMetadata[] {
@@ -379,5 +544,12 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
       await Promise.race([...queue.inFlight]).catch(() => undefined);
       this.#drain(queue);
     }
+  }
+}
+
+/** Adds to an error's message that its request's records may have been appended. */
+function noteMayHaveAppended(error: unknown): void {
+  if (error instanceof Error && !error.message.includes(MAY_HAVE_APPENDED)) {
+    error.message = `${error.message} ${MAY_HAVE_APPENDED}`;
   }
 }

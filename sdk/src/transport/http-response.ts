@@ -41,12 +41,15 @@ export interface ExchangeContext {
 }
 
 /**
- * True when a response status means the request certainly had no effect: 429 (throttled before
- * any work) and 503 (the API or storage was unavailable; our handler answers SERVICE_UNAVAILABLE
- * and THROTTLED only when it wrote nothing).
+ * True when a response status means a produce request without a producer id certainly had no
+ * effect: only 429 (API Gateway's stage throttling before the function ran, or our THROTTLED, whose
+ * throttled writes wrote nothing; when some records landed the handler answers PARTIALLY_APPENDED).
+ * A 503 is not certain: API Gateway answers an integration timeout with 503 after the function may
+ * have written, and SERVICE_UNAVAILABLE may follow a DynamoDB write whose response was lost. (With
+ * a producer id every retriable answer is retried: the API recognises what landed.)
  */
 export function statusMeansNotApplied(status: number): boolean {
-  return status === 429 || status === 503;
+  return status === 429;
 }
 
 /** The error a non-2xx response stands for. */
@@ -69,7 +72,7 @@ export function errorFromResponse(status: number, text: string, context: Exchang
     case 502:
     case 503:
       return new ServiceUnavailableError(
-        `The API could not serve ${what} (HTTP ${status}: ${said ?? snippet(text)}).${status === 502 ? maybe : ''}`,
+        `The API could not serve ${what} (HTTP ${status}: ${said ?? snippet(text)}).${status === 502 || status === 503 ? maybe : ''}`,
       );
     case 504:
       return new TimeoutError(`The API timed out serving ${what} (HTTP 504).${maybe}`);

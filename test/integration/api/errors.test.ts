@@ -40,9 +40,13 @@ describe('HTTP API refusals', () => {
       const response = await api(route.method, path, route.method === 'GET' ? undefined : {}, {
         signed: false,
       });
+      // API Gateway's own body, and (from the local server) Tributary's envelope beside it.
       expect(response, `${route.method} ${route.path}`).toEqual({
         status: 403,
-        body: { message: 'Forbidden' },
+        body: {
+          message: 'Forbidden',
+          error: { code: 'ACCESS_DENIED', message: expect.any(String), retriable: false },
+        },
       });
     }
   });
@@ -211,17 +215,18 @@ describe('HTTP API refusals', () => {
     const other = await api('POST', '/v1/groups/api-err-group/members/someone-else/heartbeat', {
       session: joined.body.session,
     });
-    expectError(other, 400, 'INVALID_ARGUMENT');
+    expectError(other, 409, 'INVALID_SESSION');
     expectError(
       await api('POST', `/v1/groups/api-err-group/members/${joined.body.memberId}/heartbeat`, {
         session: 'garbage',
       }),
-      400,
-      'INVALID_ARGUMENT',
+      409,
+      'INVALID_SESSION',
     );
     const lease = joined.body.assignment[0];
     const beyond = await api('POST', '/v1/groups/api-err-group/offsets', {
       memberId: joined.body.memberId,
+      session: joined.body.session,
       offsets: [{ topic, partition: lease.partition, offset: 1000, epoch: lease.epoch }],
     });
     expectError(beyond, 416, 'OFFSET_OUT_OF_RANGE');

@@ -84,13 +84,17 @@ describe('consumer groups over HTTP', () => {
     const group = uniqueTopic('g');
     const a = await join(group);
     const consume = async (m: Member, body: Record<string, unknown> = {}) => {
-      const response = await api('POST', `/v1/groups/${group}/members/${m.memberId}/records`, {
-        session: m.session,
-        offsetReset: 'earliest',
-        encoding: 'utf8',
-        maxRecords: 5,
-        ...body,
-      });
+      const response = await api(
+        'POST',
+        `/v1/groups/${group}/members/${m.memberId}/topics/${topic}/records`,
+        {
+          session: m.session,
+          offsetReset: 'earliest',
+          encoding: 'utf8',
+          maxRecords: 5,
+          ...body,
+        },
+      );
       expect(response.status).toBe(200);
       return response.body.batches as {
         partition: number;
@@ -107,9 +111,15 @@ describe('consumer groups over HTTP', () => {
       const lease = a.assignment.find((l) => l.partition === b.partition)!;
       return { topic, partition: b.partition, offset: b.nextOffset, epoch: lease.epoch };
     });
-    expect((await api('POST', `/v1/groups/${group}/offsets`, { memberId: a.memberId, offsets })).status).toBe(
-      204,
-    );
+    expect(
+      (
+        await api('POST', `/v1/groups/${group}/offsets`, {
+          memberId: a.memberId,
+          session: a.session,
+          offsets,
+        })
+      ).status,
+    ).toBe(204);
     // The next consume continues after the commit.
     const second = await consume(a);
     expect(second.find((b) => b.partition === 0)!.records.map((r) => r.value)).toEqual([
@@ -120,7 +130,7 @@ describe('consumer groups over HTTP', () => {
       'r36',
     ]);
     // Explicit positions override the committed offsets.
-    const again = await consume(a, { positions: [{ topic, partition: 0, offset: 9 }] });
+    const again = await consume(a, { positions: [{ partition: 0, offset: 9 }] });
     expect(again.find((b) => b.partition === 0)!.records[0]!.value).toBe('r36');
     const lag = await api('GET', `/v1/groups/${group}`);
     expect(lag.body.partitions.map((p: { lag: number }) => p.lag)).toEqual([5, 5, 5, 5]);
@@ -134,6 +144,7 @@ describe('consumer groups over HTTP', () => {
     expect(b.assignment).toHaveLength(4);
     const fenced = await api('POST', `/v1/groups/${group}/offsets`, {
       memberId: a.memberId,
+      session: a.session,
       offsets: [{ ...offsets[0]!, offset: 10 }],
     });
     expect(fenced.status).toBe(409);
@@ -150,7 +161,7 @@ describe('consumer groups over HTTP', () => {
   it('long-polls a consume until records arrive', async () => {
     const group = uniqueTopic('g');
     const a = await join(group);
-    const pending = api('POST', `/v1/groups/${group}/members/${a.memberId}/records`, {
+    const pending = api('POST', `/v1/groups/${group}/members/${a.memberId}/topics/${topic}/records`, {
       session: a.session,
       offsetReset: 'latest',
       encoding: 'utf8',

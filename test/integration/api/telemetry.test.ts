@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * The API handler's telemetry, as the Lambda function runs it: Powertools metrics in CloudWatch's
  * embedded metric format on stdout (records in/out, bytes, latency, throttles), per operation.
@@ -23,7 +24,8 @@ function event(
     routeKey,
     rawPath: path,
     rawQueryString: '',
-    headers: {},
+    // API Gateway lower-cases header names; a JSON body is sent as application/json.
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
     pathParameters: params,
     isBase64Encoded: false,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -55,11 +57,15 @@ describe('API telemetry', () => {
   injectFaults(ddb, ({ command }) => (throttle && command === 'PutItemCommand' ? 'throttle' : undefined));
   const tributary = testClient({ dynamoDBClient: ddb, retry: { deadlineMs: 300, baseDelayMs: 10 } });
   afterAll(() => tributary.close());
-  const handler = createApiHandler(tributary, {
-    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'TributaryTest', serviceName: 'test' }),
-    tracer: trace.getTracer('test'),
-  });
+  const handler = createApiHandler(
+    tributary,
+    {
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'TributaryTest', serviceName: 'test' }),
+      tracer: trace.getTracer('test'),
+    },
+    { sessionKey: randomBytes(32) },
+  );
 
   it('publishes records, bytes and latency per operation, and counts throttles', async () => {
     const topic = uniqueTopic('telemetry');
@@ -140,11 +146,15 @@ describe('API traces', () => {
 
   it('opens one span per request, named for the operation, with method, path, status and error code', async () => {
     const { tracer, spans } = recordingTracer();
-    const handler = createApiHandler(tributary, {
-      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-      metrics: undefined,
-      tracer,
-    });
+    const handler = createApiHandler(
+      tributary,
+      {
+        logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+        metrics: undefined,
+        tracer,
+      },
+      { sessionKey: randomBytes(32) },
+    );
     const topic = uniqueTopic('traces');
     await tributary.admin().createTopic({ topic });
     await handler(event('GET', `/v1/topics/${topic}`, 'GET /v1/topics/{topic}', { topic }));

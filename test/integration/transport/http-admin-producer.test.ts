@@ -31,7 +31,7 @@ const { apiUrl, region } = testStackConfig();
 const http = new HttpClient({
   endpoint: apiUrl,
   region,
-  // The local API checks that requests are signed, not by whom.
+  // The pair the local API accepts by default (what the SDK signs with against loopback).
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   retry: { baseDelayMs: 20, maxDelayMs: 500, deadlineMs: 15_000 },
 });

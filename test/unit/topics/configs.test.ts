@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigError, InvalidTopicNameError } from '../../../sdk/src/errors.ts';
-import { effectiveConfigs, parseTopicConfig, validateTopicConfigs } from '../../../sdk/src/topics/configs.ts';
+import {
+  effectiveConfigs,
+  parseTopicConfig,
+  validateConfigKeys,
+  validateTopicConfigs,
+} from '../../../sdk/src/topics/configs.ts';
 import { validateTopicName } from '../../../sdk/src/topics/names.ts';
 
 describe('topic names', () => {
@@ -54,6 +59,29 @@ describe('topic configs', () => {
     } catch (error) {
       expect((error as InvalidConfigError).key).toBe(key);
     }
+  });
+
+  it.each([
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    '__proto__',
+    '__lookupGetter__',
+    'isPrototypeOf',
+  ])('refuses the built-in property name %s as an unknown config, set or reset', (key) => {
+    // JSON.parse makes "__proto__" an own key, as a request body would.
+    const input = JSON.parse(`{${JSON.stringify(key)}:"1"}`);
+    expect(() => validateTopicConfigs(input)).toThrow(InvalidConfigError);
+    expect(() => validateTopicConfigs(input)).toThrow(/unknown config/);
+    expect(() => validateConfigKeys([key])).toThrow(InvalidConfigError);
+  });
+
+  it('ignores built-in property names in stored configs', () => {
+    const stored = JSON.parse('{"constructor":"1","__proto__":"2","retention.ms":"5000"}');
+    expect(parseTopicConfig(stored)).toMatchObject({ retentionMs: 5000, segmentBytes: 8 * 1024 * 1024 });
+    expect(effectiveConfigs(stored)).not.toHaveProperty('constructor');
+    expect(Object.keys(effectiveConfigs({}))).not.toContain('__proto__');
   });
 
   it('validates changes against the configs already set', () => {

@@ -10,6 +10,8 @@ import {
   AccessDeniedError,
   InvalidArgumentError,
   OffsetOutOfRangeError,
+  OutOfOrderSequenceError,
+  ProduceInProgressError,
   ServiceUnavailableError,
   ThrottledError,
   TimeoutError,
@@ -153,17 +155,25 @@ describe('HttpClient', () => {
     expect(server.requests).toHaveLength(4);
   });
 
-  it('retries a produce refused with 429 or 503 (nothing was written)', async () => {
+  it('retries a produce without a producer id refused with 429 (nothing was written), not one met by a 503', async () => {
     const produced = { topic: 't', records: [{ partition: 0, offset: 0, timestamp: 1 }] };
     const { client, server } = await clientReplying(
       { status: 429, body: { message: 'Too Many Requests' } },
-      { status: 503, body: errorToResponse(new ServiceUnavailableError('DynamoDB unavailable')).body },
       { status: 200, body: produced },
     );
     await expect(
       client.call('produce', { params: { topic: 't' }, body: { records: [{ value: 'v' }] } }),
     ).resolves.toEqual(produced);
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(2);
+    // A 503 may follow a write that landed (an integration timeout, a lost DynamoDB response).
+    const unavailable = await clientReplying(
+      { status: 503, body: errorToResponse(new ServiceUnavailableError('DynamoDB unavailable')).body },
+      { status: 200, body: produced },
+    );
+    await expect(
+      unavailable.client.call('produce', { params: { topic: 't' }, body: { records: [{ value: 'v' }] } }),
+    ).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(unavailable.server.requests).toHaveLength(1);
   });
 
   it('surfaces a produce whose response was lost, without retrying, saying it may have been written', async () => {
@@ -186,6 +196,39 @@ describe('HttpClient', () => {
       expect(server.requests).toHaveLength(1);
       await server.close();
     }
+  });
+
+  it('retries an idempotent produce (with a producer id) after a lost response, a 502, a 504 and PRODUCE_IN_PROGRESS', async () => {
+    const produced = { topic: 't', records: [{ partition: 0, offset: 0, timestamp: 1 }] };
+    const { client, server } = await clientReplying(
+      'hang-up',
+      { status: 502, body: { message: 'Internal Server Error' } },
+      { status: 504, body: { message: 'Endpoint request timed out' } },
+      errorToResponse(new ProduceInProgressError('t', 0, '7', 0)),
+      { status: 200, body: produced },
+    );
+    const body = {
+      records: [{ value: 'v', partition: 0 }],
+      producer: { id: '7', sequences: [{ partition: 0, sequence: 0 }] },
+    };
+    await expect(client.call('produce', { params: { topic: 't' }, body })).resolves.toEqual(produced);
+    // Every attempt carried the same request.
+    expect(server.requests).toHaveLength(5);
+    expect(new Set(server.requests.map((r) => r.body))).toEqual(new Set([JSON.stringify(body)]));
+  });
+
+  it('does not retry an idempotent produce refused as out of order', async () => {
+    const { client, server } = await clientReplying(
+      errorToResponse(new OutOfOrderSequenceError('t', 0, '7', 5, 0)),
+    );
+    const body = {
+      records: [{ value: 'v', partition: 0 }],
+      producer: { id: '7', sequences: [{ partition: 0, sequence: 5 }] },
+    };
+    await expect(client.call('produce', { params: { topic: 't' }, body })).rejects.toBeInstanceOf(
+      OutOfOrderSequenceError,
+    );
+    expect(server.requests).toHaveLength(1);
   });
 
   it('gives up on a request after its timeout, and gives a long-poll its wait plus a margin', async () => {

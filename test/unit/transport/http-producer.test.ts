@@ -8,6 +8,8 @@ import type { ProduceBody } from '../../../sdk/src/api/schemas.ts';
 import {
   ClientClosedError,
   InvalidArgumentError,
+  OutOfOrderSequenceError,
+  PartiallyAppendedError,
   RecordTooLargeError,
   RequestTooLargeError,
   TopicNotFoundError,
@@ -290,5 +292,207 @@ describe('HttpProducer', () => {
     await expect(p.send({ topic: 't', messages: [{ value: 'late' }] })).rejects.toBeInstanceOf(
       ClientClosedError,
     );
+  });
+});
+
+describe('HttpProducer idempotence', () => {
+  /** A fake API for topic "t" (2 partitions) answering produce requests with `reply(body, n)`. */
+  async function idempotentApi(reply: (body: ProduceBody, n: number) => Reply): Promise<FakeApi> {
+    const produced: ProduceBody[] = [];
+    const server = await startCaptureServer((request) => {
+      if (request.method === 'GET') {
+        return {
+          status: 200,
+          body: {
+            name: 't',
+            incarnation: 'inc-1',
+            createdAt: '2026-01-01T00:00:00.000Z',
+            partitionCount: 2,
+            partitions: [],
+            configs: {},
+          },
+        };
+      }
+      const body = JSON.parse(request.body) as ProduceBody;
+      produced.push(body);
+      return reply(body, produced.length - 1);
+    });
+    api = { server, produced };
+    return api;
+  }
+
+  /** A success for `body`, offsets counted from `base` per record. */
+  const ok = (body: ProduceBody, base = 0): Reply => ({
+    status: 200,
+    body: {
+      topic: 't',
+      records: body.records.map((r, i) => ({ partition: r.partition ?? 0, offset: base + i, timestamp: 1 })),
+    },
+  });
+
+  it('sends a 63-bit producer id and a sequence per partition, advanced by each request', async () => {
+    const { server, produced } = await idempotentApi((body) => ok(body));
+    const p = producer(server, { lingerMs: 0 });
+    await p.send({
+      topic: 't',
+      messages: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 1 },
+        { value: 'c', partition: 0 },
+      ],
+    });
+    await p.send({ topic: 't', messages: [{ value: 'd', partition: 0 }] });
+    await p.send({ topic: 't', messages: [{ value: 'e', partition: 1 }] });
+    const [first, second, third] = produced;
+    expect(first!.producer).toEqual({
+      id: expect.stringMatching(/^\d+$/),
+      epoch: 0,
+      sequences: [
+        { partition: 0, sequence: 0 },
+        { partition: 1, sequence: 0 },
+      ],
+    });
+    expect(BigInt(first!.producer!.id)).toBeLessThan(2n ** 63n);
+    expect(second!.producer).toEqual({ ...first!.producer, sequences: [{ partition: 0, sequence: 2 }] });
+    expect(third!.producer).toEqual({ ...first!.producer, sequences: [{ partition: 1, sequence: 1 }] });
+    await p.close();
+  });
+
+  it('retries a request whose response was lost with the same body, and resolves it', async () => {
+    const { server, produced } = await idempotentApi((body, n) => (n === 0 ? 'hang-up' : ok(body)));
+    const p = producer(server, { lingerMs: 0 });
+    const sent = await p.send({ topic: 't', messages: [{ value: 'a', partition: 1 }] });
+    expect(sent).toEqual([{ topic: 't', partition: 1, offset: 0, timestamp: 1 }]);
+    expect(produced).toHaveLength(2);
+    expect(produced[1]).toEqual(produced[0]);
+    await p.close();
+  });
+
+  it('fails a request with no definite answer, saying it may have landed, and continues under a new id', async () => {
+    let answering = false;
+    const { server, produced } = await idempotentApi((body) => (answering ? ok(body) : 'hang-up'));
+    const p = producer(server, { lingerMs: 0 });
+    const error = await p
+      .send({ topic: 't', messages: [{ value: 'a', partition: 0 }] })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toContain('may or may not have been appended');
+    const lost = produced.length;
+    expect(lost).toBeGreaterThan(1);
+    answering = true;
+    await p.send({ topic: 't', messages: [{ value: 'b', partition: 0 }] });
+    const next = produced[lost]!.producer!;
+    expect(next.id).not.toBe(produced[0]!.producer!.id);
+    expect(next.sequences).toEqual([{ partition: 0, sequence: 0 }]);
+    await p.close();
+  });
+
+  it('keeps the sequences of a request the API refused before writing', async () => {
+    const { server, produced } = await idempotentApi((body, n) =>
+      n === 0 ? errorToResponse(new InvalidArgumentError('bad record')) : ok(body),
+    );
+    const p = producer(server, { lingerMs: 0 });
+    await expect(p.send({ topic: 't', messages: [{ value: 'a', partition: 0 }] })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await p.send({ topic: 't', messages: [{ value: 'b', partition: 0 }] });
+    expect(produced[1]!.producer).toEqual(produced[0]!.producer);
+    await p.close();
+  });
+
+  it('resends a request refused as out of order once, under a new id from sequence 0', async () => {
+    const { server, produced } = await idempotentApi((body, n) =>
+      n === 1 ? errorToResponse(new OutOfOrderSequenceError('t', 0, body.producer!.id, 1, 0)) : ok(body),
+    );
+    const p = producer(server, { lingerMs: 0 });
+    await p.send({ topic: 't', messages: [{ value: 'a', partition: 0 }] });
+    // The API lost this producer's state (expired, topic recreated): nothing was written.
+    await expect(p.send({ topic: 't', messages: [{ value: 'b', partition: 0 }] })).resolves.toHaveLength(1);
+    expect(produced.map((b) => b.producer!.sequences[0]!.sequence)).toEqual([0, 1, 0]);
+    expect(produced[2]!.producer!.id).not.toBe(produced[1]!.producer!.id);
+    await p.close();
+  });
+
+  it('resolves the records a PARTIALLY_APPENDED request landed and rejects the others', async () => {
+    const { server } = await idempotentApi((body) =>
+      errorToResponse(
+        new PartiallyAppendedError(
+          't',
+          [{ index: 0, partition: 0, offset: 5, timestamp: 9 }],
+          body.records.slice(1).map((_, i) => ({ index: i + 1, partition: 1, code: 'CORRUPT_RECORD' })),
+        ),
+      ),
+    );
+    const p = producer(server, { lingerMs: 30 });
+    const [landed, failed] = await Promise.allSettled([
+      p.send({ topic: 't', messages: [{ value: 'a', partition: 0 }] }),
+      p.send({ topic: 't', messages: [{ value: 'b', partition: 1 }] }),
+    ]);
+    expect(landed).toEqual({
+      status: 'fulfilled',
+      value: [{ topic: 't', partition: 0, offset: 5, timestamp: 9 }],
+    });
+    expect(failed).toMatchObject({ status: 'rejected', reason: expect.any(PartiallyAppendedError) });
+    expect(p.metrics()).toMatchObject({ records: 1 });
+    await p.close();
+  });
+
+  it('sends no producer part with idempotent: false, and does not retry a lost response', async () => {
+    const { server, produced } = await idempotentApi(() => 'hang-up');
+    const p = producer(server, { lingerMs: 0, idempotent: false });
+    const error = await p
+      .send({ topic: 't', messages: [{ value: 'a', partition: 0 }] })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toContain('may or may not have been appended');
+    expect(produced).toHaveLength(1);
+    expect(produced[0]!.producer).toBeUndefined();
+    await p.close();
+  });
+
+  it('keeps one request in flight per partition across sendAtOffset and send, so sequences stay in order', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const produced: ProduceBody[] = [];
+    const server = await startCaptureServer(async (request) => {
+      if (request.method === 'GET') {
+        return {
+          status: 200,
+          body: {
+            name: 't',
+            incarnation: 'inc-1',
+            createdAt: '2026-01-01T00:00:00.000Z',
+            partitionCount: 2,
+            partitions: [],
+            configs: {},
+          },
+        };
+      }
+      const body = JSON.parse(request.body) as ProduceBody;
+      produced.push(body);
+      if (produced.length === 1) await held;
+      return ok(body);
+    });
+    api = { server, produced };
+    const p = producer(server, { lingerMs: 0 });
+    const at = p.sendAtOffset({
+      topic: 't',
+      partition: 0,
+      expectedOffset: 0,
+      messages: [{ value: 'x' }, { value: 'y' }],
+    });
+    await until(() => produced.length === 1);
+    // Sent while the expected-offset append is in flight: it waits, then follows it in sequence.
+    const after = p.send({ topic: 't', messages: [{ value: 'z', partition: 0 }] });
+    const other = await p.send({ topic: 't', messages: [{ value: 'w', partition: 1 }] });
+    expect(other).toHaveLength(1);
+    release();
+    await Promise.all([at, after]);
+    expect(produced.map((b) => [b.expectedOffset, b.producer!.sequences])).toEqual([
+      [0, [{ partition: 0, sequence: 0 }]],
+      [undefined, [{ partition: 1, sequence: 0 }]],
+      [undefined, [{ partition: 0, sequence: 2 }]],
+    ]);
+    await p.close();
   });
 });
