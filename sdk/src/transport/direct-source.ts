@@ -31,6 +31,12 @@ export class DirectPartitionSource implements PartitionSource {
   readonly reader: PartitionReader;
   /** Batch boundary where the last fetch ended: a fetch from there needs no seek. */
   #boundary: number | undefined;
+  /**
+   * Records a fetch read (and paid for) beyond its `maxRecords`, kept for the fetch that continues
+   * at the first of them; `nextOffset` is the batch boundary after the last. Handing them out later
+   * instead of dropping them means no batch is read twice and no seek is needed.
+   */
+  #carry: { records: RawRecord[]; nextOffset: number } | undefined;
 
   constructor(ctx: StorageContext, ref: PartitionRef) {
     this.partition = { topic: ref.topic, partition: ref.partition };
@@ -81,6 +87,8 @@ export class DirectPartitionSource implements PartitionSource {
   }
 
   async #fetchOnce(position: number, limits: SourceFetchLimits): Promise<FetchedRecords> {
+    const carried = this.#takeCarry(position, limits.maxRecords);
+    if (carried) return carried;
     const from = this.#boundary === position ? position : (await this.reader.seek(position)).batchOffset;
     const result = await this.reader.fetch(from, {
       maxRecords: limits.maxRecords,
@@ -103,13 +111,28 @@ export class DirectPartitionSource implements PartitionSource {
       }
     }
     if (records.length > limits.maxRecords) {
-      // Batches are read whole; hand out no more than asked and continue inside the batch.
+      // Batches are read whole: hand out no more than asked, keep the rest for the next fetch.
       const kept = records.slice(0, limits.maxRecords);
+      this.#carry = { records: records.slice(limits.maxRecords), nextOffset: result.nextOffset };
       this.#boundary = undefined;
       return { records: kept, nextOffset: kept[kept.length - 1]!.offset + 1 };
     }
     this.#boundary = result.nextOffset;
     return { records, nextOffset: Math.max(result.nextOffset, position) };
+  }
+
+  /** Records kept from the previous fetch, when this one continues exactly where it stopped. */
+  #takeCarry(position: number, maxRecords: number): FetchedRecords | undefined {
+    const carry = this.#carry;
+    this.#carry = undefined;
+    if (!carry || carry.records[0]?.offset !== position) return undefined;
+    const kept = carry.records.slice(0, maxRecords);
+    if (kept.length < carry.records.length) {
+      this.#carry = { records: carry.records.slice(maxRecords), nextOffset: carry.nextOffset };
+      return { records: kept, nextOffset: kept[kept.length - 1]!.offset + 1 };
+    }
+    this.#boundary = carry.nextOffset;
+    return { records: kept, nextOffset: carry.nextOffset };
   }
 }
 
