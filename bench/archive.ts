@@ -11,8 +11,7 @@ import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { LocalStack } from '../local/index.ts';
 import { Tributary } from '../sdk/src/index.ts';
-import { writeUnits } from '../sdk/src/log/append-strategy.ts';
-import { tableNames } from '../sdk/src/schema.ts';
+import { tableNames, writeUnits } from '../sdk/src/internal.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 import { partitionLogItems } from './log-items.ts';
 

@@ -4,7 +4,7 @@
  * capacity in their error, so they are estimated from the item size the way DynamoDB bills them.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { writeUnits } from '../sdk/src/log/append-strategy.ts';
+import { writeUnits } from '../sdk/src/internal.ts';
 
 export interface CapacityTotals {
   /** Read and write units per table, as reported. */

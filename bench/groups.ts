@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LocalStack } from '../local/index.ts';
 import { type GroupConsumer, Tributary } from '../sdk/src/index.ts';
-import { tableNames } from '../sdk/src/schema.ts';
+import { tableNames } from '../sdk/src/internal.ts';
 import { meterCapacity } from './capacity-meter.ts';
 
 const PARTITIONS = 12;

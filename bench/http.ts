@@ -19,12 +19,15 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { decodeBytes, encodeBytes } from '../functions/api/wire.ts';
 import { startApiServer } from '../local/api-server.ts';
 import type { LocalStack } from '../local/index.ts';
-import { CONTRACT } from '../sdk/src/api/contract.ts';
-import { internalsOf, Tributary } from '../sdk/src/client.ts';
-import { Partitioner } from '../sdk/src/log/partitioner.ts';
-import { prepareMessages } from '../sdk/src/producer.ts';
-import { rawSerializer } from '../sdk/src/serde.ts';
-import { toWireRecord } from '../sdk/src/transport/produce-request.ts';
+import { Tributary } from '../sdk/src/index.ts';
+import {
+  CONTRACT,
+  DirectTransport,
+  Partitioner,
+  prepareMessages,
+  rawSerializer,
+  toWireRecord,
+} from '../sdk/src/internal.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 
 const RECORD_BYTES = 1024;
@@ -293,8 +296,8 @@ export async function benchHttp(stack: LocalStack, baseline: RawPutBaseline): Pr
    * one fetch response of `maxRecords` records, each step alone (median of MICRO_REPS).
    */
   async function encodingCosts(topic: string, perRequest: number) {
-    const direct = open('direct');
-    const metadata = await internalsOf(direct.tributary).topics.get(topic);
+    const direct = new DirectTransport(connection);
+    const metadata = await direct.topics.get(topic);
     direct.close();
     const signer = new SignatureV4({
       service: 'execute-api',

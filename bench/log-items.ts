@@ -1,6 +1,6 @@
 /** Reads a partition's batch items as stored (for baselines and item-size reports). */
 import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { type PartitionRef, partitionKey } from '../sdk/src/keys.ts';
+import { type PartitionRef, partitionKey } from '../sdk/src/internal.ts';
 
 /** Every batch item of the partition (not its metadata item at `off = -1`), in offset order. */
 export async function partitionLogItems(

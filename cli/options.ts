@@ -1,7 +1,7 @@
 /** Connection options shared by every command, and the client they open. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { Tributary } from '../sdk/src/index.ts';
-import { isLoopbackEndpoint } from '../sdk/src/loopback.ts';
+import { isLoopbackEndpoint } from '../sdk/src/internal.ts';
 
 /** A mistake in the command line (exit code 2). */
 export class UsageError extends Error {}

@@ -3,7 +3,7 @@
  * function reads them (once, at cold start, into a typed object). `infra/` builds the variables
  * with {@link functionEnvironment}, so the names are written in this one place.
  */
-import type { TableNames } from '../sdk/src/schema.ts';
+import type { TableNames } from '../sdk/src/internal.ts';
 
 const NAMES = {
   logTable: 'TRIBUTARY_LOG_TABLE',

@@ -14,7 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { apiFunctionEnvironment } from '../functions/environment.ts';
-import { ROUTES, type RouteAccess, type RouteDefinition } from '../sdk/src/api/routes.ts';
+import { ROUTES, type RouteAccess, type RouteDefinition } from '../sdk/src/internal.ts';
 import type { ArchiveBucket } from './archive-bucket.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
 import type { TributaryTables } from './tables.ts';

@@ -15,7 +15,7 @@ import {
   type TableNames,
   type TableSchema,
   TOPICS_TABLE,
-} from '../sdk/src/schema.ts';
+} from '../sdk/src/internal.ts';
 import { validateGroupName, validateRegion, validateTopicName } from './validation.ts';
 
 /** Properties of {@link TributaryTables}. */

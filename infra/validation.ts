@@ -4,8 +4,7 @@
  * keeps IAM wildcards (`*`, `?`) out of every policy built from a name.
  */
 import { type Duration, Token } from 'aws-cdk-lib';
-import { validateGroupId } from '../sdk/src/groups/lease-store.ts';
-import { validateTopicName as validateSdkTopicName } from '../sdk/src/topics/names.ts';
+import { validateGroupId, validateTopicName as validateSdkTopicName } from '../sdk/src/internal.ts';
 
 /** Throws unless `value` is a legal Kafka topic name. */
 export function validateTopicName(prop: string, value: string): void {

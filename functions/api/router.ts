@@ -4,8 +4,8 @@
  * (`%FF`, overlong forms such as `%C0%AF`) are an `InvalidArgumentError` (400), never a
  * `URIError` that would surface as a 500.
  */
-import { ROUTES, type RouteDefinition } from '../../sdk/src/api/routes.ts';
-import { InvalidArgumentError } from '../../sdk/src/errors.ts';
+import { InvalidArgumentError } from '../../sdk/src/index.ts';
+import { ROUTES, type RouteDefinition } from '../../sdk/src/internal.ts';
 
 /** A matched route with its decoded path parameters. */
 export interface RouteMatch {

@@ -3,10 +3,8 @@
  * Decoding is strict — a malformed base64 string is a 400 naming the field, never silently
  * mangled bytes written to the log.
  */
-import { type Encoding, MAX_RESPONSE_BYTES } from '../../sdk/src/api/schemas.ts';
-import type { ConsumedHeader } from '../../sdk/src/consumer.ts';
-import { InvalidArgumentError, RecordTooLargeError } from '../../sdk/src/errors.ts';
-import type { RawRecord } from '../../sdk/src/transport/partition-source.ts';
+import { type ConsumedHeader, InvalidArgumentError, RecordTooLargeError } from '../../sdk/src/index.ts';
+import { type Encoding, MAX_RESPONSE_BYTES, type RawRecord } from '../../sdk/src/internal.ts';
 
 /**
  * Bytes of a string in a request (`field` names it in the error). Base64 must be canonical

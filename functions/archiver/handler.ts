@@ -4,7 +4,7 @@
  * per partition. Runs do not overlap harmfully: archiving is idempotent and every step is
  * conditional, so a slow run and the next one converge.
  */
-import { Tributary } from '../../sdk/src/client.ts';
+import { Tributary } from '../../sdk/src/index.ts';
 import { readFunctionConfig } from '../environment.ts';
 import { lambdaTelemetry, MetricUnit } from '../telemetry.ts';
 

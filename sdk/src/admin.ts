@@ -1,4 +1,8 @@
-/** Topic administration: create, list, describe, alter, add partitions, delete, offset lookups. */
+/**
+ * Administration: the {@link Admin} interface both transports implement, and the direct
+ * transport's {@link DirectAdmin} (topics: create, list, describe, alter, add partitions, delete,
+ * offset lookups; groups through `GroupAdmin`).
+ */
 import { type PartitionBounds, type SegmentInfo, TierMetadata } from './archive/tier-metadata.ts';
 import { mapLimited } from './concurrency.ts';
 import type { StorageContext } from './context.ts';
@@ -92,11 +96,87 @@ export interface TopicDescription {
   readonly configs: Readonly<Record<string, string>>;
 }
 
-/** Administration of topics and consumer groups, the same over both transports. Obtain with `tributary.admin()`. */
-export type Admin = Pick<DirectAdmin, keyof DirectAdmin>;
+/** Options of {@link Admin.resetGroupOffsets}. */
+export interface ResetGroupOffsetsOptions {
+  /** Only these partitions of the topic. @default every partition */
+  readonly partitions?: readonly number[];
+  /** Reset even while the group has active members. @default false */
+  readonly force?: boolean;
+}
+
+/** Options of {@link Admin.deleteGroup}. */
+export interface DeleteGroupOptions {
+  /** Delete even while the group has active members. @default false */
+  readonly force?: boolean;
+}
+
+/** Options of {@link Admin.deleteTopic}. */
+export interface DeleteTopicOptions {
+  /** Called as the topic's records are purged (direct transport only). @default none */
+  readonly onProgress?: (progress: PurgeProgress) => void;
+}
+
+/**
+ * Administration of topics and consumer groups, the same over both transports (`DirectAdmin` and
+ * the HTTP transport's `HttpAdmin` implement it). Obtain one with `tributary.admin()`.
+ */
+export interface Admin {
+  /** Consumer groups, sorted by id. */
+  listGroups(): Promise<GroupSummary[]>;
+  /**
+   * A group's members, partition owners, committed offsets and lag (records and time).
+   * `GroupNotFoundError` if unknown.
+   */
+  describeGroup(groupId: string): Promise<GroupDescription>;
+  /**
+   * Resets a group's committed offsets for a topic to the earliest or latest offset, a timestamp
+   * or an exact offset; returns the offsets set. Refused with `GroupActiveError` while members are
+   * active, unless `force`. Direct transport only: over HTTP it throws `UnsupportedOperationError`.
+   */
+  resetGroupOffsets(
+    groupId: string,
+    topic: string,
+    to: OffsetResetTarget,
+    options?: ResetGroupOffsetsOptions,
+  ): Promise<{ partition: number; offset: number }[]>;
+  /** Deletes a group and its committed offsets; refused with `GroupActiveError` while members are active, unless `force`. */
+  deleteGroup(groupId: string, options?: DeleteGroupOptions): Promise<void>;
+  /** Creates a topic; fails with `TopicAlreadyExistsError`, `InvalidTopicNameError`, ... before writing anything. */
+  createTopic(request: CreateTopicRequest): Promise<TopicSummary>;
+  /** All topics, sorted by name. */
+  listTopics(): Promise<TopicSummary[]>;
+  /** A topic with each partition's offsets and tier sizes (see {@link PartitionOffsets}), and its effective configs. */
+  describeTopic(topic: string): Promise<TopicDescription>;
+  /**
+   * Sets configs; a `null` value resets that key to its default. Every key, reset or set, must be
+   * a known config (`InvalidConfigError` otherwise, before anything is written).
+   */
+  alterTopicConfigs(
+    topic: string,
+    configs: Readonly<Record<string, string | number | boolean | null>>,
+  ): Promise<void>;
+  /** Raises a topic's partition count to `totalPartitions`. Keyed records of new writes may map to other partitions, as in Kafka. */
+  createPartitions(topic: string, totalPartitions: number): Promise<void>;
+  /**
+   * Deletes a topic: it disappears at once, and its records are purged before this resolves
+   * (`onProgress` reports the purge on the direct transport). A topic created later with the
+   * same name starts empty.
+   */
+  deleteTopic(topic: string, options?: DeleteTopicOptions): Promise<void>;
+  /**
+   * For each partition, the first offset whose record timestamp is ≥ `timestamp`, or `null` when
+   * no record is that recent (Kafka's `offsetsForTimes`).
+   */
+  offsetsForTimestamp(
+    topic: string,
+    timestamp: number,
+  ): Promise<{ partition: number; offset: number | null }[]>;
+  /** One partition's offsets and tier sizes, as {@link Admin.describeTopic} reports them. `UnknownPartitionError` if out of range. */
+  partitionOffsets(topic: string, partition: number): Promise<PartitionOffsets>;
+}
 
 /** The direct transport's administration (DynamoDB and S3 with the caller's credentials). */
-export class DirectAdmin {
+export class DirectAdmin implements Admin {
   readonly #ctx: StorageContext;
   readonly #registry: TopicRegistry;
   readonly #groups: GroupAdmin;
@@ -126,13 +206,13 @@ export class DirectAdmin {
     groupId: string,
     topic: string,
     to: OffsetResetTarget,
-    options: { readonly partitions?: readonly number[]; readonly force?: boolean } = {},
+    options: ResetGroupOffsetsOptions = {},
   ): Promise<{ partition: number; offset: number }[]> {
     return this.#groups.resetOffsets(groupId, topic, to, options);
   }
 
   /** Deletes a group and its committed offsets; refused while members are active, unless `force`. */
-  deleteGroup(groupId: string, options: { readonly force?: boolean } = {}): Promise<void> {
+  deleteGroup(groupId: string, options: DeleteGroupOptions = {}): Promise<void> {
     return this.#groups.delete(groupId, options);
   }
 
@@ -187,10 +267,7 @@ export class DirectAdmin {
    * Deletes a topic: it disappears at once, and its records are purged before this resolves
    * (`onProgress` reports the purge). A topic created later with the same name starts empty.
    */
-  async deleteTopic(
-    topic: string,
-    options: { onProgress?: (progress: PurgeProgress) => void } = {},
-  ): Promise<void> {
+  async deleteTopic(topic: string, options: DeleteTopicOptions = {}): Promise<void> {
     await this.#registry.delete(topic, options.onProgress);
   }
 

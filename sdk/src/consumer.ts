@@ -7,32 +7,13 @@
 import { ClientClosedError, InvalidArgumentError, OffsetOutOfRangeError } from './errors.ts';
 import { partitionLabel } from './keys.ts';
 import type { Deserializer } from './serde.ts';
+import type { ConsumedHeader, StartPosition, TopicPartition } from './topic-partition.ts';
 import type { PartitionSource, PartitionSourceFactory } from './transport/partition-source.ts';
 import { Waker } from './waker.ts';
-
-/** Where to start reading a partition. */
-export type StartPosition =
-  | number
-  | 'earliest'
-  | 'latest'
-  /** The first record whose timestamp is ≥ this (epoch ms); the end of the log when there is none. */
-  | { readonly timestamp: number };
-
-/** A partition to read. */
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
 
 /** A partition to read and where to start. */
 export interface Assignment extends TopicPartition {
   readonly offset: StartPosition;
-}
-
-/** A header of a consumed message. */
-export interface ConsumedHeader {
-  readonly key: string;
-  readonly value: Buffer | null;
 }
 
 /** A consumed message. */

@@ -44,6 +44,10 @@ export type ErrorCode =
   | 'PRODUCE_IN_PROGRESS'
   | 'OUT_OF_ORDER_SEQUENCE'
   | 'PARTIALLY_APPENDED'
+  | 'INVALID_TRIGGER'
+  | 'TRIGGER_NOT_FOUND'
+  | 'TRIGGER_ALREADY_EXISTS'
+  | 'FUNCTION_NOT_FOUND'
   | 'INTERNAL_ERROR';
 
 /** Base class of every error raised by Tributary. */
@@ -580,6 +584,73 @@ export class PartiallyAppendedError extends TributaryError {
     this.appended = appended;
     this.failed = failed;
   }
+}
+
+/**
+ * A trigger (Lambda event source mapping) setting is not valid: `setting` names it (a dotted path
+ * such as `filterCriteria.filters[1].pattern`), `value` renders what was given and `allowed` says
+ * what would be accepted. Nothing was stored.
+ */
+export class InvalidTriggerError extends TributaryError {
+  readonly setting: string;
+  readonly value: string;
+  readonly allowed: string;
+
+  constructor(setting: string, value: unknown, allowed: string, options: { cause?: unknown } = {}) {
+    const shown = renderSettingValue(value);
+    super('INVALID_TRIGGER', `Invalid trigger setting ${setting}: ${shown}; ${allowed}.`, options);
+    this.setting = setting;
+    this.value = shown;
+    this.allowed = allowed;
+  }
+}
+
+/** No trigger has this name. */
+export class TriggerNotFoundError extends TributaryError {
+  readonly trigger: string;
+
+  constructor(trigger: string) {
+    super(
+      'TRIGGER_NOT_FOUND',
+      `Trigger "${trigger}" does not exist. List triggers with: tributary triggers list`,
+    );
+    this.trigger = trigger;
+  }
+}
+
+/** A trigger with this name exists already. */
+export class TriggerAlreadyExistsError extends TributaryError {
+  readonly trigger: string;
+
+  constructor(trigger: string) {
+    super('TRIGGER_ALREADY_EXISTS', `Trigger "${trigger}" already exists. Update it, or delete it first.`);
+    this.trigger = trigger;
+  }
+}
+
+/** The Lambda function a trigger names does not exist (or the caller may not see it). */
+export class FunctionNotFoundError extends TributaryError {
+  readonly functionName: string;
+
+  constructor(functionName: string, detail?: string) {
+    super(
+      'FUNCTION_NOT_FOUND',
+      `Lambda function "${functionName}" was not found${detail ? ` (${detail})` : ''}. Deploy it (or register it ` +
+        'with the local stack: npm start -- --function name=./handler.ts) before creating the trigger.',
+    );
+    this.functionName = functionName;
+  }
+}
+
+/** A short, printable rendering of a rejected value (long ones are cut, so errors stay readable on the wire). */
+function renderSettingValue(value: unknown): string {
+  let text: string;
+  try {
+    text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
 /** The API failed unexpectedly; its logs hold the details (search for the request id). */

@@ -12,8 +12,11 @@
 export type {
   Admin,
   CreateTopicRequest,
+  DeleteGroupOptions,
+  DeleteTopicOptions,
   DynamoDBTierUsage,
   PartitionOffsets,
+  ResetGroupOffsetsOptions,
   S3TierUsage,
   TopicDescription,
   TopicSummary,
@@ -25,17 +28,14 @@ export type {
   PartitionArchiveReport,
 } from './archive/archiver.ts';
 export { Archiver } from './archive/archiver.ts';
-export type { Credentials, HttpTributaryOptions, TributaryOptions } from './client.ts';
 export { Tributary } from './client.ts';
+export type { Credentials } from './connection.ts';
 export type {
   Assignment,
   ConsumedBatch,
-  ConsumedHeader,
   ConsumedMessage,
   ConsumerOptions,
   OffsetResetPolicy,
-  StartPosition,
-  TopicPartition,
 } from './consumer.ts';
 export { Consumer } from './consumer.ts';
 export * from './errors.ts';
@@ -55,18 +55,19 @@ export type {
 } from './groups/group-consumer.ts';
 export { GroupConsumer } from './groups/group-consumer.ts';
 export type { Compression } from './log/compression.ts';
+export type { Producer, ProducerMetrics, RecordMetadata, SendAtomicallyOptions } from './producer.ts';
 export type {
   ExpectedOffsetRecord,
   HeaderValue,
-  Producer,
   ProducerMessage,
-  ProducerMetrics,
   ProducerOptions,
   ProducerRecord,
-  RecordMetadata,
-} from './producer.ts';
+} from './producer-input.ts';
 export type { RetryPolicy } from './retry.ts';
 export type { Deserializer, RawValue, Serializer } from './serde.ts';
 export { jsonDeserializer, jsonSerializer } from './serde.ts';
+export type { ConsumedHeader, StartPosition, TopicPartition } from './topic-partition.ts';
 export type { TopicConfig } from './topics/configs.ts';
 export type { PurgeProgress } from './topics/registry.ts';
+export type { TributaryOptions } from './transport/direct-transport.ts';
+export type { HttpTributaryOptions } from './transport/http-transport.ts';

@@ -139,7 +139,7 @@ export const ProducerAttr = {
   /** The latest claim: a random token of the attempt that made it. */
   claimToken: 'ct',
   /** Epoch seconds after which DynamoDB's TTL deletes the state (the log table's TTL attribute). */
-  expiresAt: 'exp',
+  expiresAt: LogAttr.expiresAt,
 } as const;
 
 /**
@@ -149,6 +149,32 @@ export const ProducerAttr = {
 export function tombstoneKey(topic: string, incarnation: string): string {
   return `${topic}:${incarnation}`;
 }
+
+/** Parses a {@link tombstoneKey}; undefined for a key that is not one (a live topic's name). */
+export function parseTombstoneKey(key: string): { topic: string; incarnation: string } | undefined {
+  const at = key.indexOf(':');
+  return at < 0 ? undefined : { topic: key.slice(0, at), incarnation: key.slice(at + 1) };
+}
+
+/**
+ * Topics-table key of a trigger: `trigger#<name>`. `#` cannot occur in a topic name, so a trigger
+ * never collides with a topic or a tombstone.
+ */
+export function triggerKey(name: string): string {
+  return `trigger#${name}`;
+}
+
+/** Attribute names of trigger items in the topics table (beside `name` and `kind`). */
+export const TriggerAttr = {
+  /** The trigger's settings (`TriggerSettings`) as JSON. */
+  settings: 'cfg',
+  /** Bumped on every update: updates are conditional on the version read. */
+  version: 'ver',
+  createdAt: 'created',
+  updatedAt: 'updated',
+  /** The last error a dispatcher met delivering this trigger (JSON `{ message, code, at }`), if any. */
+  lastError: 'err',
+} as const;
 
 /** Human-readable partition label for messages: `orders[3]`. */
 export function partitionLabel(ref: { readonly topic: string; readonly partition: number }): string {
@@ -185,6 +211,14 @@ export const GroupAttr = {
   committedAt: 'cat',
   /** Metadata item: when the group was first seen. */
   createdAt: 'created',
+  /** Lease items of a trigger's group: bumped by the doorbell each time new records land. */
+  ring: 'ring',
+  /** Lease items of a trigger's group: when the partition needs a dispatcher (epoch ms); absent when idle. */
+  due: 'due',
+  /** Lease items of a trigger's group: the holding dispatcher's lease ends then (epoch ms). */
+  leaseUntil: 'lu',
+  /** Lease items of a trigger's group: the failure policy's retry state, carried to the next dispatcher (JSON). */
+  policyState: 'ps',
 } as const;
 
 /** Sort key of a group's metadata item. */

@@ -4,6 +4,7 @@
  * same {@link TableSchema} objects, so the local and cloud stacks cannot drift apart.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { GroupAttr, LogAttr, TopicAttr } from './keys.ts';
 
 /** A DynamoDB key attribute. */
 export interface KeyAttribute {
@@ -26,21 +27,21 @@ export interface TableSchema {
 /**
  * The log: every batch of every partition of every topic, plus one metadata item per partition.
  * Key `pk = <topic>:<incarnation>:<partition>`, `off` = base offset of the batch (the metadata
- * item sits at `off = -1`, before every batch). See `log/keys.ts` for the attribute names.
+ * item sits at `off = -1`, before every batch). Key and attribute names come from `keys.ts`.
  */
 export const LOG_TABLE: TableSchema = {
   suffix: 'log',
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'off', type: 'N' },
+  partitionKey: { name: LogAttr.partitionKey, type: 'S' },
+  sortKey: { name: LogAttr.offset, type: 'N' },
   stream: 'NEW_IMAGE',
-  // Stubs of archived batches expire by TTL (deletes by TTL cost no write units).
-  timeToLiveAttribute: 'exp',
+  // Stubs of archived batches (and idle producers' state) expire by TTL (deletes by TTL cost no write units).
+  timeToLiveAttribute: LogAttr.expiresAt,
 };
 
 /** The topic registry: one item per live topic, plus tombstones of deletions still purging. */
 export const TOPICS_TABLE: TableSchema = {
   suffix: 'topics',
-  partitionKey: { name: 'name', type: 'S' },
+  partitionKey: { name: TopicAttr.name, type: 'S' },
 };
 
 /**
@@ -49,8 +50,8 @@ export const TOPICS_TABLE: TableSchema = {
  */
 export const GROUPS_TABLE: TableSchema = {
   suffix: 'groups',
-  partitionKey: { name: 'g', type: 'S' },
-  sortKey: { name: 'k', type: 'S' },
+  partitionKey: { name: GroupAttr.group, type: 'S' },
+  sortKey: { name: GroupAttr.key, type: 'S' },
 };
 
 /** All tables, in creation order. */

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { StorageContext } from '../../sdk/src/context.ts';
 import { Tributary, type TributaryOptions } from '../../sdk/src/index.ts';
+import { DirectTransport } from '../../sdk/src/internal.ts';
 import { DEFAULT_RETRY_POLICY } from '../../sdk/src/retry.ts';
 import { tableNames } from '../../sdk/src/schema.ts';
 import { testStackConfig } from './stack.ts';
@@ -37,8 +38,8 @@ export const TRANSPORTS = ['direct', 'http'] as const;
 export function testClient(
   overrides: Partial<Omit<TributaryOptions, 'transport'>> & { transport?: 'direct' | 'http' } = {},
 ): Tributary {
-  const { endpoint, region, tablePrefix, bucket, apiUrl } = testStackConfig();
   if (overrides.transport === 'http') {
+    const { region, apiUrl } = testStackConfig();
     return new Tributary({
       transport: 'http',
       endpoint: apiUrl,
@@ -47,7 +48,22 @@ export function testClient(
       ...(overrides.metadataMaxAgeMs === undefined ? {} : { metadataMaxAgeMs: overrides.metadataMaxAgeMs }),
     });
   }
-  return new Tributary({
+  return new Tributary(directOptions(overrides));
+}
+
+/**
+ * The direct transport over the test stack, with the options {@link testClient} gives a direct
+ * client: for the API's handler and tests that work on its storage (`ctx`, `topics`).
+ */
+export function testDirectTransport(
+  overrides: Partial<Omit<TributaryOptions, 'transport'>> = {},
+): DirectTransport {
+  return new DirectTransport(directOptions(overrides));
+}
+
+function directOptions(overrides: Partial<Omit<TributaryOptions, 'transport'>>): TributaryOptions {
+  const { endpoint, region, tablePrefix, bucket } = testStackConfig();
+  return {
     endpoint,
     region,
     tablePrefix,
@@ -55,7 +71,7 @@ export function testClient(
     retry: { deadlineMs: 15_000 },
     ...overrides,
     transport: 'direct',
-  });
+  };
 }
 
 /** A storage context for tests of internal modules. */

@@ -1,17 +1,34 @@
 /** The SDK's public types: what users write must type-check, and what they must not, must not. */
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { describe, expectTypeOf, it } from 'vitest';
+import type { DirectAdmin } from '../../sdk/src/admin.ts';
+import * as sdk from '../../sdk/src/index.ts';
 import {
+  type Admin,
   type ConsumedMessage,
   type Consumer,
   type HttpTributaryOptions,
   jsonDeserializer,
   jsonSerializer,
   type Producer,
+  type ProducerMetrics,
+  type ProducerRecord,
+  type PurgeProgress,
   type RecordMetadata,
+  type SendAtomicallyOptions,
   type StartPosition,
   Tributary,
   type TributaryError,
+  type TributaryOptions,
 } from '../../sdk/src/index.ts';
+import type {
+  KafkaBatchResponse,
+  KafkaEventRecord,
+  SelfManagedKafkaEvent,
+} from '../../sdk/src/lambda/index.ts';
+import type { DirectProducer } from '../../sdk/src/producer.ts';
+import type { HttpAdmin } from '../../sdk/src/transport/http-admin.ts';
+import type { HttpProducer } from '../../sdk/src/transport/http-producer.ts';
 
 interface Order {
   id: string;
@@ -60,6 +77,64 @@ describe('public types', () => {
     // Table options belong to the direct transport only.
     // @ts-expect-error tablePrefix is not an option of the http transport
     void (() => new Tributary({ transport: 'http', endpoint: 'http://127.0.0.1:4567', tablePrefix: 'p' }));
+  });
+
+  it('declares the producer and admin interfaces that both transports implement', () => {
+    expectTypeOf<keyof Producer<string>>().toEqualTypeOf<
+      'send' | 'sendAtOffset' | 'sendAtomically' | 'flush' | 'close' | 'metrics'
+    >();
+    expectTypeOf<DirectProducer<string>>().toExtend<Producer<string>>();
+    expectTypeOf<HttpProducer<string>>().toExtend<Producer<string>>();
+    expectTypeOf<Producer<string>['metrics']>().returns.toEqualTypeOf<ProducerMetrics>();
+    expectTypeOf<Producer<string>['sendAtomically']>()
+      .parameter(0)
+      .toEqualTypeOf<readonly ProducerRecord<string>[]>();
+    expectTypeOf<Producer<string>['sendAtomically']>()
+      .parameter(1)
+      .toEqualTypeOf<SendAtomicallyOptions | undefined>();
+    expectTypeOf<SendAtomicallyOptions['extraItems']>().toEqualTypeOf<
+      readonly TransactWriteItem[] | undefined
+    >();
+
+    expectTypeOf<keyof Admin>().toEqualTypeOf<
+      | 'listGroups'
+      | 'describeGroup'
+      | 'resetGroupOffsets'
+      | 'deleteGroup'
+      | 'createTopic'
+      | 'listTopics'
+      | 'describeTopic'
+      | 'alterTopicConfigs'
+      | 'createPartitions'
+      | 'deleteTopic'
+      | 'offsetsForTimestamp'
+      | 'partitionOffsets'
+    >();
+    expectTypeOf<DirectAdmin>().toExtend<Admin>();
+    expectTypeOf<HttpAdmin>().toExtend<Admin>();
+    type OnProgress = NonNullable<NonNullable<Parameters<Admin['deleteTopic']>[1]>['onProgress']>;
+    expectTypeOf<OnProgress>().parameter(0).toEqualTypeOf<PurgeProgress>();
+  });
+
+  it('keeps internals out of the public entry', () => {
+    expectTypeOf(sdk).not.toHaveProperty('DirectTransport');
+    expectTypeOf(sdk).not.toHaveProperty('HttpClient');
+    expectTypeOf(sdk).not.toHaveProperty('PeriodicTask');
+    expectTypeOf(sdk).not.toHaveProperty('internalsOf');
+    expectTypeOf(sdk).toHaveProperty('Tributary');
+    // Table options belong to the direct transport only.
+    expectTypeOf<TributaryOptions>().toHaveProperty('tablePrefix');
+  });
+
+  it('types the Kafka event and batch response of tributary/lambda', () => {
+    expectTypeOf<SelfManagedKafkaEvent['eventSource']>().toEqualTypeOf<'SelfManagedKafka'>();
+    expectTypeOf<SelfManagedKafkaEvent['records'][string][number]>().toEqualTypeOf<KafkaEventRecord>();
+    expectTypeOf<KafkaEventRecord['value']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<{ batchItemFailures: [] }>().toExtend<KafkaBatchResponse>();
+    expectTypeOf<{
+      batchItemFailures: [{ itemIdentifier: { partition: 'orders-0'; offset: 7 } }];
+    }>().toExtend<KafkaBatchResponse>();
+    expectTypeOf<{ batchItemFailures: [{ offset: 7 }] }>().not.toExtend<KafkaBatchResponse>();
   });
 
   it('exposes code and retriable on every error', () => {

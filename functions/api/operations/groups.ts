@@ -2,10 +2,8 @@
  * Consumer groups over HTTP: membership through stateless sessions (`GroupSessions`), fenced
  * commits, describe with lag, and a consume call that fetches the member's partitions.
  */
-import type { Encoding } from '../../../sdk/src/api/schemas.ts';
-import { mapLimited } from '../../../sdk/src/concurrency.ts';
-import { InvalidArgumentError, LeaseLostError } from '../../../sdk/src/errors.ts';
-import type { Membership } from '../../../sdk/src/groups/group-sessions.ts';
+import { InvalidArgumentError, LeaseLostError } from '../../../sdk/src/index.ts';
+import { type Encoding, type Membership, mapLimited } from '../../../sdk/src/internal.ts';
 import { encodeRecord, fitResponse, isoOrNull } from '../wire.ts';
 import type { Operations } from './types.ts';
 

@@ -1,9 +1,11 @@
 /** Produce, fetch (with long-poll) and partition offsets. */
-import type { Encoding, ProduceProducerBody } from '../../../sdk/src/api/schemas.ts';
-import { InvalidArgumentError } from '../../../sdk/src/errors.ts';
-import type { RequestProducer } from '../../../sdk/src/log/request-appender.ts';
-import type { HeaderValue, ProducerMessage } from '../../../sdk/src/producer.ts';
-import type { RawValue } from '../../../sdk/src/serde.ts';
+import {
+  type HeaderValue,
+  InvalidArgumentError,
+  type ProducerMessage,
+  type RawValue,
+} from '../../../sdk/src/index.ts';
+import type { Encoding, ProduceProducerBody, RequestProducer } from '../../../sdk/src/internal.ts';
 import { decodeBytes, encodeRecord, fitResponse } from '../wire.ts';
 import type { Operations } from './types.ts';
 

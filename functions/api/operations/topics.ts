@@ -1,5 +1,5 @@
 /** Topic administration: thin adapters over `Admin`. */
-import { effectiveConfigs } from '../../../sdk/src/topics/configs.ts';
+import { effectiveConfigs } from '../../../sdk/src/internal.ts';
 import type { Operations } from './types.ts';
 
 export const topicOperations: Operations<

@@ -1,12 +1,15 @@
 /** The shape of an operation: validated input in, the success body out. */
 import type { z } from 'zod';
-import type { Admin } from '../../../sdk/src/admin.ts';
-import type { CONTRACT, OperationResult } from '../../../sdk/src/api/contract.ts';
-import type { OperationId } from '../../../sdk/src/api/routes.ts';
-import type { GroupSessions } from '../../../sdk/src/groups/group-sessions.ts';
-import type { RequestAppender } from '../../../sdk/src/log/request-appender.ts';
-import type { TopicMetadata } from '../../../sdk/src/topics/registry.ts';
-import type { PartitionSourceFactory } from '../../../sdk/src/transport/partition-source.ts';
+import type { Admin } from '../../../sdk/src/index.ts';
+import type {
+  CONTRACT,
+  GroupSessions,
+  OperationId,
+  OperationResult,
+  PartitionSourceFactory,
+  RequestAppender,
+  TopicMetadata,
+} from '../../../sdk/src/internal.ts';
 
 /** What operations call: the SDK, built once per process. */
 export interface ApiDeps {

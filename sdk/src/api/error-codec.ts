@@ -46,6 +46,10 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   PRODUCE_IN_PROGRESS: 409,
   OUT_OF_ORDER_SEQUENCE: 409,
   PARTIALLY_APPENDED: 500,
+  INVALID_TRIGGER: 400,
+  TRIGGER_NOT_FOUND: 404,
+  TRIGGER_ALREADY_EXISTS: 409,
+  FUNCTION_NOT_FOUND: 404,
   INTERNAL_ERROR: 500,
 };
 
@@ -89,6 +93,10 @@ const CLASS_OF: Readonly<Record<ErrorCode, ErrorClass>> = {
   PRODUCE_IN_PROGRESS: errors.ProduceInProgressError,
   OUT_OF_ORDER_SEQUENCE: errors.OutOfOrderSequenceError,
   PARTIALLY_APPENDED: errors.PartiallyAppendedError,
+  INVALID_TRIGGER: errors.InvalidTriggerError,
+  TRIGGER_NOT_FOUND: errors.TriggerNotFoundError,
+  TRIGGER_ALREADY_EXISTS: errors.TriggerAlreadyExistsError,
+  FUNCTION_NOT_FOUND: errors.FunctionNotFoundError,
   INTERNAL_ERROR: errors.InternalError,
 };
 

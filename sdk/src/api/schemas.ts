@@ -15,6 +15,7 @@ import {
 } from '../topics/configs.ts';
 import { LEGAL_TOPIC_NAME, MAX_TOPIC_NAME_LENGTH, validateTopicName } from '../topics/names.ts';
 import { MAX_PARTITIONS } from '../topics/registry.ts';
+import { MAX_FETCH_WAIT_MS } from './limits.ts';
 
 // ---------- typed refusals ----------
 
@@ -456,7 +457,7 @@ export type ProduceResult = z.infer<typeof ProduceResult>;
 
 // ---------- fetch ----------
 
-const MAX_WAIT_MS = 20_000;
+const MAX_WAIT_MS = MAX_FETCH_WAIT_MS;
 
 /** Limits of a fetch, with their ranges: a query of `fetch`, a body of `consumeGroup`. */
 const FETCH_LIMITS = {
@@ -719,12 +720,3 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
-
-/** Lambda's synchronous payload limit: no request body larger than this reaches the API's handler. */
-export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
-
-/** Lambda's response payload limit: the API keeps every response body below it. */
-export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
-
-/** Longest long-poll wait a fetch may ask for (API Gateway's 30 s integration timeout, with margin). */
-export const MAX_FETCH_WAIT_MS = MAX_WAIT_MS;

@@ -9,8 +9,7 @@
  *    is past hot retention: write its objects → write its manifest item → move the local log start
  *    (conditional) → delete its large-batch objects → replace its items by stubs → record that.
  *    Batches past total retention that were never archived (remote storage off, or an archiver
- *    that was down) are expired the same way without the upload.
- *
+ *    that was down) are expired the same way without the upload;
  * 4. orphaned large-batch objects (uploaded for an append that then failed for good, or whose
  *    claim was voided) are deleted once provably unreferenced: the check records (time T, the
  *    partition's end E); an append lands within `orphanGraceMs` of its upload, so once the local
@@ -20,24 +19,36 @@
  * A crash before the bound moves leaves DynamoDB as the source of truth (a rerun rewrites the
  * same bytes); after it, S3 is, and the rerun only finishes the cleanup. Two archivers on one
  * partition cut the same segment and race only on conditional writes.
+ *
+ * Every decision (what is due, what retention deletes, where the bounds move, when orphans are
+ * provable) is made by the pure `archive-plan.ts`; this module reads the state it needs and
+ * carries the steps out. DynamoDB commands are built by the log store (`log/log-store.ts`).
  */
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
 import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
 import { CorruptRecordError } from '../errors.ts';
-import { claimObjectPrefix, LogAttr, type PartitionRef, partitionKey, segmentObjectKeys } from '../keys.ts';
+import { claimObjectPrefix, type PartitionRef, type SegmentObjectKeys, segmentObjectKeys } from '../keys.ts';
 import { loadClaim } from '../log/claim-check.ts';
-import { type CompleteSlot, logKey, type Slot, slotFromItem } from '../log/log-item.ts';
+import { type CompleteSlot, type Slot, slotEnd, slotFromItem } from '../log/log-item.ts';
+import { type LogItem, LogStore } from '../log/log-store.ts';
 import { PartitionReader } from '../log/reader.ts';
-import { withRetry } from '../retry.ts';
 import type { TopicConfig } from '../topics/configs.ts';
 import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
-import { buildSegment, verifySegment } from './segment-format.ts';
+import {
+  boundsAfter,
+  claimObjectsOf,
+  hotBatchesBeforeTail,
+  itemsToStub,
+  mayHaveWork,
+  nextInChain,
+  planOrphanSweep,
+  planSegmentStep,
+  type SegmentStep,
+  segmentRetention,
+  stubExpiry,
+  stubRepair,
+} from './archive-plan.ts';
+import { type BuiltSegment, buildSegment, verifySegment } from './segment-format.ts';
 import { planSegment } from './segment-plan.ts';
 import { SegmentObjectMissing, SegmentStore } from './segment-store.ts';
 import { type LogPosition, type PartitionBounds, type SegmentInfo, TierMetadata } from './tier-metadata.ts';
@@ -186,7 +197,19 @@ interface PartitionSettings {
   readonly orphanGraceMs: number;
 }
 
-/** One run over one partition. */
+/** A step that moves data: archive or expire one closed segment. */
+type MovingStep = Exclude<SegmentStep, { kind: 'keep' }>;
+
+/** A segment written to S3, not yet in the manifest. */
+interface WrittenSegment {
+  readonly segment: BuiltSegment;
+  readonly keys: SegmentObjectKeys;
+}
+
+/**
+ * One run over one partition. Each method below `run` is one step of the module comment's order;
+ * what to do is decided by `archive-plan.ts`, the methods only carry it out.
+ */
 class PartitionArchiver {
   readonly #ctx: StorageContext;
   readonly #store: SegmentStore;
@@ -195,7 +218,7 @@ class PartitionArchiver {
   readonly #settings: PartitionSettings;
   readonly #metadata: TierMetadata;
   readonly #reader: PartitionReader;
-  readonly #pk: string;
+  readonly #log: LogStore;
   #report = {
     segmentsArchived: 0,
     batchesArchived: 0,
@@ -219,25 +242,25 @@ class PartitionArchiver {
     this.#settings = settings;
     this.#metadata = new TierMetadata(ctx, ref);
     this.#reader = new PartitionReader(ctx, ref);
-    this.#pk = partitionKey(ref);
+    this.#log = new LogStore(ctx);
   }
 
   async run(): Promise<PartitionArchiveReport> {
     const started = this.#ctx.now();
     let bounds = await this.#metadata.bounds();
-    if (bounds.stubbedThrough < bounds.localLogStart.offset) {
-      await this.#stubRange(bounds.stubbedThrough, bounds.localLogStart.offset);
-    }
+    // Step 1: an earlier run that moved a bound and stopped left items to replace by stubs.
+    const repair = stubRepair(bounds);
+    if (repair) await this.#deleteArchivedItems(repair.from, repair.to);
     const tail = await this.#reader.tail(true);
-    const totalEnd = tail?.runningBytes ?? 0;
-    bounds = await this.#expireSegments(bounds, totalEnd);
+    const totalBytes = tail?.runningBytes ?? 0;
+    bounds = await this.#applySegmentRetention(bounds, totalBytes);
     for (let n = 0; n < this.#settings.maxSegments; n++) {
-      if (!tail || !(await this.#mayHaveWork(bounds, tail, totalEnd))) break;
-      const next = await this.#archiveNext(bounds, totalEnd);
+      if (!tail || !(await this.#mayHaveWork(bounds, tail, totalBytes))) break;
+      const next = await this.#moveNextSegment(bounds, totalBytes);
       if (!next) break;
       bounds = next;
     }
-    await this.#sweepOrphans(bounds, started, tail ? tail.offset + tail.count : 0);
+    await this.#sweepOrphans(bounds, started, tail ? slotEnd(tail) : 0);
     return {
       topic: this.#ref.topic,
       partition: this.#ref.partition,
@@ -247,35 +270,19 @@ class PartitionArchiver {
     };
   }
 
-  /** Step 4 (see the module comment). `end` was read after `started`. */
-  async #sweepOrphans(bounds: PartitionBounds, started: number, end: number): Promise<void> {
-    const sweep = bounds.claimSweep;
-    if (sweep) {
-      if (bounds.localLogStart.offset < sweep.end || started - sweep.time < this.#settings.orphanGraceMs)
-        return;
-      const orphans = await this.#store.listOlderThan(
-        claimObjectPrefix(this.#ref),
-        sweep.time - this.#settings.orphanGraceMs,
-      );
-      if (orphans.length > 0) await this.#store.delete(orphans);
-      this.#report.orphansDeleted += orphans.length;
-    }
-    await this.#metadata.setClaimSweep(started, end);
-  }
-
-  /** Retention of S3 segments, oldest first. Returns the bounds after it. */
-  async #expireSegments(bounds: PartitionBounds, totalEnd: number): Promise<PartitionBounds> {
+  /** Step 2, retention of S3 segments, oldest first. Returns the bounds after it. */
+  async #applySegmentRetention(bounds: PartitionBounds, totalBytes: number): Promise<PartitionBounds> {
     let logStart = bounds.logStart;
     for await (const segment of this.#metadata.segments()) {
-      if (segment.endOffset <= logStart.offset) {
-        // Left over by a run that moved the log start and stopped: finish its cleanup.
+      const decision = segmentRetention(segment, logStart, totalBytes, this.#config, this.#ctx.now());
+      if (decision.kind === 'keep') break;
+      if (decision.kind === 'leftover') {
         await this.#deleteSegment(segment);
         continue;
       }
-      if (!this.#expired(segment.runningMaxTimestamp, totalEnd - logStart.bytes - segment.bytes)) break;
-      const to = { offset: segment.endOffset, bytes: segment.runningBytes };
-      await this.#metadata.advanceLogStart(logStart, to);
-      logStart = to;
+      // The log start moves first: once it has, readers no longer look at the segment.
+      await this.#metadata.advanceLogStart(logStart, decision.logStart);
+      logStart = decision.logStart;
       await this.#deleteSegment(segment);
       this.#report.segmentsDeleted++;
       this.#report.bytesExpired += segment.bytes;
@@ -283,152 +290,90 @@ class PartitionArchiver {
     return { ...bounds, logStart };
   }
 
-  /**
-   * Whether data whose running max timestamp is `maxTimestamp` is past total retention, given
-   * how many bytes would remain without it.
-   */
-  #expired(maxTimestamp: number, bytesRemaining: number): boolean {
-    const { retentionMs, retentionBytes } = this.#config;
-    if (retentionMs >= 0 && maxTimestamp < this.#ctx.now() - retentionMs) return true;
-    return retentionBytes >= 0 && bytesRemaining >= retentionBytes;
-  }
-
+  /** A segment's objects, then its manifest item (a rerun finds the item below the log start). */
   async #deleteSegment(segment: SegmentInfo): Promise<void> {
     await this.#store.delete([segment.keys.log, segment.keys.index, segment.keys.timeIndex]);
     await this.#metadata.deleteSegment(segment.baseOffset);
   }
 
-  /**
-   * A cheap necessary condition for {@link #archiveNext} to do anything, from the first hot batch
-   * and the tail alone (their running bytes and timestamps), so that a run with nothing to do
-   * reads one item instead of the whole open segment.
-   */
-  async #mayHaveWork(bounds: PartitionBounds, tail: Slot, totalEnd: number): Promise<boolean> {
-    const from = bounds.localLogStart;
-    if (tail.offset <= from.offset) return false;
-    const first = await this.#firstHot(from.offset);
-    if (!first || first.kind === 'archived') return true;
-    const { segmentBytes, segmentMs, remoteStorageEnable, localRetentionMs, localRetentionBytes } =
-      this.#config;
-    const { retentionMs, retentionBytes } = this.#config;
-    const hotBytes = totalEnd - from.bytes;
-    // A segment closes by size or by time, and the segment's last timestamp is ≥ the first's.
-    const closable =
-      hotBytes > segmentBytes || tail.runningMaxTimestamp - first.runningMaxTimestamp >= segmentMs;
-    if (!closable) return false;
-    const now = this.#ctx.now();
-    const oldEnough = (ms: number) => ms >= 0 && first.runningMaxTimestamp < now - ms;
-    const due =
-      remoteStorageEnable &&
-      (oldEnough(localRetentionMs) || (localRetentionBytes >= 0 && hotBytes > localRetentionBytes));
-    const expiring =
-      bounds.logStart.offset === from.offset &&
-      (oldEnough(retentionMs) || (retentionBytes >= 0 && totalEnd - bounds.logStart.bytes > retentionBytes));
-    return due || expiring;
-  }
-
-  async #firstHot(from: number): Promise<Slot | undefined> {
-    const item = (await this.#queryFrom(from, 1)).Items?.[0];
-    return item ? slotFromItem(item) : undefined;
-  }
-
-  /** One page of the partition's items from `from` on, read consistently. */
-  #queryFrom(from: number, limit: number, startKey?: Record<string, AttributeValue>) {
-    return withRetry(
-      `Reading ${this.#reader.label} to archive it`,
-      () =>
-        this.#ctx.ddb.send(
-          new QueryCommand({
-            TableName: this.#ctx.tables.log,
-            KeyConditionExpression: '#pk = :pk AND #off >= :from',
-            ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-            ExpressionAttributeValues: { ':pk': { S: this.#pk }, ':from': { N: String(from) } },
-            ConsistentRead: true,
-            Limit: limit,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      this.#ctx.retry,
-    );
+  /** Whether step 3 may find anything to do (see {@link mayHaveWork}), reading one item at most. */
+  async #mayHaveWork(bounds: PartitionBounds, tail: Slot, totalBytes: number): Promise<boolean> {
+    if (!hotBatchesBeforeTail(bounds, tail)) return false;
+    const page = await this.#log.queryBatches(this.#ref, {
+      from: bounds.localLogStart.offset,
+      limit: 1,
+      consistent: true,
+    });
+    const item = page.items[0];
+    const first = item ? slotFromItem(item) : undefined;
+    return mayHaveWork(bounds, tail, first, totalBytes, this.#config, this.#ctx.now());
   }
 
   /**
-   * Cuts the next closed segment and archives (or expires) it when due. Returns the new bounds,
-   * or undefined when there is nothing (more) to do now.
+   * Step 3: cuts the next closed segment and archives (or expires) it when due. Returns the new
+   * bounds, or undefined when there is nothing (more) to do now.
    */
-  async #archiveNext(bounds: PartitionBounds, totalEnd: number): Promise<PartitionBounds | undefined> {
-    const from = bounds.localLogStart;
-    const slots = await this.#planRead(from.offset);
-    if (!slots) return undefined;
-    const last = slots.at(-1)!;
-    const to: LogPosition = { offset: last.offset + last.count, bytes: last.runningBytes };
-    const bytes = to.bytes - from.bytes;
-    const expireNow =
-      bounds.logStart.offset === from.offset &&
-      this.#expired(last.runningMaxTimestamp, totalEnd - from.bytes - bytes);
-    if (!expireNow && !this.#dueForArchive(last.runningMaxTimestamp, totalEnd - from.bytes - bytes)) {
-      return undefined;
-    }
+  async #moveNextSegment(bounds: PartitionBounds, totalBytes: number): Promise<PartitionBounds | undefined> {
+    const segment = await this.#readClosedSegment(bounds.localLogStart.offset);
+    if (!segment) return undefined;
+    const step = planSegmentStep(bounds, segment, totalBytes, this.#config, this.#ctx.now());
+    if (step.kind === 'keep') return undefined;
     try {
-      if (expireNow) {
-        await this.#metadata.advanceLocalStart(from, to, true);
-        this.#report.bytesExpired += bytes;
+      if (step.kind === 'expire') {
+        await this.#expireBatches(step);
       } else {
-        await this.#upload(slots, from, to);
+        const written = await this.#writeSegment(segment, step.from);
+        await this.#recordSegment(written, segment, step);
+        await this.#advanceLocalLogStart(step);
         this.#report.segmentsArchived++;
-        this.#report.batchesArchived += slots.length;
-        this.#report.bytesArchived += bytes;
+        this.#report.batchesArchived += segment.length;
+        this.#report.bytesArchived += step.bytes;
       }
     } catch (error) {
       // Another archiver finished this segment and removed its large-batch objects under us.
       if (!(error instanceof CorruptRecordError || error instanceof SegmentObjectMissing)) throw error;
       const now = await this.#metadata.bounds();
-      if (now.localLogStart.offset >= to.offset) return now;
+      if (now.localLogStart.offset >= step.to.offset) return now;
       throw error;
     }
-    await this.#stubRange(from.offset, to.offset, slots);
-    return {
-      ...bounds,
-      logStart: expireNow ? to : bounds.logStart,
-      localLogStart: to,
-      stubbedThrough: to.offset,
-    };
+    await this.#deleteArchivedItems(step.from.offset, step.to.offset, segment);
+    return boundsAfter(bounds, step);
   }
 
-  /** Whether hot retention says a segment ending with this running max timestamp should move. */
-  #dueForArchive(maxTimestamp: number, hotBytesRemaining: number): boolean {
-    const { remoteStorageEnable, localRetentionMs, localRetentionBytes } = this.#config;
-    if (!remoteStorageEnable) return false;
-    if (localRetentionMs >= 0 && maxTimestamp < this.#ctx.now() - localRetentionMs) return true;
-    return localRetentionBytes >= 0 && hotBytesRemaining >= localRetentionBytes;
-  }
-
-  /** Reads slots from `from` until the next segment is closed; undefined when it is not. */
-  async #planRead(from: number): Promise<CompleteSlot[] | undefined> {
+  /** Reads batches from `from` until the next segment is closed; undefined when it is not. */
+  async #readClosedSegment(from: number): Promise<CompleteSlot[] | undefined> {
     const slots: Slot[] = [];
     const limits = { segmentBytes: this.#config.segmentBytes, segmentMs: this.#config.segmentMs };
-    let startKey: Record<string, AttributeValue> | undefined;
+    let startKey: LogItem | undefined;
     for (;;) {
-      const page = await this.#queryFrom(from, PLAN_PAGE_ITEMS, startKey);
-      for (const item of page.Items ?? []) {
+      const page = await this.#log.queryBatches(this.#ref, {
+        from,
+        limit: PLAN_PAGE_ITEMS,
+        consistent: true,
+        startKey,
+      });
+      for (const item of page.items) {
         const slot = slotFromItem(item);
-        const expected = slots.length === 0 ? from : slots.at(-1)!.offset + slots.at(-1)!.count;
-        if (slot.offset !== expected) {
-          // A consistent read never shows a gap in the hot log; stop rather than guess.
-          return undefined;
-        }
+        // A consistent read never shows a gap in the hot log; stop rather than guess.
+        if (slot.offset !== nextInChain(slots, from)) return undefined;
         slots.push(slot);
       }
       const plan = planSegment(slots, limits);
       if (plan.kind === 'closed') return slots.slice(0, plan.take) as CompleteSlot[];
       if (plan.kind === 'stale') return undefined;
-      startKey = page.LastEvaluatedKey;
+      startKey = page.lastKey;
       if (!startKey) return undefined;
     }
   }
 
-  /** Steps 3a–3c: the segment's objects, its manifest item, the local log start. */
-  async #upload(slots: readonly CompleteSlot[], from: LogPosition, to: LogPosition): Promise<void> {
+  /** Step 3, expiry without upload: the local log start and the log start move past the batches together. */
+  async #expireBatches(step: MovingStep): Promise<void> {
+    await this.#metadata.advanceLocalStart(step.from, step.to, true);
+    this.#report.bytesExpired += step.bytes;
+  }
+
+  /** Step 3a: the segment's objects (indexes first, then `.log`), every CRC checked before S3 becomes the only copy. */
+  async #writeSegment(slots: readonly CompleteSlot[], from: LogPosition): Promise<WrittenSegment> {
     const batches = await Promise.all(
       slots.map(async (slot) => ({
         offset: slot.offset,
@@ -439,97 +384,74 @@ class PartitionArchiver {
     );
     const segment = buildSegment(batches);
     const keys = segmentObjectKeys(this.#ref, from.offset);
-    // Check every CRC before S3 becomes the only copy.
     verifySegment(segment.log, this.#store.location(keys.log));
     await this.#store.upload(keys, segment);
+    return { segment, keys };
+  }
+
+  /** Step 3b: the segment's manifest item. */
+  async #recordSegment(
+    written: WrittenSegment,
+    slots: readonly CompleteSlot[],
+    step: MovingStep,
+  ): Promise<void> {
     await this.#metadata.putSegment({
-      baseOffset: from.offset,
-      endOffset: to.offset,
-      bytes: segment.bytes,
-      batches: segment.batchCount,
+      baseOffset: step.from.offset,
+      endOffset: step.to.offset,
+      bytes: written.segment.bytes,
+      batches: written.segment.batchCount,
       runningMaxTimestamp: slots.at(-1)!.runningMaxTimestamp,
-      runningBytes: to.bytes,
-      keys,
+      runningBytes: step.to.bytes,
+      keys: written.keys,
     });
-    await this.#metadata.advanceLocalStart(from, to, false);
+  }
+
+  /** Step 3c: the local log start (conditional on its previous value); from here on S3 is the copy. */
+  async #advanceLocalLogStart(step: MovingStep): Promise<void> {
+    await this.#metadata.advanceLocalStart(step.from, step.to, false);
   }
 
   /**
-   * Steps 3d–3f: deletes the large-batch objects of `[from, to)` and replaces its items by stubs,
-   * then records it. `known` are the slots when the caller has them; otherwise they are read.
+   * Steps 3d–3f (and step 1, finishing an interrupted run): deletes the large-batch objects of
+   * `[from, to)`, replaces its items by stubs, then records it. `known` are the slots when the
+   * caller has them; otherwise they are read.
    */
-  async #stubRange(from: number, to: number, known?: readonly Slot[]): Promise<void> {
+  async #deleteArchivedItems(from: number, to: number, known?: readonly Slot[]): Promise<void> {
     const slots = known ?? (await this.#readRange(from, to));
-    const claims = slots.flatMap((s) => (s.kind === 'complete' && s.claim ? [s.claim.key] : []));
+    const claims = claimObjectsOf(slots);
     if (claims.length > 0) await this.#store.delete(claims);
-    const expiresAt = Math.floor(this.#ctx.now() / 1000) + this.#settings.stubTtlSeconds;
-    await mapLimited(
-      slots.filter((s) => s.kind !== 'archived'),
-      STUB_CONCURRENCY,
-      (slot) => this.#stub(slot.offset, expiresAt),
+    const expiresAt = stubExpiry(this.#ctx.now(), this.#settings.stubTtlSeconds);
+    await mapLimited(itemsToStub(slots), STUB_CONCURRENCY, (slot) =>
+      this.#log.stubBatch(this.#ref, slot.offset, expiresAt),
     );
     await this.#metadata.markStubbedThrough(to);
   }
 
   async #readRange(from: number, to: number): Promise<Slot[]> {
     const slots: Slot[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
+    let startKey: LogItem | undefined;
     do {
-      const page = await withRetry(
-        `Reading archived items of ${this.#reader.label}`,
-        () =>
-          this.#ctx.ddb.send(
-            new QueryCommand({
-              TableName: this.#ctx.tables.log,
-              KeyConditionExpression: '#pk = :pk AND #off BETWEEN :from AND :last',
-              ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-              ExpressionAttributeValues: {
-                ':pk': { S: this.#pk },
-                ':from': { N: String(from) },
-                ':last': { N: String(to - 1) },
-              },
-              ConsistentRead: true,
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-            }),
-          ),
-        this.#ctx.retry,
-      );
-      for (const item of page.Items ?? []) slots.push(slotFromItem(item));
-      startKey = page.LastEvaluatedKey;
+      const page = await this.#log.queryBatches(this.#ref, { from, to, consistent: true, startKey });
+      for (const item of page.items) slots.push(slotFromItem(item));
+      startKey = page.lastKey;
     } while (startKey);
     return slots;
   }
 
-  /** Replaces one archived item by its stub (idempotent). */
-  async #stub(offset: number, expiresAt: number): Promise<void> {
-    try {
-      await withRetry(
-        `Replacing an archived batch of ${this.#reader.label} by its stub`,
-        () =>
-          this.#ctx.ddb.send(
-            new UpdateItemCommand({
-              TableName: this.#ctx.tables.log,
-              Key: logKey(this.#pk, offset),
-              UpdateExpression: 'SET #a = :one, #exp = :exp REMOVE #b, #s3, #sz',
-              ConditionExpression:
-                'attribute_exists(#off) AND attribute_not_exists(#a) AND attribute_not_exists(#st)',
-              ExpressionAttributeNames: {
-                '#off': LogAttr.offset,
-                '#a': LogAttr.archived,
-                '#exp': LogAttr.expiresAt,
-                '#b': LogAttr.body,
-                '#s3': LogAttr.claimKey,
-                '#sz': LogAttr.claimSize,
-                '#st': LogAttr.state,
-              },
-              ExpressionAttributeValues: { ':one': { N: '1' }, ':exp': { N: String(expiresAt) } },
-            }),
-          ),
-        this.#ctx.retry,
-      );
-    } catch (error) {
-      // Already a stub (another archiver, or an earlier run).
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  /** Step 4 (see the module comment). `end` was read after `started`. */
+  async #sweepOrphans(bounds: PartitionBounds, started: number, end: number): Promise<void> {
+    const plan = planOrphanSweep(
+      bounds.claimSweep,
+      bounds.localLogStart.offset,
+      started,
+      this.#settings.orphanGraceMs,
+    );
+    if (plan.kind === 'wait') return;
+    if (plan.kind === 'sweep') {
+      const orphans = await this.#store.listOlderThan(claimObjectPrefix(this.#ref), plan.uploadedBefore);
+      if (orphans.length > 0) await this.#store.delete(orphans);
+      this.#report.orphansDeleted += orphans.length;
     }
+    await this.#metadata.setClaimSweep(started, end);
   }
 }

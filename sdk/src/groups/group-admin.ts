@@ -4,7 +4,6 @@
  * are active, unless forced; "active" here is judged from the members' own heartbeat timestamps
  * (an administrative check, not a correctness mechanism: commits stay fenced by lease epochs).
  */
-import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
 import {
@@ -14,14 +13,18 @@ import {
   OffsetOutOfRangeError,
   TopicNotFoundError,
 } from '../errors.ts';
-import { GROUP_META_KEY, GroupAttr } from '../keys.ts';
 import { PartitionReader } from '../log/reader.ts';
 import { decodeRecordBatch } from '../log/record-batch.ts';
 import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
-import { withRetry } from '../retry.ts';
 import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
 import { leaseKey } from './assignment.ts';
-import { type GroupSnapshot, LeaseStore, type MemberRecord, validateGroupId } from './lease-store.ts';
+import {
+  type GroupSnapshot,
+  LeaseStore,
+  listGroups,
+  type MemberRecord,
+  validateGroupId,
+} from './lease-store.ts';
 
 /** A group in a listing. */
 export interface GroupSummary {
@@ -90,33 +93,13 @@ export class GroupAdmin {
 
   /** Every group that ever had a member (and was not deleted), sorted by id. */
   async list(): Promise<GroupSummary[]> {
-    const out: GroupSummary[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await withRetry(
-        'Listing consumer groups',
-        () =>
-          this.#ctx.ddb.send(
-            new ScanCommand({
-              TableName: this.#ctx.tables.groups,
-              FilterExpression: '#k = :meta',
-              ExpressionAttributeNames: { '#k': GroupAttr.key },
-              ExpressionAttributeValues: { ':meta': { S: GROUP_META_KEY } },
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-            }),
-          ),
-        this.#ctx.retry,
-      );
-      for (const item of page.Items ?? []) {
-        const created = item[GroupAttr.createdAt]?.N;
-        out.push({
-          groupId: item[GroupAttr.group]?.S ?? '',
-          createdAt: created ? new Date(Number(created)) : undefined,
-        });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return out.sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+    const groups = await listGroups(this.#ctx);
+    return groups
+      .map((g) => ({
+        groupId: g.groupId,
+        createdAt: g.createdAt === undefined ? undefined : new Date(g.createdAt),
+      }))
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
   }
 
   /** Members, owners, committed offsets and lag of every partition the group knows. */

@@ -5,15 +5,15 @@
  * transports; only these operations differ.
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import type { TopicPartition } from '../consumer.ts';
 import type { StorageContext } from '../context.ts';
-import { OffsetOutOfRangeError } from '../errors.ts';
-import { PartitionReader } from '../log/reader.ts';
-import { DirectProducer, type ProducerRecord, type RecordMetadata } from '../producer.ts';
+import { DirectProducer, type RecordMetadata } from '../producer.ts';
+import type { ProducerRecord } from '../producer-input.ts';
 import { type RawValue, rawSerializer } from '../serde.ts';
+import type { TopicPartition } from '../topic-partition.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { directSources } from '../transport/direct-source.ts';
 import type { PartitionSourceFactory } from '../transport/partition-source.ts';
+import { checkCommitBound } from './commit-bound.ts';
 import { GroupMember, type HeldLease, type MembershipEvents, type MemberTiming } from './group-member.ts';
 import { type LeaseFence, LeaseStore, type MemberInfo } from './lease-store.ts';
 
@@ -97,15 +97,11 @@ export class DirectGroupBackend implements GroupBackend {
   }
 
   async checkCommit(p: TopicPartition, lease: HeldLease, offset: number): Promise<void> {
-    const reader = new PartitionReader(this.#ctx, {
-      topic: p.topic,
-      incarnation: lease.incarnation,
-      partition: p.partition,
-    });
-    const end = await reader.highWatermark(false);
-    if (offset > end) {
-      throw new OffsetOutOfRangeError(p.topic, p.partition, offset, await reader.logStartOffset(), end);
-    }
+    await checkCommitBound(
+      this.#ctx,
+      { topic: p.topic, incarnation: lease.incarnation, partition: p.partition },
+      offset,
+    );
   }
 
   async commit(c: FencedOffset): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { type ConsumedBatch, type ConsumedMessage, Consumer, type TopicPartition } from '../consumer.ts';
+import { type ConsumedBatch, type ConsumedMessage, Consumer } from '../consumer.ts';
 import {
   ClientClosedError,
   InvalidArgumentError,
@@ -20,8 +20,10 @@ import {
   TransactionConditionFailedError,
 } from '../errors.ts';
 import { partitionLabel } from '../keys.ts';
-import type { ProducerRecord, RecordMetadata } from '../producer.ts';
+import type { RecordMetadata } from '../producer.ts';
+import type { ProducerRecord } from '../producer-input.ts';
 import type { Deserializer, RawValue } from '../serde.ts';
+import type { TopicPartition } from '../topic-partition.ts';
 import { Waker } from '../waker.ts';
 import { leaseKey } from './assignment.ts';
 import type { GroupBackend, MemberCoordinator } from './group-backend.ts';
@@ -64,6 +66,48 @@ export interface GroupConsumerOptions<V> {
   readonly onRevoked?: (partition: TopicPartition & { readonly lost: boolean }) => void | Promise<void>;
   /** Called with handler failures (the records are retried) and coordination errors. @default console.error */
   readonly onError?: (error: unknown) => void;
+}
+
+/** The defaults of {@link GroupConsumerOptions}, in one place (the options' `@default`s). */
+export const GROUP_CONSUMER_DEFAULTS = {
+  /** @default 10000 */
+  sessionTimeoutMs: 10_000,
+  /** @default 3000 */
+  heartbeatIntervalMs: 3_000,
+  /** @default true */
+  autoCommit: true,
+  /** @default 5000 */
+  autoCommitIntervalMs: 5_000,
+  /** @default 'latest' */
+  offsetReset: 'latest',
+  /** @default 500 */
+  maxRecords: 500,
+  /** @default 1000 */
+  maxIdleIntervalMs: 1_000,
+} as const;
+
+/** The options that have defaults, with the defaults applied. */
+interface GroupConsumerSettings {
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly autoCommit: boolean;
+  readonly autoCommitIntervalMs: number;
+  readonly offsetReset: 'earliest' | 'latest' | 'error';
+  readonly maxRecords: number;
+  readonly maxIdleIntervalMs: number;
+}
+
+function groupConsumerSettings<V>(options: GroupConsumerOptions<V>): GroupConsumerSettings {
+  const d = GROUP_CONSUMER_DEFAULTS;
+  return {
+    sessionTimeoutMs: options.sessionTimeoutMs ?? d.sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? d.heartbeatIntervalMs,
+    autoCommit: options.autoCommit ?? d.autoCommit,
+    autoCommitIntervalMs: options.autoCommitIntervalMs ?? d.autoCommitIntervalMs,
+    offsetReset: options.offsetReset ?? d.offsetReset,
+    maxRecords: options.maxRecords ?? d.maxRecords,
+    maxIdleIntervalMs: options.maxIdleIntervalMs ?? d.maxIdleIntervalMs,
+  };
 }
 
 /** What to consume. */
@@ -110,6 +154,7 @@ export class GroupConsumer<V> {
   readonly #proposedMemberId: string;
   readonly #backend: GroupBackend;
   readonly #options: GroupConsumerOptions<V>;
+  readonly #settings: GroupConsumerSettings;
   readonly #consumer: Consumer<V>;
   readonly #progress = new Map<string, PartitionProgress>();
   readonly #revoking = new Set<HeldLease>();
@@ -129,21 +174,23 @@ export class GroupConsumer<V> {
   ) {
     validateGroupId(options.groupId);
     if (options.instanceId !== undefined) validateGroupId(options.instanceId);
-    const session = options.sessionTimeoutMs ?? 10_000;
-    const heartbeat = options.heartbeatIntervalMs ?? 3_000;
+    const settings = groupConsumerSettings(options);
+    const session = settings.sessionTimeoutMs;
+    const heartbeat = settings.heartbeatIntervalMs;
     if (!(heartbeat > 0 && session > heartbeat)) {
       throw new InvalidArgumentError(
         `heartbeatIntervalMs (${heartbeat}) must be positive and below sessionTimeoutMs (${session}); a third of it is usual`,
       );
     }
     this.#options = options;
+    this.#settings = settings;
     this.groupId = options.groupId;
     this.#proposedMemberId = options.instanceId ?? `m-${randomBytes(6).toString('hex')}`;
     this.#backend = backend(options.groupId);
     this.#consumer = new Consumer<V>(this.#backend.sources, {
       deserializer: options.deserializer,
-      maxRecords: options.maxRecords ?? 500,
-      maxIdleIntervalMs: options.maxIdleIntervalMs ?? 1_000,
+      maxRecords: settings.maxRecords,
+      maxIdleIntervalMs: settings.maxIdleIntervalMs,
       // A long-poll (HTTP) returns within a heartbeat, so revocations are acted on promptly.
       maxWaitMs: Math.min(heartbeat, 20_000),
       offsetReset: 'error',
@@ -185,11 +232,11 @@ export class GroupConsumer<V> {
         memberId: this.memberId,
         instanceId: this.#options.instanceId,
         topics: this.#subscription.topics,
-        sessionTimeoutMs: this.#options.sessionTimeoutMs ?? 10_000,
+        sessionTimeoutMs: this.#settings.sessionTimeoutMs,
       },
       {
-        heartbeatIntervalMs: this.#options.heartbeatIntervalMs ?? 3_000,
-        sessionTimeoutMs: this.#options.sessionTimeoutMs ?? 10_000,
+        heartbeatIntervalMs: this.#settings.heartbeatIntervalMs,
+        sessionTimeoutMs: this.#settings.sessionTimeoutMs,
       },
       {
         assigned: (lease) => this.#assigned(lease),
@@ -328,7 +375,7 @@ export class GroupConsumer<V> {
     if (this.#disconnected) return;
     const tp = { topic: lease.topic, partition: lease.partition };
     const key = leaseKey(lease.topic, lease.partition);
-    const reset = this.#subscription?.fromBeginning ? 'earliest' : (this.#options.offsetReset ?? 'latest');
+    const reset = this.#subscription?.fromBeginning ? 'earliest' : this.#settings.offsetReset;
     let needsSeek = lease.committed === undefined && reset === 'error';
     try {
       await this.#consumer.assign([
@@ -371,7 +418,7 @@ export class GroupConsumer<V> {
           idleMs = 0;
           continue;
         }
-        idleMs = Math.min(this.#options.maxIdleIntervalMs ?? 1_000, Math.max(20, idleMs * 2));
+        idleMs = Math.min(this.#settings.maxIdleIntervalMs, Math.max(20, idleMs * 2));
         await this.#waker.sleep(idleMs);
       } catch (error) {
         if (error instanceof ClientClosedError && !this.#running) return;
@@ -430,7 +477,7 @@ export class GroupConsumer<V> {
       await this.#options.onRevoked?.({ ...tp, lost: false });
       const progress = this.#progress.get(leaseKey(lease.topic, lease.partition));
       try {
-        if (progress && this.#options.autoCommit !== false && progress.processed !== undefined) {
+        if (progress && this.#settings.autoCommit && progress.processed !== undefined) {
           await this.#commitOne(progress, progress.processed, undefined);
         }
         if (await this.#member!.handOff(lease)) await this.#release(lease, false);
@@ -452,15 +499,15 @@ export class GroupConsumer<V> {
   }
 
   async #maybeAutoCommit(): Promise<void> {
-    if (this.#options.autoCommit === false) return;
+    if (!this.#settings.autoCommit) return;
     const now = Date.now();
-    if (now - this.#lastAutoCommit < (this.#options.autoCommitIntervalMs ?? 5_000)) return;
+    if (now - this.#lastAutoCommit < this.#settings.autoCommitIntervalMs) return;
     this.#lastAutoCommit = now;
     await this.#commitProcessed();
   }
 
   async #commitProcessed(): Promise<void> {
-    if (this.#options.autoCommit === false) return;
+    if (!this.#settings.autoCommit) return;
     await Promise.all(
       [...this.#progress.values()].map(async (p) => {
         if (p.processed === undefined || p.processed === p.committed) return;

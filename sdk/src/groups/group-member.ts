@@ -12,6 +12,7 @@
  */
 import type { StorageContext } from '../context.ts';
 import { TopicNotFoundError } from '../errors.ts';
+import { PeriodicTask } from '../periodic-task.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { idealAssignment, type LeaseView, leaseKey } from './assignment.ts';
@@ -63,12 +64,11 @@ export class GroupMember {
   readonly #timing: MemberTiming;
   readonly #liveness: LivenessTracker;
   readonly #held = new Map<string, HeldLease>();
+  /** The heartbeat loop: one tick per interval, never two at once. */
+  readonly #heartbeats: PeriodicTask;
   #ideal = new Map<string, string>();
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> = Promise.resolve();
   #lastHeartbeatAt = 0;
-  #running = false;
-  #onError: (error: unknown) => void;
+  readonly #onError: (error: unknown) => void;
 
   constructor(
     ctx: StorageContext,
@@ -91,6 +91,10 @@ export class GroupMember {
     this.#timing = timing;
     this.#events = events;
     this.#onError = onError;
+    this.#heartbeats = new PeriodicTask(() => this.#tick(), {
+      intervalMs: timing.heartbeatIntervalMs,
+      onError,
+    });
   }
 
   get memberId(): string {
@@ -119,9 +123,8 @@ export class GroupMember {
 
   /** Continues a membership (restored from a {@link MemberState}) with one tick now. */
   async resume(options: { readonly background?: boolean } = {}): Promise<void> {
-    this.#running = true;
     await this.tick();
-    if (options.background !== false) this.#schedule();
+    if (options.background !== false) this.#heartbeats.start();
   }
 
   /** The state to restore this member from later. */
@@ -133,10 +136,13 @@ export class GroupMember {
     };
   }
 
-  /** Runs one coordination round now (also used to react quickly after a hand-off). */
+  /**
+   * Runs one coordination round now, after the one in progress (also used to react quickly after a
+   * hand-off); a failure is reported through `onError` and rejects the returned promise.
+   */
   tick(): Promise<void> {
-    const run = this.#ticking.then(() => (this.#running ? this.#tick() : undefined));
-    this.#ticking = run.catch((error: unknown) => this.#onError(error));
+    const run = this.#heartbeats.runNow();
+    run.catch((error: unknown) => this.#onError(error));
     return run;
   }
 
@@ -172,8 +178,7 @@ export class GroupMember {
    * The caller has already finished and committed its batches.
    */
   async leave(): Promise<void> {
-    this.#stopLoop();
-    await this.#ticking;
+    await this.#heartbeats.stop();
     const snapshot = await this.#store.snapshot();
     const now = this.#ctx.now();
     const live = this.#liveMembers(snapshot, now).filter((m) => m.memberId !== this.info.memberId);
@@ -192,24 +197,7 @@ export class GroupMember {
 
   /** Stops heartbeating without leaving (what a crash looks like to the others). */
   async abandon(): Promise<void> {
-    this.#stopLoop();
-    await this.#ticking;
-  }
-
-  #stopLoop(): void {
-    this.#running = false;
-    clearTimeout(this.#timer);
-  }
-
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      // A failed tick was already reported through onError; the next one retries.
-      void this.tick()
-        .catch(() => undefined)
-        .finally(() => this.#schedule());
-    }, this.#timing.heartbeatIntervalMs);
-    this.#timer.unref?.();
+    await this.#heartbeats.stop();
   }
 
   async #tick(): Promise<void> {

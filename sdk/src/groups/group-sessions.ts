@@ -13,13 +13,13 @@
  * epoch it holds, of topics it subscribed to.
  */
 import { randomBytes } from 'node:crypto';
-import type { TopicPartition } from '../consumer.ts';
 import type { StorageContext } from '../context.ts';
-import { InvalidArgumentError, LeaseLostError, OffsetOutOfRangeError } from '../errors.ts';
-import { PartitionReader } from '../log/reader.ts';
+import { InvalidArgumentError, LeaseLostError } from '../errors.ts';
+import type { TopicPartition } from '../topic-partition.ts';
 import { validateTopicName } from '../topics/names.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { leaseKey } from './assignment.ts';
+import { checkCommitBound } from './commit-bound.ts';
 import { GroupMember, type HeldLease, type MemberState } from './group-member.ts';
 import {
   type FencedCommitEntry,
@@ -179,17 +179,13 @@ export class GroupSessions {
       };
     });
     await Promise.all(
-      offsets.map(async (o) => {
+      offsets.map((o) => {
         const lease = held.get(leaseKey(o.topic, o.partition))!;
-        const reader = new PartitionReader(this.#ctx, {
-          topic: o.topic,
-          incarnation: lease.incarnation,
-          partition: o.partition,
-        });
-        const end = await reader.highWatermark(false);
-        if (o.offset > end) {
-          throw new OffsetOutOfRangeError(o.topic, o.partition, o.offset, await reader.logStartOffset(), end);
-        }
+        return checkCommitBound(
+          this.#ctx,
+          { topic: o.topic, incarnation: lease.incarnation, partition: o.partition },
+          o.offset,
+        );
       }),
     );
     await new LeaseStore(this.#ctx, groupId).commitAll(entries);

@@ -8,16 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
-  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { batchWriteAll } from '../batch-write.ts';
 import type { StorageContext } from '../context.ts';
 import {
   InvalidArgumentError,
@@ -36,7 +37,7 @@ import {
   parseLeaseItemKey,
   parseMemberKey,
 } from '../keys.ts';
-import { sleep, withRetry } from '../retry.ts';
+import { withRetry } from '../retry.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -101,6 +102,28 @@ export interface FencedCommitEntry {
   readonly fence: LeaseFence;
   readonly offset: number;
   readonly metadata: string | undefined;
+}
+
+/** A dispatch lease as taken (see {@link LeaseStore.takeDispatch}). */
+export interface DispatchLeaseRecord {
+  readonly holder: string;
+  readonly epoch: number;
+  readonly committed: number | undefined;
+  readonly ring: number;
+  /** The failure policy's retry state the previous holder left (JSON), if any. */
+  readonly policyState: string | undefined;
+  readonly incarnation: string;
+}
+
+/** What the sweep sees of one partition of a trigger's group. */
+export interface DispatchState {
+  readonly partition: number;
+  /** When it needs a dispatcher; undefined when idle. */
+  readonly due: number | undefined;
+  /** Until when a dispatcher holds it; undefined when none does. */
+  readonly heldUntil: number | undefined;
+  readonly committed: number | undefined;
+  readonly incarnation: string | undefined;
 }
 
 /** Most offsets one all-or-nothing commit writes (DynamoDB's transaction limit). */
@@ -503,6 +526,270 @@ export class LeaseStore {
     if (last) await this.commit(last.fence, last.offset, last.metadata);
   }
 
+  // ---------- dispatch leases (a trigger's group) ----------
+  // A trigger's dispatchers are not members: each holds one partition's lease for one run, with an
+  // expiry (`lu`) instead of heartbeats, so a dispatcher that dies frees its partition by itself. The
+  // same lease items carry the committed offset (fenced by owner and epoch, as for members), the
+  // doorbell counter and the due time.
+
+  /**
+   * Rings the doorbell of a partition: new records landed. Marks the partition due (unless it
+   * already is) and returns whether a live dispatcher holds it (then it will see the ring).
+   */
+  async ring(topic: string, partition: number): Promise<{ readonly held: boolean }> {
+    const now = this.#ctx.now();
+    const out = await this.#retry('Ringing a partition', () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.groups,
+          Key: this.#key(leaseItemKey(topic, partition)),
+          UpdateExpression:
+            'SET #ring = if_not_exists(#ring, :zero) + :one, #due = if_not_exists(#due, :now)',
+          ExpressionAttributeNames: { '#ring': GroupAttr.ring, '#due': GroupAttr.due },
+          ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' }, ':now': { N: String(now) } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    const item = out.Attributes ?? {};
+    const owner = item[GroupAttr.owner]?.S;
+    return { held: owner !== undefined && (num(item, GroupAttr.leaseUntil) ?? 0) > now };
+  }
+
+  /**
+   * Takes a partition's dispatch lease for `holder` until `until`, unless a live holder has it
+   * (undefined then). Bumps the epoch, so a previous holder's commits are fenced off. The
+   * committed offset is dropped when it belongs to another incarnation of the topic.
+   */
+  async takeDispatch(
+    topic: string,
+    partition: number,
+    holder: string,
+    until: number,
+    incarnation: string,
+  ): Promise<DispatchLeaseRecord | undefined> {
+    const now = this.#ctx.now();
+    try {
+      const out = await this.#retry('Taking a dispatch lease', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(leaseItemKey(topic, partition)),
+            UpdateExpression:
+              'SET #o = :me, #lu = :until, #ep = if_not_exists(#ep, :zero) + :one, #ring = if_not_exists(#ring, :zero)',
+            ConditionExpression: 'attribute_not_exists(#o) OR attribute_not_exists(#lu) OR #lu < :now',
+            ExpressionAttributeNames: {
+              '#o': GroupAttr.owner,
+              '#lu': GroupAttr.leaseUntil,
+              '#ep': GroupAttr.epoch,
+              '#ring': GroupAttr.ring,
+            },
+            ExpressionAttributeValues: {
+              ':me': { S: holder },
+              ':until': { N: String(until) },
+              ':now': { N: String(now) },
+              ':zero': { N: '0' },
+              ':one': { N: '1' },
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      const item = out.Attributes ?? {};
+      const stored = leaseFromItem(topic, partition, item);
+      const sameIncarnation = stored.incarnation === undefined || stored.incarnation === incarnation;
+      return {
+        holder,
+        epoch: stored.epoch,
+        committed: sameIncarnation ? stored.offset : undefined,
+        ring: num(item, GroupAttr.ring) ?? 0,
+        policyState: sameIncarnation ? item[GroupAttr.policyState]?.S : undefined,
+        incarnation,
+      };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /** Extends a held dispatch lease; {@link LeaseLostError} when another holder has it now. */
+  async renewDispatch(
+    topic: string,
+    partition: number,
+    lease: DispatchLeaseRecord,
+    until: number,
+  ): Promise<void> {
+    try {
+      await this.#retry('Renewing a dispatch lease', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(leaseItemKey(topic, partition)),
+            UpdateExpression: 'SET #lu = :until',
+            ConditionExpression: '#o = :me AND #ep = :ep',
+            ExpressionAttributeNames: {
+              '#lu': GroupAttr.leaseUntil,
+              '#o': GroupAttr.owner,
+              '#ep': GroupAttr.epoch,
+            },
+            ExpressionAttributeValues: {
+              ':until': { N: String(until) },
+              ':me': { S: lease.holder },
+              ':ep': { N: String(lease.epoch) },
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new LeaseLostError(this.group, topic, partition);
+      throw error;
+    }
+  }
+
+  /** Commits `offset` under a dispatch lease (fenced by holder and epoch, forward only), recording the incarnation. */
+  async commitDispatch(
+    topic: string,
+    partition: number,
+    lease: DispatchLeaseRecord,
+    offset: number,
+  ): Promise<void> {
+    try {
+      await this.#retry('Committing offsets', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            ...this.#commitUpdate(
+              { topic, partition, memberId: lease.holder, epoch: lease.epoch },
+              offset,
+              undefined,
+            ),
+            UpdateExpression: 'SET #co = :co, #cat = :now, #inc = :inc REMOVE #md, #ps',
+            ExpressionAttributeNames: {
+              '#co': GroupAttr.offset,
+              '#cat': GroupAttr.committedAt,
+              '#md': GroupAttr.metadata,
+              '#o': GroupAttr.owner,
+              '#ep': GroupAttr.epoch,
+              '#inc': GroupAttr.incarnation,
+              '#ps': GroupAttr.policyState,
+            },
+            ExpressionAttributeValues: {
+              ':co': { N: String(offset) },
+              ':now': { N: String(this.#ctx.now()) },
+              ':me': { S: lease.holder },
+              ':ep': { N: String(lease.epoch) },
+              ':inc': { S: lease.incarnation },
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item ? leaseFromItem(topic, partition, error.Item) : undefined;
+      if (current?.owner === lease.holder && current.epoch === lease.epoch) return; // Already further.
+      throw new LeaseLostError(this.group, topic, partition);
+    }
+  }
+
+  /**
+   * Gives a dispatch lease up, leaving the partition due at `dueAt` (undefined: not due) with the
+   * failure policy's retry state — unless the doorbell rang since `lease.ring`: then nothing is
+   * written and the lease is returned with the new count (there are new records to deliver).
+   * {@link LeaseLostError} when another holder has the lease.
+   */
+  async releaseDispatch(
+    topic: string,
+    partition: number,
+    lease: DispatchLeaseRecord,
+    dueAt: number | undefined,
+    policyState: string | undefined,
+  ): Promise<DispatchLeaseRecord | undefined> {
+    const set: string[] = [];
+    const remove = ['#o', '#lu'];
+    const values: Item = {
+      ':me': { S: lease.holder },
+      ':ep': { N: String(lease.epoch) },
+      ':ring': { N: String(lease.ring) },
+    };
+    if (dueAt === undefined) remove.push('#due');
+    else {
+      set.push('#due = :due');
+      values[':due'] = { N: String(dueAt) };
+    }
+    if (policyState === undefined) remove.push('#ps');
+    else {
+      set.push('#ps = :ps');
+      values[':ps'] = { S: policyState };
+    }
+    try {
+      await this.#retry('Releasing a dispatch lease', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(leaseItemKey(topic, partition)),
+            UpdateExpression: `${set.length > 0 ? `SET ${set.join(', ')} ` : ''}REMOVE ${remove.join(', ')}`,
+            ConditionExpression: '#o = :me AND #ep = :ep AND #ring = :ring',
+            ExpressionAttributeNames: {
+              '#o': GroupAttr.owner,
+              '#ep': GroupAttr.epoch,
+              '#lu': GroupAttr.leaseUntil,
+              '#ring': GroupAttr.ring,
+              '#due': GroupAttr.due,
+              '#ps': GroupAttr.policyState,
+            },
+            ExpressionAttributeValues: values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = error.Item;
+      const owner = current?.[GroupAttr.owner]?.S;
+      if (current && owner === lease.holder && num(current, GroupAttr.epoch) === lease.epoch) {
+        return { ...lease, ring: num(current, GroupAttr.ring) ?? 0 };
+      }
+      throw new LeaseLostError(this.group, topic, partition);
+    }
+  }
+
+  /**
+   * The dispatch state of a topic's partitions in this group, read with one eventually consistent
+   * query of the topic's lease items (a few hundred bytes per partition): what the sweep reads.
+   */
+  async dispatchStates(topic: string): Promise<DispatchState[]> {
+    const states: DispatchState[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.#retry('Reading dispatch states', () =>
+        this.#ctx.ddb.send(
+          new QueryCommand({
+            TableName: this.#ctx.tables.groups,
+            KeyConditionExpression: '#g = :g AND begins_with(#k, :prefix)',
+            ExpressionAttributeNames: { '#g': GroupAttr.group, '#k': GroupAttr.key },
+            ExpressionAttributeValues: { ':g': { S: this.group }, ':prefix': { S: leaseKeyPrefix(topic) } },
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const key = parseLeaseItemKey(item[GroupAttr.key]?.S ?? '');
+        if (key?.topic !== topic) continue;
+        states.push({
+          partition: key.partition,
+          due: num(item, GroupAttr.due),
+          heldUntil:
+            item[GroupAttr.owner]?.S === undefined ? undefined : (num(item, GroupAttr.leaseUntil) ?? 0),
+          committed: num(item, GroupAttr.offset),
+          incarnation: item[GroupAttr.incarnation]?.S,
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return states;
+  }
+
   /** The same commit as a transaction item, for exactly-once consume-transform-produce. */
   commitTransactionItem(fence: LeaseFence, offset: number, metadata: string | undefined): TransactWriteItem {
     return { Update: this.#commitUpdate(fence, offset, metadata) };
@@ -583,21 +870,49 @@ export class LeaseStore {
       ...snapshot.members.map((m) => memberKey(m.memberId)),
       ...snapshot.leases.map((l) => leaseItemKey(l.topic, l.partition)),
     ];
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: this.#key(k) } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        const out = await this.#retry('Deleting consumer group', () =>
-          this.#ctx.ddb.send(
-            new BatchWriteItemCommand({ RequestItems: { [this.#ctx.tables.groups]: requests } }),
-          ),
-        );
-        requests = (out.UnprocessedItems?.[this.#ctx.tables.groups] ?? []).flatMap((r) =>
-          r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key } }] : [],
-        );
-        if (requests.length > 0) await sleep(Math.min(1_000, 20 * 2 ** attempt));
-      }
-    }
+    await batchWriteAll(
+      { ddb: this.#ctx.ddb, table: this.#ctx.tables.groups, retry: this.#ctx.retry },
+      keys.map((k) => ({ DeleteRequest: { Key: this.#key(k) } })),
+      `Deleting consumer group (group ${this.group})`,
+    );
   }
+}
+
+/** A group as listed: its id and when its metadata item was written. */
+export interface GroupListing {
+  readonly groupId: string;
+  /** Epoch ms, when recorded. */
+  readonly createdAt: number | undefined;
+}
+
+/**
+ * Every group that has a metadata item (one that ever had a member, and was not deleted), in the
+ * table's order. A scan of the whole groups table (filtered on the metadata items).
+ */
+export async function listGroups(ctx: StorageContext): Promise<GroupListing[]> {
+  const out: GroupListing[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await withRetry(
+      'Listing consumer groups',
+      () =>
+        ctx.ddb.send(
+          new ScanCommand({
+            TableName: ctx.tables.groups,
+            FilterExpression: '#k = :meta',
+            ExpressionAttributeNames: { '#k': GroupAttr.key },
+            ExpressionAttributeValues: { ':meta': { S: GROUP_META_KEY } },
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      ctx.retry,
+    );
+    for (const item of page.Items ?? []) {
+      out.push({ groupId: item[GroupAttr.group]?.S ?? '', createdAt: num(item, GroupAttr.createdAt) });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return out;
 }
 
 function num(item: Item, name: string): number | undefined {

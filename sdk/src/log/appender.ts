@@ -15,17 +15,10 @@
  *   pending placeholder claims the slot, then the body is written onto it. A claim abandoned past
  *   its deadline is voided by readers, and the late writer re-appends at the tail.
  */
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
 import { ConcurrentAppendError, InvalidArgumentError, RecordTooLargeError } from '../errors.ts';
-import { LogAttr, type PartitionRef, PENDING_STATE, partitionKey, partitionLabel } from '../keys.ts';
-import { sleep, withRetry } from '../retry.ts';
+import { type PartitionRef, partitionKey, partitionLabel } from '../keys.ts';
+import { sleep } from '../retry.ts';
 import { MAX_MESSAGE_BYTES_LIMIT } from '../topics/configs.ts';
 import {
   type AppendPath,
@@ -37,20 +30,8 @@ import {
   writeUnits,
 } from './append-strategy.ts';
 import type { Claim } from './claim-check.ts';
-import {
-  bodyAttributes,
-  type ChainTail,
-  EMPTY_TAIL,
-  isOwnSlot,
-  logKey,
-  planSlot,
-  type Slot,
-  type SlotBase,
-  slotAttributes,
-  slotFromItem,
-  tailAfter,
-} from './log-item.ts';
-import { setBaseOffset } from './record-batch.ts';
+import { type ChainTail, EMPTY_TAIL, isOwnSlot, planSlot, type SlotBase, tailAfter } from './log-item.ts';
+import { LogStore, type SlotWriteOutcome } from './log-store.ts';
 
 /**
  * Largest batch body stored inline in a log item: DynamoDB's 400 KB item limit less room for the
@@ -143,8 +124,6 @@ interface Tail extends ChainTail {
   readonly at: number;
 }
 
-type WriteOutcome = { kind: 'written' } | { kind: 'occupied'; occupant: Slot };
-
 /** Appends to one partition. Appends through one instance are serialised (one in flight). */
 export class PartitionAppender {
   readonly ref: PartitionRef;
@@ -158,6 +137,7 @@ export class PartitionAppender {
     tailReads: 0,
   };
   readonly #ctx: StorageContext;
+  readonly #store: LogStore;
   readonly #pendingTimeoutMs: number;
   readonly #pinnedPath: AppendPath | undefined;
   #tail: Tail | undefined;
@@ -166,6 +146,7 @@ export class PartitionAppender {
 
   constructor(ctx: StorageContext, ref: PartitionRef, options: AppenderOptions = {}) {
     this.#ctx = ctx;
+    this.#store = new LogStore(ctx);
     this.ref = ref;
     this.partitionKey = partitionKey(ref);
     this.label = partitionLabel(ref);
@@ -212,24 +193,7 @@ export class PartitionAppender {
   /** Re-reads the tail with a strongly consistent query. */
   async refreshTail(): Promise<ChainTail> {
     this.stats.tailReads++;
-    const out = await withRetry(
-      `Reading the tail of ${this.label}`,
-      () =>
-        this.#ctx.ddb.send(
-          new QueryCommand({
-            TableName: this.#ctx.tables.log,
-            KeyConditionExpression: '#pk = :pk AND #off >= :zero',
-            ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-            ExpressionAttributeValues: { ':pk': { S: this.partitionKey }, ':zero': { N: '0' } },
-            ScanIndexForward: false,
-            Limit: 1,
-            ConsistentRead: true,
-          }),
-        ),
-      this.#ctx.retry,
-    );
-    const item = out.Items?.[0];
-    const slot = item ? slotFromItem(item) : undefined;
+    const slot = await this.#store.tail(this.ref, true);
     return this.#learnTail(slot ? tailAfter(slot) : EMPTY_TAIL);
   }
 
@@ -357,12 +321,8 @@ export class PartitionAppender {
     batch: BatchToAppend,
     slot: PlannedSlot,
     signal: AbortSignal | undefined,
-  ): Promise<WriteOutcome> {
-    const body = batch.claim ? batch.body : setBaseOffset(batch.body, slot.offset);
-    const outcome = await this.#conditionalPut(
-      { ...slotAttributes(this.partitionKey, slot), ...bodyAttributes(body, batch.claim) },
-      signal,
-    );
+  ): Promise<SlotWriteOutcome> {
+    const outcome = await this.#store.putBatch(this.ref, slot, batch, signal);
     if (outcome.kind === 'written') this.stats.writeUnits += writeUnits(storedItemBytes(batch));
     return outcome;
   }
@@ -372,13 +332,11 @@ export class PartitionAppender {
     batch: BatchToAppend,
     slot: PlannedSlot,
     signal: AbortSignal | undefined,
-  ): Promise<WriteOutcome> {
-    const outcome = await this.#conditionalPut(
-      {
-        ...slotAttributes(this.partitionKey, slot),
-        [LogAttr.state]: { S: PENDING_STATE },
-        [LogAttr.deadline]: { N: String(this.#ctx.now() + this.#pendingTimeoutMs) },
-      },
+  ): Promise<SlotWriteOutcome> {
+    const outcome = await this.#store.putPendingClaim(
+      this.ref,
+      slot,
+      this.#ctx.now() + this.#pendingTimeoutMs,
       signal,
     );
     // A placeholder is ~100 bytes: one write unit whether it lands or collides.
@@ -396,83 +354,14 @@ export class PartitionAppender {
     slot: PlannedSlot,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
-    const body = batch.claim ? batch.body : setBaseOffset(batch.body, slot.offset);
-    const bodyValues = bodyAttributes(body, batch.claim);
-    const [first, second] = Object.keys(bodyValues);
-    try {
-      await withRetry(
-        `Writing a batch body to ${this.label}`,
-        () => {
-          signal?.throwIfAborted();
-          return this.#ctx.ddb.send(
-            new UpdateItemCommand({
-              TableName: this.#ctx.tables.log,
-              Key: logKey(this.partitionKey, slot.offset),
-              UpdateExpression: `SET #b = :b${second ? ', #b2 = :b2' : ''} REMOVE #st, #dl`,
-              ConditionExpression: '#st = :pending AND #pid = :pid AND #seq = :seq',
-              ExpressionAttributeNames: {
-                '#b': first!,
-                ...(second ? { '#b2': second } : {}),
-                '#st': LogAttr.state,
-                '#dl': LogAttr.deadline,
-                '#pid': LogAttr.producerId,
-                '#seq': LogAttr.sequence,
-              },
-              ExpressionAttributeValues: {
-                ':b': bodyValues[first!]!,
-                ...(second ? { ':b2': bodyValues[second]! } : {}),
-                ':pending': { S: PENDING_STATE },
-                ':pid': { N: batch.producerId },
-                ':seq': { N: String(batch.sequence) },
-              },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-            { abortSignal: signal },
-          );
-        },
-        this.#ctx.retry,
-        signal,
-      );
+    const outcome = await this.#store.writeBody(this.ref, slot, batch, signal);
+    if (outcome.kind === 'written') {
       this.stats.writeUnits += writeUnits(storedItemBytes(batch));
       return true;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
-      const occupant = slotFromItem(error.Item);
-      // Our earlier body write landed and only its response was lost (it may be archived since).
-      return occupant.kind !== 'pending' && !occupant.voided;
     }
-  }
-
-  async #conditionalPut(
-    item: Record<string, AttributeValue>,
-    signal: AbortSignal | undefined,
-  ): Promise<WriteOutcome> {
-    try {
-      await withRetry(
-        `Appending to ${this.label}`,
-        () => {
-          signal?.throwIfAborted();
-          return this.#ctx.ddb.send(
-            new PutItemCommand({
-              TableName: this.#ctx.tables.log,
-              Item: item,
-              ConditionExpression: 'attribute_not_exists(#off)',
-              ExpressionAttributeNames: { '#off': LogAttr.offset },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-            { abortSignal: signal },
-          );
-        },
-        this.#ctx.retry,
-        signal,
-      );
-      return { kind: 'written' };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return { kind: 'occupied', occupant: slotFromItem(error.Item) };
-      }
-      throw error;
-    }
+    const { occupant } = outcome;
+    // Our earlier body write landed and only its response was lost (it may be archived since).
+    return occupant.kind !== 'pending' && !occupant.voided;
   }
 }
 

@@ -8,20 +8,14 @@
  * sequence had in fact landed. A collision on any partition moves that partition's slot to the
  * occupant's end and retries the whole transaction with a new token.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  TransactionCanceledException,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
 import {
   InvalidArgumentError,
   TransactionConditionFailedError,
   TransactionTooLargeError,
 } from '../errors.ts';
-import { LogAttr } from '../keys.ts';
-import { sleep, withRetry } from '../retry.ts';
+import { sleep } from '../retry.ts';
 import { collisionBackoffMs, writeUnits } from './append-strategy.ts';
 import {
   type AppendResult,
@@ -31,16 +25,8 @@ import {
   storedItemBytes,
   validateBatch,
 } from './appender.ts';
-import {
-  bodyAttributes,
-  isOwnSlot,
-  planSlot,
-  type SlotBase,
-  slotAttributes,
-  slotFromItem,
-  tailAfter,
-} from './log-item.ts';
-import { setBaseOffset } from './record-batch.ts';
+import { isOwnSlot, planSlot, type SlotBase, slotFromItem, tailAfter } from './log-item.ts';
+import { LogStore } from './log-store.ts';
 
 /** DynamoDB's limit on items in one transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -74,84 +60,57 @@ async function attempt(
   entries: readonly AtomicEntry[],
   extraItems: readonly TransactWriteItem[],
 ): Promise<AppendResult[]> {
+  const store = new LogStore(ctx);
   const collisions = entries.map(() => 0);
   for (let round = 1; ; round++) {
     const tails = await Promise.all(entries.map((e) => e.appender.knownTail()));
     const slots = entries.map(({ batch }, i) => planSlot(tails[i]!, batch, batchBytes(batch)));
-    const items: TransactWriteItem[] = entries.map(({ appender, batch }, i) => ({
-      Put: {
-        TableName: ctx.tables.log,
-        Item: {
-          ...slotAttributes(appender.partitionKey, slots[i]!),
-          ...bodyAttributes(
-            batch.claim ? batch.body : setBaseOffset(batch.body, slots[i]!.offset),
-            batch.claim,
-          ),
-        },
-        ConditionExpression: 'attribute_not_exists(#off)',
-        ExpressionAttributeNames: { '#off': LogAttr.offset },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    }));
-    // The same token on every retry of this exact request makes a lost response harmless.
-    const token = randomUUID();
-    try {
-      await withRetry(
-        'Appending atomically',
-        () =>
-          ctx.ddb.send(
-            new TransactWriteItemsCommand({
-              TransactItems: [...items, ...extraItems],
-              ClientRequestToken: token,
-            }),
-          ),
-        ctx.retry,
-      );
+    const outcome = await store.appendTransaction(
+      entries.map(({ appender, batch }, i) => ({ ref: appender.ref, slot: slots[i]!, batch })),
+      extraItems,
+    );
+    if (outcome.kind === 'written') {
       for (const { appender, batch } of entries) {
         // Transactions bill two units per KB.
         appender.stats.writeUnits += 2 * writeUnits(storedItemBytes(batch));
         appender.recordAttempt(false);
       }
       return acknowledge(entries, slots, collisions, false);
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const reasons = error.CancellationReasons ?? [];
-      const occupants = entries.map((_, i) => {
-        const reason = reasons[i];
-        return reason?.Code === 'ConditionalCheckFailed' && reason.Item
-          ? slotFromItem(reason.Item)
-          : undefined;
-      });
-      const landed = occupants.findIndex(
-        (o, i) => o && isOwnSlot(o, entries[i]!.batch.producerId, entries[i]!.batch.sequence),
-      );
-      if (landed >= 0) {
-        // All or nothing: one of our batches is there, so all are (a retry after a lost response).
-        return acknowledge(entries, slots, collisions, true);
-      }
-      const failedExtras = reasons
-        .slice(entries.length)
-        .flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
-      if (failedExtras.length > 0) {
-        throw new TransactionConditionFailedError(
-          failedExtras,
-          reasons.slice(entries.length).map((r) => r.Item),
-        );
-      }
-      let collided = false;
-      occupants.forEach((occupant, i) => {
-        if (!occupant) return;
-        collided = true;
-        const { appender, batch } = entries[i]!;
-        collisions[i]!++;
-        appender.stats.collisions++;
-        appender.stats.wastedWriteUnits += 2 * writeUnits(storedItemBytes(batch));
-        appender.recordAttempt(true);
-        appender.learnTail(tailAfter(occupant));
-      });
-      // Cancelled for another reason (a conflicting transaction in flight): back off and retry.
-      await sleep(collided ? collisionBackoffMs(round) : 10 + Math.random() * 40);
     }
+    const { reasons } = outcome;
+    const occupants = entries.map((_, i) => {
+      const reason = reasons[i];
+      return reason?.Code === 'ConditionalCheckFailed' && reason.Item ? slotFromItem(reason.Item) : undefined;
+    });
+    const landed = occupants.findIndex(
+      (o, i) => o && isOwnSlot(o, entries[i]!.batch.producerId, entries[i]!.batch.sequence),
+    );
+    if (landed >= 0) {
+      // All or nothing: one of our batches is there, so all are (a retry after a lost response).
+      return acknowledge(entries, slots, collisions, true);
+    }
+    const failedExtras = reasons
+      .slice(entries.length)
+      .flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
+    if (failedExtras.length > 0) {
+      throw new TransactionConditionFailedError(
+        failedExtras,
+        reasons.slice(entries.length).map((r) => r.Item),
+      );
+    }
+    let collided = false;
+    occupants.forEach((occupant, i) => {
+      if (!occupant) return;
+      collided = true;
+      const { appender, batch } = entries[i]!;
+      collisions[i]!++;
+      appender.stats.collisions++;
+      appender.stats.wastedWriteUnits += 2 * writeUnits(storedItemBytes(batch));
+      appender.recordAttempt(true);
+      appender.learnTail(tailAfter(occupant));
+    });
+    // Cancelled for another reason (a conflicting transaction in flight): back off and retry.
+    await sleep(collided ? collisionBackoffMs(round) : 10 + Math.random() * 40);
   }
 }
 

@@ -25,19 +25,15 @@
  * claim, the append and the release around it.
  */
 import { createHash } from 'node:crypto';
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
-import { LogAttr, type PartitionRef, ProducerAttr, partitionKey, producerStateKey } from '../keys.ts';
-import { withRetry } from '../retry.ts';
+import { type PartitionRef, ProducerAttr } from '../keys.ts';
 import { type Slot, slotFromItem } from './log-item.ts';
-import type { RecordHeader } from './record-batch.ts';
+import { type LogItem, LogStore } from './log-store.ts';
+import type { ClaimCondition, ClaimWriteResult, ProducerState, SequenceClaim } from './producer-claim.ts';
 
-type Item = Record<string, AttributeValue>;
+export type { ClaimCondition, ClaimWriteResult, ProducerState, SequenceClaim } from './producer-claim.ts';
+
+import type { RecordHeader } from './record-batch.ts';
 
 /** Sequence numbers are int32s that wrap to 0 after 2^31 - 1, as Kafka's do. */
 export const SEQUENCE_MODULUS = 2 ** 31;
@@ -53,31 +49,6 @@ export const MAX_PRODUCER_ID = 2n ** 63n - 1n;
 
 /** Largest producer epoch (an int16, as in Kafka). */
 export const MAX_PRODUCER_EPOCH = 32_767;
-
-/** The latest claim of a producer on a partition: the batch one attempt is appending. */
-export interface SequenceClaim {
-  /** Base sequence of the batch. */
-  readonly sequence: number;
-  /** Records in the batch. */
-  readonly count: number;
-  /** {@link recordsDigest} of the batch's records: a retry must carry the same records. */
-  readonly digest: string;
-  /** The partition's tail offset known when the claim was made: the batch lands at or after it. */
-  readonly from: number;
-  /** Deadline (the claimer's clock, epoch ms): the attempt writes nothing after it. */
-  readonly until: number;
-  /** Random id of the attempt that made the claim. */
-  readonly token: string;
-}
-
-/** A producer's sequence state on one partition. */
-export interface ProducerState {
-  readonly epoch: number;
-  /** The next sequence the partition expects. */
-  readonly nextSequence: number;
-  /** Absent before the first claim and after a claim was released. */
-  readonly claim: SequenceClaim | undefined;
-}
 
 /** A state with a claim (the one a look-up searches the log for). */
 export type ClaimedState = ProducerState & { readonly claim: SequenceClaim };
@@ -246,27 +217,14 @@ export function recordsDigest(records: readonly DigestRecord[]): string {
   return hash.digest().subarray(0, 16).toString('base64url');
 }
 
-/** The condition a claim write is made under. */
-export type ClaimCondition =
-  /**
-   * The steady-state guess, made without reading: the item is at this epoch and expects this
-   * sequence (or, for sequence 0, does not exist yet).
-   */
-  | { readonly kind: 'next'; readonly epoch: number; readonly sequence: number }
-  /** The state is exactly as it was read (a takeover, a new epoch, a claim after a failed guess). */
-  | { readonly kind: 'state'; readonly state: ProducerState | undefined };
-
-/** Outcome of a claim write: made, or the condition failed and this is the state found instead. */
-export type ClaimWriteResult =
-  | { readonly claimed: true }
-  | { readonly claimed: false; readonly current: ProducerState | undefined };
-
 /** Reads and writes producer state items, and searches the log for a producer's batch. */
 export class ProducerStateStore {
   readonly #ctx: StorageContext;
+  readonly #store: LogStore;
 
   constructor(ctx: StorageContext) {
     this.#ctx = ctx;
+    this.#store = new LogStore(ctx);
   }
 
   /**
@@ -282,58 +240,17 @@ export class ProducerStateStore {
     claim: SequenceClaim,
     condition: ClaimCondition,
   ): Promise<ClaimWriteResult> {
-    const names: Record<string, string> = {
-      '#off': LogAttr.offset,
-      '#ep': ProducerAttr.epoch,
-      '#ns': ProducerAttr.nextSequence,
-      '#cs': ProducerAttr.claimSequence,
-      '#cn': ProducerAttr.claimCount,
-      '#cd': ProducerAttr.claimDigest,
-      '#cf': ProducerAttr.claimFrom,
-      '#cu': ProducerAttr.claimUntil,
-      '#ct': ProducerAttr.claimToken,
-      '#exp': ProducerAttr.expiresAt,
-    };
-    const values: Item = {
-      ':ep': { N: String(epoch) },
-      ':ns': { N: String(sequenceAfter(claim.sequence, claim.count)) },
-      ':cs': { N: String(claim.sequence) },
-      ':cn': { N: String(claim.count) },
-      ':cd': { S: claim.digest },
-      ':cf': { N: String(claim.from) },
-      ':cu': { N: String(claim.until) },
-      ':ct': { S: claim.token },
-      ':exp': { N: String(Math.ceil((this.#ctx.now() + PRODUCER_STATE_TTL_MS) / 1000)) },
-    };
-    const expected = conditionExpression(condition);
-    try {
-      await withRetry(
-        `Claiming sequence ${claim.sequence} of producer ${producerId} on ${producerStateKey(ref)}`,
-        () =>
-          this.#ctx.ddb.send(
-            new UpdateItemCommand({
-              TableName: this.#ctx.tables.log,
-              Key: stateKey(ref, producerId),
-              UpdateExpression:
-                'SET #ep = :ep, #ns = :ns, #cs = :cs, #cn = :cn, #cd = :cd, #cf = :cf, #cu = :cu, #ct = :ct, #exp = :exp',
-              ConditionExpression: expected.expression,
-              // DynamoDB refuses names no expression uses.
-              ExpressionAttributeNames: expected.expression.includes('#off')
-                ? names
-                : Object.fromEntries(Object.entries(names).filter(([name]) => name !== '#off')),
-              ExpressionAttributeValues: { ...values, ...expected.values },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          ),
-        this.#ctx.retry,
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // The state found instead; a retried write whose first attempt landed finds its own
-      // claim there, which decideClaim recognises by the token.
-      return { claimed: false, current: error.Item ? stateFromItem(error.Item) : undefined };
-    }
+    const outcome = await this.#store.claimProducerSequence(ref, producerId, {
+      epoch,
+      nextSequence: sequenceAfter(claim.sequence, claim.count),
+      claim,
+      condition,
+      expiresAt: Math.ceil((this.#ctx.now() + PRODUCER_STATE_TTL_MS) / 1000),
+    });
+    if (outcome.claimed) return { claimed: true };
+    // The state found instead; a retried write whose first attempt landed finds its own
+    // claim there, which decideClaim recognises by the token.
+    return { claimed: false, current: outcome.current ? stateFromItem(outcome.current) : undefined };
   }
 
   /**
@@ -341,39 +258,8 @@ export class ProducerStateStore {
    * sequence again, so the client's retry is claimed at once instead of waiting for the deadline.
    * Conditional on the claim's token; returns false when the claim is no longer this attempt's.
    */
-  async release(ref: PartitionRef, producerId: string, claim: SequenceClaim): Promise<boolean> {
-    try {
-      await withRetry(
-        `Releasing sequence ${claim.sequence} of producer ${producerId} on ${producerStateKey(ref)}`,
-        () =>
-          this.#ctx.ddb.send(
-            new UpdateItemCommand({
-              TableName: this.#ctx.tables.log,
-              Key: stateKey(ref, producerId),
-              UpdateExpression: 'SET #ns = :ns REMOVE #cs, #cn, #cd, #cf, #cu, #ct',
-              ConditionExpression: '#ct = :ct',
-              ExpressionAttributeNames: {
-                '#ns': ProducerAttr.nextSequence,
-                '#cs': ProducerAttr.claimSequence,
-                '#cn': ProducerAttr.claimCount,
-                '#cd': ProducerAttr.claimDigest,
-                '#cf': ProducerAttr.claimFrom,
-                '#cu': ProducerAttr.claimUntil,
-                '#ct': ProducerAttr.claimToken,
-              },
-              ExpressionAttributeValues: {
-                ':ns': { N: String(claim.sequence) },
-                ':ct': { S: claim.token },
-              },
-            }),
-          ),
-        this.#ctx.retry,
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  release(ref: PartitionRef, producerId: string, claim: SequenceClaim): Promise<boolean> {
+    return this.#store.releaseProducerClaim(ref, producerId, claim);
   }
 
   /**
@@ -390,79 +276,26 @@ export class ProducerStateStore {
     sequence: number,
     from: number,
   ): Promise<Slot | undefined> {
-    const pk = partitionKey(ref);
-    let startKey: Item | undefined;
+    let startKey: LogItem | undefined;
     do {
-      const page = await withRetry(
-        `Looking for producer ${producerId}'s batch ${sequence} in ${pk}`,
-        () =>
-          this.#ctx.ddb.send(
-            new QueryCommand({
-              TableName: this.#ctx.tables.log,
-              KeyConditionExpression: '#pk = :pk AND #off >= :from',
-              FilterExpression: '#pid = :pid AND #seq = :seq',
-              ExpressionAttributeNames: {
-                '#pk': LogAttr.partitionKey,
-                '#off': LogAttr.offset,
-                '#pid': LogAttr.producerId,
-                '#seq': LogAttr.sequence,
-              },
-              ExpressionAttributeValues: {
-                ':pk': { S: pk },
-                ':from': { N: String(Math.max(0, from)) },
-                ':pid': { N: producerId },
-                ':seq': { N: String(sequence) },
-              },
-              ConsistentRead: true,
-              ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-            }),
-          ),
-        this.#ctx.retry,
-      );
-      for (const item of page.Items ?? []) {
+      const page = await this.#store.findProducerBatches(ref, producerId, sequence, from, startKey);
+      for (const item of page.items) {
         const slot = slotFromItem(item);
         if (slot.kind !== 'pending' && !slot.voided) return slot;
       }
-      startKey = page.LastEvaluatedKey;
+      startKey = page.lastKey;
     } while (startKey);
     return undefined;
   }
 }
 
-function stateKey(ref: PartitionRef, producerId: string): Item {
-  return { [LogAttr.partitionKey]: { S: producerStateKey(ref) }, [LogAttr.offset]: { N: producerId } };
-}
-
-function conditionExpression(condition: ClaimCondition): { expression: string; values: Item } {
-  if (condition.kind === 'next') {
-    const expression = '#ep = :xep AND #ns = :xns';
-    return {
-      expression: condition.sequence === 0 ? `attribute_not_exists(#off) OR (${expression})` : expression,
-      values: { ':xep': { N: String(condition.epoch) }, ':xns': { N: String(condition.sequence) } },
-    };
-  }
-  const { state } = condition;
-  if (state === undefined) return { expression: 'attribute_not_exists(#off)', values: {} };
-  const values: Item = {
-    ':xep': { N: String(state.epoch) },
-    ':xns': { N: String(state.nextSequence) },
-  };
-  if (!state.claim) {
-    return { expression: '#ep = :xep AND #ns = :xns AND attribute_not_exists(#ct)', values };
-  }
-  return {
-    expression: '#ep = :xep AND #ns = :xns AND #ct = :xct',
-    values: { ...values, ':xct': { S: state.claim.token } },
-  };
-}
-
-function num(item: Item, name: string): number | undefined {
+function num(item: LogItem, name: string): number | undefined {
   const v = item[name]?.N;
   return v === undefined ? undefined : Number(v);
 }
 
 /** Parses a producer state item. */
-export function stateFromItem(item: Item): ProducerState {
+export function stateFromItem(item: LogItem): ProducerState {
   const sequence = num(item, ProducerAttr.claimSequence);
   const token = item[ProducerAttr.claimToken]?.S;
   const claim: SequenceClaim | undefined =

@@ -11,13 +11,6 @@
  * a control batch with no records covering the same offsets, so a crashed writer never blocks the
  * partition.
  */
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
 import { RemoteLog } from '../archive/remote-log.ts';
 import type { PartitionBounds } from '../archive/tier-metadata.ts';
 import type { StorageContext } from '../context.ts';
@@ -27,18 +20,17 @@ import {
   LogInvariantError,
   OffsetOutOfRangeError,
 } from '../errors.ts';
-import { LogAttr, type PartitionRef, PENDING_STATE, partitionKey, partitionLabel } from '../keys.ts';
-import { withRetry } from '../retry.ts';
+import { type PartitionRef, partitionKey, partitionLabel } from '../keys.ts';
 import { loadClaim } from './claim-check.ts';
 import {
   type CompleteSlot,
-  logKey,
   type PendingSlot,
   type Slot,
   slotBytes,
   slotEnd,
   slotFromItem,
 } from './log-item.ts';
+import { type LogItem, LogStore } from './log-store.ts';
 import { encodeRecordBatch } from './record-batch.ts';
 
 /**
@@ -73,14 +65,13 @@ export interface SeekResult {
 /** Queries larger than this many items per page gain nothing: pages stop at 1 MB anyway. */
 const MAX_PAGE_ITEMS = 100;
 
-type Item = Record<string, AttributeValue>;
-
 /** Reads one partition. Cheap to create; it caches only what never goes stale in a harmful way. */
 export class PartitionReader {
   readonly ref: PartitionRef;
   readonly partitionKey: string;
   readonly label: string;
   readonly #ctx: StorageContext;
+  readonly #store: LogStore;
   readonly #remote: RemoteLog;
   /**
    * The local log start as last read. It only ever grows, so offsets below it are certainly in
@@ -90,6 +81,7 @@ export class PartitionReader {
 
   constructor(ctx: StorageContext, ref: PartitionRef) {
     this.#ctx = ctx;
+    this.#store = new LogStore(ctx);
     this.ref = ref;
     this.partitionKey = partitionKey(ref);
     this.label = partitionLabel(ref);
@@ -175,20 +167,19 @@ export class PartitionReader {
     let expected = offset;
     let records = 0;
     let bytes = 0;
-    let startKey: Item | undefined;
+    let startKey: LogItem | undefined;
     const full = () => batches.length > 0 && (records >= limits.maxRecords || bytes >= limits.maxBytes);
     do {
-      const page = await this.#query({
-        KeyConditionExpression: '#pk = :pk AND #off >= :from',
-        ExpressionAttributeValues: { ':pk': { S: this.partitionKey }, ':from': { N: String(offset) } },
-        ScanIndexForward: true,
+      const page = await this.#store.queryBatches(this.ref, {
+        from: offset,
+        descending: false,
         // Every batch holds at least one record, so more items than records still wanted are never needed.
-        Limit: Math.min(MAX_PAGE_ITEMS, Math.max(1, limits.maxRecords - records)),
-        ConsistentRead: consistent,
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        limit: Math.min(MAX_PAGE_ITEMS, Math.max(1, limits.maxRecords - records)),
+        consistent,
+        startKey,
       });
-      startKey = page.LastEvaluatedKey;
-      for (const item of page.Items ?? []) {
+      startKey = page.lastKey;
+      for (const item of page.items) {
         const stored = slotFromItem(item);
         // A stub: the archiver moved this batch to S3 (possibly while this query ran).
         if (stored.kind === 'archived')
@@ -245,19 +236,7 @@ export class PartitionReader {
   /** The DynamoDB batch holding `offset` (or `offset` itself when it is the high watermark). */
   async #seekLocal(offset: number): Promise<number | undefined> {
     for (const consistent of [false, true]) {
-      const page = await this.#query({
-        KeyConditionExpression: '#pk = :pk AND #off BETWEEN :zero AND :at',
-        ExpressionAttributeValues: {
-          ':pk': { S: this.partitionKey },
-          ':zero': { N: '0' },
-          ':at': { N: String(offset) },
-        },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: consistent,
-      });
-      const item = page.Items?.[0];
-      const slot = item ? slotFromItem(item) : undefined;
+      const slot = await this.#store.batchAtOrBefore(this.ref, offset, consistent);
       if (slot?.kind === 'archived') return undefined;
       if (slot && offset < slotEnd(slot)) return slot.offset;
       // With a consistent read, the greatest batch at or before `offset` ending exactly at
@@ -274,16 +253,8 @@ export class PartitionReader {
   }
 
   /** The newest slot of the partition, if any. */
-  async tail(consistent = true): Promise<Slot | undefined> {
-    const page = await this.#query({
-      KeyConditionExpression: '#pk = :pk AND #off >= :zero',
-      ExpressionAttributeValues: { ':pk': { S: this.partitionKey }, ':zero': { N: '0' } },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: consistent,
-    });
-    const item = page.Items?.[0];
-    return item ? slotFromItem(item) : undefined;
+  tail(consistent = true): Promise<Slot | undefined> {
+    return this.#store.tail(this.ref, consistent);
   }
 
   /** First offset still readable (0 until retention moves it). */
@@ -319,20 +290,9 @@ export class PartitionReader {
   }
 
   async #slotAt(offset: number): Promise<Slot> {
-    const out = await withRetry(
-      `Reading ${this.label} at ${offset}`,
-      () =>
-        this.#ctx.ddb.send(
-          new GetItemCommand({
-            TableName: this.#ctx.tables.log,
-            Key: logKey(this.partitionKey, offset),
-            ConsistentRead: true,
-          }),
-        ),
-      this.#ctx.retry,
-    );
-    if (!out.Item) throw new LogInvariantError(`No batch starts at offset ${offset} of ${this.label}`);
-    return slotFromItem(out.Item);
+    const slot = await this.#store.getBatch(this.ref, offset);
+    if (!slot) throw new LogInvariantError(`No batch starts at offset ${offset} of ${this.label}`);
+    return slot;
   }
 
   /**
@@ -352,63 +312,8 @@ export class PartitionReader {
       baseSequence: -1,
       isControl: true,
     });
-    try {
-      const out = await withRetry(
-        `Voiding an abandoned claim in ${this.label}`,
-        () =>
-          this.#ctx.ddb.send(
-            new UpdateItemCommand({
-              TableName: this.#ctx.tables.log,
-              Key: logKey(this.partitionKey, slot.offset),
-              UpdateExpression: 'SET #b = :b, #v = :one REMOVE #st, #dl',
-              ConditionExpression: '#st = :pending AND #dl = :dl AND #pid = :pid AND #seq = :seq',
-              ExpressionAttributeNames: {
-                '#b': LogAttr.body,
-                '#v': LogAttr.voided,
-                '#st': LogAttr.state,
-                '#dl': LogAttr.deadline,
-                '#pid': LogAttr.producerId,
-                '#seq': LogAttr.sequence,
-              },
-              ExpressionAttributeValues: {
-                ':b': { B: body },
-                ':one': { N: '1' },
-                ':pending': { S: PENDING_STATE },
-                ':dl': { N: String(slot.deadline) },
-                ':pid': { N: slot.producerId },
-                ':seq': { N: String(slot.sequence) },
-              },
-              ReturnValues: 'ALL_NEW',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          ),
-        this.#ctx.retry,
-      );
-      return asComplete(slotFromItem(out.Attributes ?? {}), this.label);
-    } catch (error) {
-      // The writer finished (or another reader voided it) just before us: use what is there.
-      if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return asComplete(slotFromItem(error.Item), this.label);
-      }
-      throw error;
-    }
-  }
-
-  #query(
-    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'ExpressionAttributeNames'>,
-  ) {
-    return withRetry(
-      `Reading ${this.label}`,
-      () =>
-        this.#ctx.ddb.send(
-          new QueryCommand({
-            TableName: this.#ctx.tables.log,
-            ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-            ...input,
-          }),
-        ),
-      this.#ctx.retry,
-    );
+    // The result, or what the writer (or another reader) put there just before us.
+    return asComplete(await this.#store.voidPending(this.ref, slot, body), this.label);
   }
 }
 

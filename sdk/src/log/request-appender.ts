@@ -17,14 +17,13 @@ import {
   TributaryError,
   UnknownPartitionError,
 } from '../errors.ts';
+import type { ProducerMetrics, RecordMetadata } from '../producer.ts';
 import {
   type Prepared,
   type ProducerMessage,
-  type ProducerMetrics,
   prepareMessages,
-  type RecordMetadata,
   validateProducerRecord,
-} from '../producer.ts';
+} from '../producer-input.ts';
 import { type RawValue, rawSerializer } from '../serde.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';

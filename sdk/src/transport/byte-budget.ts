@@ -1,7 +1,7 @@
 /**
- * Backpressure for a producer: bytes of records buffered and in flight are bounded, and a `send`
- * that would exceed the bound waits (first come, first served) until earlier records are done,
- * failing with `TimeoutError` after `maxBlockMs`. Same rules as the direct producer's buffer.
+ * Backpressure for a producer (the direct and the HTTP one alike): bytes of records buffered and
+ * in flight are bounded, and a `send` that would exceed the bound waits (first come, first served)
+ * until earlier records are done, failing with `TimeoutError` after `maxBlockMs`.
  */
 import { RecordTooLargeError, TimeoutError } from '../errors.ts';
 

@@ -4,13 +4,13 @@
  * continues where the previous one ended starts at that batch boundary; any other position is
  * first located with a seek (the batch holding it), and records before it are skipped.
  */
-import type { StartPosition } from '../consumer.ts';
 import type { StorageContext } from '../context.ts';
 import { InvalidArgumentError, UnknownPartitionError } from '../errors.ts';
 import type { PartitionRef } from '../keys.ts';
 import { PartitionReader } from '../log/reader.ts';
 import { decodeRecordBatch } from '../log/record-batch.ts';
 import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
+import type { StartPosition } from '../topic-partition.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { Waker } from '../waker.ts';
 import type {

@@ -6,7 +6,10 @@
 import type {
   Admin,
   CreateTopicRequest,
+  DeleteGroupOptions,
+  DeleteTopicOptions,
   PartitionOffsets,
+  ResetGroupOffsetsOptions,
   TopicDescription,
   TopicSummary,
 } from '../admin.ts';
@@ -15,14 +18,14 @@ import { mapLimited } from '../concurrency.ts';
 import { UnsupportedOperationError } from '../errors.ts';
 import type { GroupDescription, GroupSummary, OffsetResetTarget } from '../groups/group-admin.ts';
 import { validateTopicName } from '../topics/names.ts';
-import { type PurgeProgress, validatePartitionCount } from '../topics/registry.ts';
+import { validatePartitionCount } from '../topics/registry.ts';
 import type { HttpClient } from './http-client.ts';
 
 /** Partition offset lookups in flight at once for {@link HttpAdmin.offsetsForTimestamp}. */
 const LOOKUP_CONCURRENCY = 8;
 
 /** Administration of topics and consumer groups through the HTTP API. */
-export class HttpAdmin implements Pick<Admin, keyof Admin> {
+export class HttpAdmin implements Admin {
   readonly #client: HttpClient;
 
   /** @internal use `tributary.admin()` */
@@ -74,7 +77,7 @@ export class HttpAdmin implements Pick<Admin, keyof Admin> {
     groupId: string,
     _topic: string,
     _to: OffsetResetTarget,
-    _options: { readonly partitions?: readonly number[]; readonly force?: boolean } = {},
+    _options: ResetGroupOffsetsOptions = {},
   ): Promise<{ partition: number; offset: number }[]> {
     throw new UnsupportedOperationError(
       `Resetting the offsets of group "${groupId}" is not available over the HTTP API; ` +
@@ -83,7 +86,7 @@ export class HttpAdmin implements Pick<Admin, keyof Admin> {
   }
 
   /** Deletes a group and its committed offsets; refused while members are active, unless `force`. */
-  async deleteGroup(groupId: string, options: { readonly force?: boolean } = {}): Promise<void> {
+  async deleteGroup(groupId: string, options: DeleteGroupOptions = {}): Promise<void> {
     await this.#client.call('deleteGroup', {
       params: { group: groupId },
       query: options.force ? { force: 'true' } : {},
@@ -148,10 +151,7 @@ export class HttpAdmin implements Pick<Admin, keyof Admin> {
    * `TimeoutError` after the topic is already gone; its records are left for a later purge, as
    * after an interrupted direct delete.
    */
-  async deleteTopic(
-    topic: string,
-    _options: { onProgress?: (progress: PurgeProgress) => void } = {},
-  ): Promise<void> {
+  async deleteTopic(topic: string, _options: DeleteTopicOptions = {}): Promise<void> {
     await this.#client.call('deleteTopic', { params: { topic } });
   }
 

@@ -3,23 +3,18 @@
  * route table and typed by the contract. Failures come back as the same error classes the direct
  * transport raises (see `http-response.ts`); retriable ones are retried with the SDK's one retry
  * helper, except where a retry could write records twice (see {@link HttpClient.call}).
+ *
+ * Constructing a client is cheap and loads nothing heavy: the signer and the response decoding
+ * (which uses the API's zod schemas) live in `http-exchange.ts`, imported on the first call.
  */
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { OperationBody, OperationQuery, OperationResult } from '../api/contract.ts';
+import { MAX_FETCH_WAIT_MS } from '../api/limits.ts';
 import { type OperationId, type RouteDefinition, routeOf } from '../api/routes.ts';
-import { MAX_FETCH_WAIT_MS } from '../api/schemas.ts';
-import type { Credentials } from '../client.ts';
-import { ClientClosedError, InternalError, InvalidArgumentError, type TributaryError } from '../errors.ts';
-import { isLoopbackEndpoint } from '../loopback.ts';
+import { type Credentials, defaultCredentials } from '../connection.ts';
+import { ClientClosedError, InvalidArgumentError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from '../retry.ts';
-import {
-  type ExchangeContext,
-  errorFromNetwork,
-  errorFromResponse,
-  statusMeansNotApplied,
-} from './http-response.ts';
+import type { Attempt, BuiltRequest, SignedExchange } from './http-exchange.ts';
 
 /** How to reach the API. */
 export interface HttpClientOptions {
@@ -53,18 +48,6 @@ export interface CallRequest<O extends OperationId> {
   readonly body?: OperationBody<O>;
   /** Cancels the call (a consumer closing during a long-poll); it then fails with `ClientClosedError`. */
   readonly signal?: AbortSignal;
-}
-
-/** A request ready to sign and send. */
-export interface BuiltRequest {
-  readonly method: string;
-  readonly url: URL;
-  /** Path as sent: the endpoint's base path and the route with each parameter percent-encoded. */
-  readonly path: string;
-  /** Query parameters as strings (undefined values left out). */
-  readonly query: Readonly<Record<string, string>>;
-  /** JSON text, or undefined for requests without a body. */
-  readonly body: string | undefined;
 }
 
 /** Default per-request timeout: API Gateway ends integrations at 30 s. */
@@ -123,37 +106,28 @@ export function signingCredentials(
   endpoint: string,
   credentials: Credentials | undefined,
 ): NonNullable<Credentials> {
-  if (credentials) return credentials;
-  const hasEnvCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
-  if (isLoopbackEndpoint(endpoint) && !hasEnvCredentials)
-    return { accessKeyId: 'test', secretAccessKey: 'test' };
-  return defaultProvider();
+  return defaultCredentials(endpoint, credentials) ?? defaultProvider();
 }
-
-type Attempt<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: TributaryError; readonly notApplied: boolean };
 
 /** Calls the API's operations. Shared by one client's admin, producers and consumers. */
 export class HttpClient {
   /** The API's base URL. */
   readonly endpoint: string;
-  readonly #signer: SignatureV4;
+  readonly #region: string;
+  readonly #credentials: NonNullable<Credentials>;
   readonly #retry: RetryPolicy;
   readonly #timeoutMs: number;
   /** Aborted by {@link close}: cancels every call in flight (long-polls included). */
   readonly #closing = new AbortController();
+  /** The signer and sender, loaded by the first call. */
+  #exchange: Promise<SignedExchange> | undefined;
 
   constructor(options: HttpClientOptions) {
     this.endpoint = options.endpoint;
+    this.#region = options.region;
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#signer = new SignatureV4({
-      service: 'execute-api',
-      region: options.region,
-      credentials: signingCredentials(options.endpoint, options.credentials),
-      sha256: Hash.bind(null, 'sha256'),
-    });
+    this.#credentials = signingCredentials(options.endpoint, options.credentials);
   }
 
   /**
@@ -189,10 +163,17 @@ export class HttpClient {
       (request.body as { producer?: unknown } | undefined)?.producer !== undefined;
     const waitMs = waitOf(request);
     const timeoutMs = waitMs > 0 ? Math.max(this.#timeoutMs, waitMs + LONG_POLL_MARGIN_MS) : this.#timeoutMs;
+    const exchange = await this.#signedExchange();
+    const mayHaveTakenEffect = idempotent ? undefined : MAY_HAVE_WRITTEN;
     const outcome = await withRetry(
       `${route.method} ${built.path}`,
       async () => {
-        const attempt = await this.#attempt<OperationResult<O>>(built, timeoutMs, idempotent, request.signal);
+        const attempt: Attempt<OperationResult<O>> = await exchange.attempt(
+          built,
+          timeoutMs,
+          mayHaveTakenEffect,
+          request.signal,
+        );
         if (attempt.ok) return attempt;
         // Cancelled by the caller: not retriable, so withRetry surfaces it at once.
         if (request.signal?.aborted || this.#closing.signal.aborted) throw new ClientClosedError('request');
@@ -211,77 +192,16 @@ export class HttpClient {
     this.#closing.abort();
   }
 
-  /** One signed exchange; never throws for HTTP or network failures (they are returned). */
-  async #attempt<T>(
-    built: BuiltRequest,
-    timeoutMs: number,
-    idempotent: boolean,
-    cancel: AbortSignal | undefined,
-  ): Promise<Attempt<T>> {
-    const headers = await this.#sign(built);
-    const context: ExchangeContext = {
-      method: built.method,
-      path: built.path,
-      requestBytes: built.body === undefined ? 0 : Buffer.byteLength(built.body),
-      ...(idempotent ? {} : { mayHaveTakenEffect: MAY_HAVE_WRITTEN }),
-    };
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(built.url, {
-        method: built.method,
-        headers,
-        ...(built.body === undefined ? {} : { body: built.body }),
-        signal: cancel
-          ? AbortSignal.any([cancel, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs),
-      });
-      text = await response.text();
-    } catch (thrown) {
-      const failure = errorFromNetwork(thrown, timeoutMs, context);
-      return { ok: false, error: failure.error, notApplied: failure.notSent };
-    }
-    const requestId =
-      response.headers.get('apigw-requestid') ?? response.headers.get('x-amzn-requestid') ?? undefined;
-    if (response.ok) {
-      if (response.status === 204 || text === '') return { ok: true, value: undefined as T };
-      try {
-        return { ok: true, value: JSON.parse(text) as T };
-      } catch {
-        const error = new InternalError(
-          `${built.method} ${built.path} answered HTTP ${response.status} with a body that is not JSON`,
-          requestId,
-        );
-        return { ok: false, error, notApplied: false };
-      }
-    }
-    return {
-      ok: false,
-      error: errorFromResponse(response.status, text, { ...context, ...(requestId ? { requestId } : {}) }),
-      notApplied: statusMeansNotApplied(response.status),
-    };
-  }
-
-  /** SigV4 headers for the request (service `execute-api`), less `host`, which `fetch` sets itself. */
-  async #sign(built: BuiltRequest): Promise<Record<string, string>> {
-    const signed = await this.#signer.sign({
-      method: built.method,
-      protocol: built.url.protocol,
-      hostname: built.url.hostname,
-      ...(built.url.port ? { port: Number(built.url.port) } : {}),
-      path: built.path,
-      query: { ...built.query },
-      headers: {
-        host: built.url.host,
-        ...(built.body === undefined ? {} : { 'content-type': 'application/json' }),
+  /** The exchange, loaded once (a failed load is tried again by the next call). */
+  #signedExchange(): Promise<SignedExchange> {
+    this.#exchange ??= import('./http-exchange.ts').then(
+      (loaded) => new loaded.SignedExchange({ region: this.#region, credentials: this.#credentials }),
+      (error: unknown) => {
+        this.#exchange = undefined;
+        throw error;
       },
-      ...(built.body === undefined ? {} : { body: built.body }),
-    });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(signed.headers)) {
-      if (name.toLowerCase() !== 'host') headers[name] = value;
-    }
-    return headers;
+    );
+    return this.#exchange;
   }
 }
 

@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { OperationResult } from '../api/contract.ts';
-import type { TopicPartition } from '../consumer.ts';
 import {
   InvalidSessionError,
   LeaseLostError,
@@ -21,8 +20,11 @@ import type { FencedOffset, GroupBackend, MemberCoordinator } from '../groups/gr
 import type { HeldLease, MembershipEvents, MemberTiming } from '../groups/group-member.ts';
 import { transition } from '../groups/lease-state.ts';
 import type { MemberInfo } from '../groups/lease-store.ts';
-import type { ProducerRecord, RecordMetadata } from '../producer.ts';
+import { PeriodicTask } from '../periodic-task.ts';
+import type { RecordMetadata } from '../producer.ts';
+import type { ProducerRecord } from '../producer-input.ts';
 import type { RawValue } from '../serde.ts';
+import type { TopicPartition } from '../topic-partition.ts';
 import type { HttpClient } from './http-client.ts';
 import { httpSources } from './http-source.ts';
 import type { PartitionSourceFactory } from './partition-source.ts';
@@ -34,7 +36,6 @@ class HttpGroupMember implements MemberCoordinator {
   readonly #http: HttpClient;
   readonly #group: string;
   readonly #info: MemberInfo;
-  readonly #timing: MemberTiming;
   readonly #events: MembershipEvents;
   readonly #onError: (error: unknown) => void;
   readonly #held = new Map<string, HeldLease>();
@@ -44,9 +45,8 @@ class HttpGroupMember implements MemberCoordinator {
   /** The member id in use: the proposed one, unless a lost join response forced a new one. */
   #memberId: string;
   #lastHeartbeatAt = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> = Promise.resolve();
-  #running = false;
+  /** The heartbeat loop: one heartbeat call per interval, never two at once. */
+  readonly #heartbeats: PeriodicTask;
 
   constructor(
     http: HttpClient,
@@ -60,9 +60,12 @@ class HttpGroupMember implements MemberCoordinator {
     this.#group = group;
     this.#info = info;
     this.#memberId = info.memberId;
-    this.#timing = timing;
     this.#events = events;
     this.#onError = onError;
+    this.#heartbeats = new PeriodicTask(() => this.#heartbeat(), {
+      intervalMs: timing.heartbeatIntervalMs,
+      onError: (error) => this.#onError(error),
+    });
   }
 
   get memberId(): string {
@@ -80,10 +83,9 @@ class HttpGroupMember implements MemberCoordinator {
 
   async join(): Promise<void> {
     const membership = await this.#join();
-    this.#running = true;
     this.#lastHeartbeatAt = Date.now();
     await this.#apply(membership);
-    this.#schedule();
+    this.#heartbeats.start();
   }
 
   /**
@@ -115,7 +117,7 @@ class HttpGroupMember implements MemberCoordinator {
     if (lease.state !== 'revoking') return false;
     const key = leaseKey(lease.topic, lease.partition);
     this.#releasing.set(key, lease);
-    await this.#tick();
+    await this.#heartbeats.runNow();
     if (!this.#held.has(key)) return true;
     // Still held: the assignment changed its mind, or the release did not go through. Own it again;
     // the next heartbeat that asks for it raises a fresh revocation.
@@ -124,8 +126,7 @@ class HttpGroupMember implements MemberCoordinator {
   }
 
   async leave(): Promise<void> {
-    this.#stop();
-    await this.#ticking;
+    await this.#heartbeats.stop();
     if (!this.#session) return;
     await this.#http.call('leaveGroup', {
       params: { group: this.#group, member: this.#memberId },
@@ -136,67 +137,48 @@ class HttpGroupMember implements MemberCoordinator {
   }
 
   async abandon(): Promise<void> {
-    this.#stop();
-    await this.#ticking;
+    await this.#heartbeats.stop();
   }
 
-  #stop(): void {
-    this.#running = false;
-    clearTimeout(this.#timer);
-  }
-
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      void this.#tick()
-        .catch((error: unknown) => this.#onError(error))
-        .finally(() => this.#schedule());
-    }, this.#timing.heartbeatIntervalMs);
-    this.#timer.unref?.();
-  }
-
-  /** One heartbeat, serialised with any other in flight. */
-  #tick(): Promise<void> {
-    const run = this.#ticking.then(async () => {
-      if (!this.#running || !this.#session) return;
-      // Only what this request carries counts as released: a hand-off queued while it is in flight
-      // goes with the next one.
-      const sent = new Map(this.#releasing);
-      const release = [...sent.values()].map(({ topic, partition }) => ({ topic, partition }));
-      const startedAt = Date.now();
-      let membership: Membership;
-      try {
-        membership = await this.#http.call('heartbeat', {
-          params: { group: this.#group, member: this.#memberId },
-          body: { session: this.#session, release },
-        });
-      } catch (error) {
-        if (error instanceof InvalidSessionError) {
-          // Removed from the group (its session expired while this process was paused, say): every
-          // lease is gone; a dynamic member joins again at once. A static member fenced by a newer
-          // instance of itself stops, as Kafka's FENCED_INSTANCE_ID does.
-          this.#loseAll();
-          if (error.fenced) {
-            this.#stop();
-            throw error;
-          }
-          this.#session = undefined;
-          const rejoined = await this.#join();
-          this.#lastHeartbeatAt = startedAt;
-          this.#releasing.clear();
-          await this.#apply(rejoined);
-          return;
+  /** One heartbeat (the task runs it, never alongside another). */
+  async #heartbeat(): Promise<void> {
+    if (!this.#session) return;
+    // Only what this request carries counts as released: a hand-off queued while it is in flight
+    // goes with the next one.
+    const sent = new Map(this.#releasing);
+    const release = [...sent.values()].map(({ topic, partition }) => ({ topic, partition }));
+    const startedAt = Date.now();
+    let membership: Membership;
+    try {
+      membership = await this.#http.call('heartbeat', {
+        params: { group: this.#group, member: this.#memberId },
+        body: { session: this.#session, release },
+      });
+    } catch (error) {
+      if (error instanceof InvalidSessionError) {
+        // Removed from the group (its session expired while this process was paused, say): every
+        // lease is gone; a dynamic member joins again at once. A static member fenced by a newer
+        // instance of itself stops, as Kafka's FENCED_INSTANCE_ID does.
+        this.#loseAll();
+        if (error.fenced) {
+          // Stops the schedule; this heartbeat is the run in progress, so it is not awaited.
+          void this.#heartbeats.stop();
+          throw error;
         }
-        // Unable to heartbeat for a whole session: others may have our leases; stop processing them.
-        if (startedAt - this.#lastHeartbeatAt >= this.#info.sessionTimeoutMs) this.#loseAll();
-        throw error;
+        this.#session = undefined;
+        const rejoined = await this.#join();
+        this.#lastHeartbeatAt = startedAt;
+        this.#releasing.clear();
+        await this.#apply(rejoined);
+        return;
       }
-      this.#lastHeartbeatAt = startedAt;
-      for (const key of sent.keys()) this.#releasing.delete(key);
-      await this.#apply(membership, new Set(sent.keys()));
-    });
-    this.#ticking = run.catch(() => undefined);
-    return run;
+      // Unable to heartbeat for a whole session: others may have our leases; stop processing them.
+      if (startedAt - this.#lastHeartbeatAt >= this.#info.sessionTimeoutMs) this.#loseAll();
+      throw error;
+    }
+    this.#lastHeartbeatAt = startedAt;
+    for (const key of sent.keys()) this.#releasing.delete(key);
+    await this.#apply(membership, new Set(sent.keys()));
   }
 
   #loseAll(): void {

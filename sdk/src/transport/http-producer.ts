@@ -12,6 +12,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { MAX_REQUEST_BODY_BYTES } from '../api/limits.ts';
 import type { ProduceBody, ProduceProducerBody, ProduceResult } from '../api/schemas.ts';
 import { Outstanding } from '../concurrency.ts';
 import {
@@ -26,22 +27,22 @@ import {
 } from '../errors.ts';
 import { Partitioner } from '../log/partitioner.ts';
 import { RECORD_BATCH_OVERHEAD } from '../log/record-batch.ts';
-import type {
-  ExpectedOffsetRecord,
-  Producer,
-  ProducerMetrics,
-  ProducerOptions,
-  ProducerRecord,
-  ProducerSettings,
-  RecordMetadata,
-} from '../producer.ts';
-import { type Prepared, prepareMessages, producerSettings, validateProducerRecord } from '../producer.ts';
+import type { Producer, ProducerMetrics, RecordMetadata, SendAtomicallyOptions } from '../producer.ts';
+import {
+  type ExpectedOffsetRecord,
+  type Prepared,
+  type ProducerOptions,
+  type ProducerRecord,
+  type ProducerSettings,
+  prepareMessages,
+  producerSettings,
+  validateProducerRecord,
+} from '../producer-input.ts';
 import type { Serializer } from '../serde.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { ByteBudget } from './byte-budget.ts';
 import type { HttpClient } from './http-client.ts';
-import { MAX_REQUEST_BODY_BYTES } from './http-response.ts';
 import {
   MAX_RECORDS_PER_REQUEST,
   PRODUCE_ENVELOPE_BYTES,
@@ -154,7 +155,7 @@ function newProducerId(): string {
  * A request the API answers with `PARTIALLY_APPENDED` resolves the sends of the records that
  * landed and rejects the others with that error.
  */
-export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
+export class HttpProducer<V> implements Producer<V> {
   readonly #client: HttpClient;
   readonly #topics: TopicCache;
   readonly #options: ProducerSettings;
@@ -251,7 +252,7 @@ export class HttpProducer<V> implements Pick<Producer<V>, keyof Producer<V>> {
    */
   async sendAtomically(
     _records: readonly ProducerRecord<V>[],
-    _options: Parameters<Producer<V>['sendAtomically']>[1] = {},
+    _options: SendAtomicallyOptions = {},
   ): Promise<RecordMetadata[][]> {
     this.#assertOpen();
     throw new UnsupportedOperationError(

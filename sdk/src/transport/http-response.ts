@@ -6,7 +6,8 @@
  */
 
 import { errorFromBody } from '../api/error-codec.ts';
-import { ErrorBody, MAX_REQUEST_BYTES } from '../api/schemas.ts';
+import { MAX_REQUEST_BODY_BYTES } from '../api/limits.ts';
+import { ErrorBody } from '../api/schemas.ts';
 import {
   AccessDeniedError,
   InternalError,
@@ -17,12 +18,6 @@ import {
   TimeoutError,
   type TributaryError,
 } from '../errors.ts';
-
-/**
- * Largest request body the API takes: Lambda's 6 MB synchronous payload, less room for the rest of
- * the API Gateway event (headers, request context) that shares it.
- */
-export const MAX_REQUEST_BODY_BYTES = MAX_REQUEST_BYTES - 64 * 1024;
 
 /** The request a failure belongs to, for messages. */
 export interface ExchangeContext {

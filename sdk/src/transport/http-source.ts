@@ -4,8 +4,8 @@
  * the partition-offsets route; a numeric offset outside the log fails with the same
  * `OffsetOutOfRangeError` (log start and high watermark included) as on the direct transport.
  */
-import type { StartPosition, TopicPartition } from '../consumer.ts';
 import { InvalidArgumentError, OffsetOutOfRangeError } from '../errors.ts';
+import type { StartPosition, TopicPartition } from '../topic-partition.ts';
 import type { HttpClient } from './http-client.ts';
 import type {
   FetchedRecords,

@@ -3,7 +3,7 @@
  * DynamoDB and S3 ({@link DirectPartitionSource}); the HTTP transport asks the API. The consumer's
  * logic (prefetch, pause, seek, offset reset, deserializing) is the same over both.
  */
-import type { ConsumedHeader, StartPosition, TopicPartition } from '../consumer.ts';
+import type { ConsumedHeader, StartPosition, TopicPartition } from '../topic-partition.ts';
 
 /** A record as stored: bytes, not yet deserialized. */
 export interface RawRecord {

@@ -4,7 +4,7 @@
  * the next request.
  */
 import type { ProduceRecordBody } from '../api/schemas.ts';
-import type { Prepared } from '../producer.ts';
+import type { Prepared } from '../producer-input.ts';
 
 /** Most records the API takes in one produce request. */
 export const MAX_RECORDS_PER_REQUEST = 10_000;

@@ -11,7 +11,6 @@ import { recordOperations } from '../../../functions/api/operations/records.ts';
 import type { ApiDeps } from '../../../functions/api/operations/types.ts';
 import { startApiServer } from '../../../local/api-server.ts';
 import type { ProduceBody } from '../../../sdk/src/api/schemas.ts';
-import { internalsOf } from '../../../sdk/src/client.ts';
 import {
   type ConsumedMessage,
   InvalidArgumentError,
@@ -32,16 +31,25 @@ import { type ProxyAction, randomFaults, startChaosProxy } from '../../helpers/c
 import { type FaultRule, injectFaults } from '../../helpers/faults.ts';
 import { seededRandom, testSeed } from '../../helpers/random.ts';
 import { testStackConfig } from '../../helpers/stack.ts';
-import { testClient, testDynamoDB, testS3, uniqueTopic } from '../../helpers/tributary.ts';
+import {
+  testClient,
+  testDirectTransport,
+  testDynamoDB,
+  testS3,
+  uniqueTopic,
+} from '../../helpers/tributary.ts';
 import { until } from '../../helpers/wait.ts';
 
 const stack = testStackConfig();
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const direct = testClient();
 const admin = direct.admin();
+/** The storage the direct client's options open (its tables, a metadata cache), for internal modules. */
+const storage = testDirectTransport();
 const ddb = testDynamoDB();
 afterAll(() => {
   direct.close();
+  storage.close();
   ddb.destroy();
 });
 
@@ -440,7 +448,7 @@ describe('idempotent produce over HTTP', () => {
     );
     await produce(idempotentBody('8008', [{ partition: 0, value: 'd' }], { 0: 2 }, 2));
     const incarnation = await incarnationOf(topic);
-    const { ctx } = internalsOf(direct);
+    const { ctx } = storage;
     const headers = async (partition: number) => {
       const out = await ddb.send(
         new QueryCommand({
@@ -539,7 +547,7 @@ describe('idempotent produce over HTTP', () => {
     expect(error).toBeInstanceOf(RecordTooLargeError);
     for (const partition of [0, 1]) {
       expect((await admin.partitionOffsets(topic, partition)).highWatermark).toBe(0);
-      const { ctx } = internalsOf(direct);
+      const { ctx } = storage;
       const state = await ddb.send(
         new QueryCommand({
           TableName: ctx.tables.log,
@@ -583,7 +591,7 @@ describe('idempotent produce over HTTP', () => {
         log!.map((m) => ({ partition: 0, offset: m.offset, timestamp: m.timestamp })),
       );
       expect(log!.every((m) => m.timestamp !== 1_000)).toBe(true);
-      const { ctx } = internalsOf(direct);
+      const { ctx } = storage;
       const items = await ddb.send(
         new QueryCommand({
           TableName: ctx.tables.log,
@@ -782,7 +790,7 @@ describe('producer state lifecycle', () => {
       region: stack.region,
       credentials,
     });
-    const { ctx } = internalsOf(direct);
+    const { ctx } = storage;
     const stateItems = async (partition: number) =>
       (
         await ddb.send(
@@ -821,7 +829,7 @@ describe('produce operation', () => {
   it('keeps every header key, "__proto__" included, as a header', async () => {
     const topic = uniqueTopic('proto-header');
     await admin.createTopic({ topic, partitions: 1 });
-    const { ctx, topics } = internalsOf(direct);
+    const { ctx, topics } = storage;
     const deps = {
       producer: new RequestAppender(ctx, topics, { claimTimeoutMs: 5_000 }),
     } as unknown as ApiDeps;
@@ -836,7 +844,7 @@ describe('produce operation', () => {
   });
 
   it('refuses a producer sequence over 2^31 - 1 and a negative id, writing nothing', async () => {
-    const { ctx, topics } = internalsOf(direct);
+    const { ctx, topics } = storage;
     const appender = new RequestAppender(ctx, topics, { claimTimeoutMs: 5_000 });
     const topic = uniqueTopic('bad-seq');
     await admin.createTopic({ topic, partitions: 1 });
@@ -858,6 +866,6 @@ describe('produce operation', () => {
 });
 
 async function incarnationOf(topic: string): Promise<string> {
-  const { topics } = internalsOf(direct);
+  const { topics } = storage;
   return (await topics.get(topic)).incarnation;
 }

@@ -17,13 +17,17 @@ import { localTelemetry } from '../../../functions/telemetry.ts';
 import { InvalidConfigError } from '../../../sdk/src/errors.ts';
 import { TOPIC_CONFIGS } from '../../../sdk/src/topics/configs.ts';
 import { type ApiResponse, api } from '../../helpers/api.ts';
-import { testClient, uniqueTopic } from '../../helpers/tributary.ts';
+import { testClient, testDirectTransport, uniqueTopic } from '../../helpers/tributary.ts';
 
 const topic = uniqueTopic('strict');
 const direct = testClient();
 const admin = direct.admin();
-const handler = createApiHandler(direct, localTelemetry('SILENT'), { sessionKey: randomBytes(32) });
-afterAll(() => direct.close());
+const transport = testDirectTransport();
+const handler = createApiHandler(transport, localTelemetry('SILENT'), { sessionKey: randomBytes(32) });
+afterAll(() => {
+  direct.close();
+  transport.close();
+});
 
 interface EventOptions {
   /** Body text, or bytes (sent base64-encoded, as API Gateway sends a binary body). */

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createApiHandler } from '../../../functions/api/app.ts';
 import { injectFaults } from '../../helpers/faults.ts';
-import { testClient, testDynamoDB, uniqueTopic } from '../../helpers/tributary.ts';
+import { testClient, testDirectTransport, testDynamoDB, uniqueTopic } from '../../helpers/tributary.ts';
 
 function event(
   method: string,
@@ -56,9 +56,11 @@ describe('API telemetry', () => {
   let throttle = false;
   injectFaults(ddb, ({ command }) => (throttle && command === 'PutItemCommand' ? 'throttle' : undefined));
   const tributary = testClient({ dynamoDBClient: ddb, retry: { deadlineMs: 300, baseDelayMs: 10 } });
+  // The handler's transport shares the throttled DynamoDB client (and does not destroy it).
+  const transport = testDirectTransport({ dynamoDBClient: ddb, retry: { deadlineMs: 300, baseDelayMs: 10 } });
   afterAll(() => tributary.close());
   const handler = createApiHandler(
-    tributary,
+    transport,
     {
       logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
       metrics: new Metrics({ namespace: 'TributaryTest', serviceName: 'test' }),
@@ -142,12 +144,16 @@ function recordingTracer() {
 
 describe('API traces', () => {
   const tributary = testClient();
-  afterAll(() => tributary.close());
+  const transport = testDirectTransport();
+  afterAll(() => {
+    tributary.close();
+    transport.close();
+  });
 
   it('opens one span per request, named for the operation, with method, path, status and error code', async () => {
     const { tracer, spans } = recordingTracer();
     const handler = createApiHandler(
-      tributary,
+      transport,
       {
         logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
         metrics: undefined,

@@ -5,8 +5,8 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { internalsOf } from '../../../sdk/src/client.ts';
-import { OffsetOutOfRangeError, Tributary } from '../../../sdk/src/index.ts';
+import { OffsetOutOfRangeError, Tributary, type TributaryOptions } from '../../../sdk/src/index.ts';
+import { DirectTransport } from '../../../sdk/src/internal.ts';
 import { topicObjectPrefix } from '../../../sdk/src/keys.ts';
 import { PartitionReader } from '../../../sdk/src/log/reader.ts';
 import { type FaultRule, injectFaults } from '../../helpers/faults.ts';
@@ -21,13 +21,18 @@ afterAll(() => tributary.close());
 const BASE_TIMESTAMP = Date.now() - 3_600_000;
 const denied = () => ({ error: Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }) });
 
-function clientWith(ddbRule: FaultRule, s3Rule: FaultRule): Tributary {
+/** Options of a direct client whose own DynamoDB and S3 clients take these faults. */
+function optionsWith(ddbRule: FaultRule, s3Rule: FaultRule): TributaryOptions {
   const ddb = testDynamoDB();
   const s3Client = testS3();
   injectFaults(ddb, ddbRule);
   injectFaults(s3Client, s3Rule);
   const { tablePrefix, bucket } = testStackConfig();
-  return new Tributary({ dynamoDBClient: ddb, s3Client, tablePrefix, bucket, retry: { deadlineMs: 5_000 } });
+  return { dynamoDBClient: ddb, s3Client, tablePrefix, bucket, retry: { deadlineMs: 5_000 } };
+}
+
+function clientWith(ddbRule: FaultRule, s3Rule: FaultRule): Tributary {
+  return new Tributary(optionsWith(ddbRule, s3Rule));
 }
 
 async function archivedTopic(): Promise<string> {
@@ -68,17 +73,18 @@ describe('S3 reads denied (no ListBucket)', () => {
     // The reader sees 403 for objects that are gone, as a role without ListBucket would.
     const gone = new Set<string>();
     let deniedReads = 0;
-    const client = clientWith(
-      () => undefined,
-      ({ command, input }) => {
-        if (command !== 'GetObjectCommand' || !gone.has(String(input.Key))) return undefined;
-        deniedReads++;
-        return denied();
-      },
+    const storage = new DirectTransport(
+      optionsWith(
+        () => undefined,
+        ({ command, input }) => {
+          if (command !== 'GetObjectCommand' || !gone.has(String(input.Key))) return undefined;
+          deniedReads++;
+          return denied();
+        },
+      ),
     );
-    const { ctx } = internalsOf(client);
     const { incarnation } = await admin.describeTopic(topic);
-    const reader = new PartitionReader(ctx, { topic, incarnation, partition: 0 });
+    const reader = new PartitionReader(storage.ctx, { topic, incarnation, partition: 0 });
     // The reader reads the first segment (and caches its index); batches hold 5 records each.
     const first = await reader.fetch((await reader.seek(0)).batchOffset, { maxRecords: 5, maxBytes: 1 });
     expect(first.batches.map((b) => b.offset).slice(0, 2)).toEqual([0, 5]);
@@ -106,7 +112,7 @@ describe('S3 reads denied (no ListBucket)', () => {
     });
     // The reader did meet the 403, and took it for the deletion it was.
     expect(deniedReads).toBeGreaterThan(0);
-    client.close();
+    storage.close();
   });
 
   it('surface a denial of a segment that is still in the log', async () => {

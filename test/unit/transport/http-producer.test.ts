@@ -16,7 +16,7 @@ import {
   UnknownPartitionError,
   UnsupportedOperationError,
 } from '../../../sdk/src/errors.ts';
-import type { ProducerOptions } from '../../../sdk/src/producer.ts';
+import type { ProducerOptions } from '../../../sdk/src/producer-input.ts';
 import { type RawValue, rawSerializer } from '../../../sdk/src/serde.ts';
 import { TopicCache } from '../../../sdk/src/topics/topic-cache.ts';
 import { HttpClient } from '../../../sdk/src/transport/http-client.ts';

@@ -1,6 +1,7 @@
 /** Failed exchanges with the API turned into Tributary errors: our bodies, API Gateway's, the network's. */
 import { describe, expect, it } from 'vitest';
 import { errorToResponse } from '../../../sdk/src/api/error-codec.ts';
+import { MAX_REQUEST_BODY_BYTES } from '../../../sdk/src/api/limits.ts';
 import {
   AccessDeniedError,
   ConcurrentAppendError,
@@ -16,7 +17,6 @@ import {
 import {
   errorFromNetwork,
   errorFromResponse,
-  MAX_REQUEST_BODY_BYTES,
   statusMeansNotApplied,
 } from '../../../sdk/src/transport/http-response.ts';
 

@@ -1,6 +1,6 @@
 /** Produce requests of the HTTP transport: wire form of a record and how records are split into requests. */
 import { describe, expect, it } from 'vitest';
-import type { Prepared } from '../../../sdk/src/producer.ts';
+import type { Prepared } from '../../../sdk/src/producer-input.ts';
 import {
   MAX_RECORDS_PER_REQUEST,
   PRODUCE_ENVELOPE_BYTES,

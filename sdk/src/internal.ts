@@ -1,0 +1,55 @@
+/**
+ * The SDK's internal entry: what Tributary's own processes — the Lambda functions, the local
+ * stack, the CLI, the CDK constructs, the benchmarks and scripts (and the gateway to come) — use
+ * below the public client: the direct transport and its storage context, the stores, the table and
+ * API schemas, the API contract and route table, the error codec, group sessions, the request
+ * appender.
+ *
+ * **Not a public API.** It is not in the package's `exports`, carries no compatibility promise and
+ * changes with the code it exports. Applications import `tributary` (`index.ts`). Everything
+ * outside `sdk/` imports the SDK through `index.ts` or this file, never a deeper path, so a module
+ * that moves inside the SDK changes one line here.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+export { CONTRACT, type OperationContract, type OperationResult } from './api/contract.ts';
+export { errorToResponse } from './api/error-codec.ts';
+export { MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES } from './api/limits.ts';
+export { openApiDocument } from './api/openapi.ts';
+export { type OperationId, ROUTES, type RouteAccess, type RouteDefinition } from './api/routes.ts';
+export { type Encoding, type ErrorBody, type ProduceProducerBody, refusalOf } from './api/schemas.ts';
+export { mapLimited } from './concurrency.ts';
+export { LOOPBACK_CREDENTIALS } from './connection.ts';
+export type { StorageContext } from './context.ts';
+export { GroupSessions, type Membership } from './groups/group-sessions.ts';
+export { validateGroupId } from './groups/lease-store.ts';
+export { type PartitionRef, partitionKey } from './keys.ts';
+export { writeUnits } from './log/append-strategy.ts';
+export { slotFromItem } from './log/log-item.ts';
+export { Partitioner } from './log/partitioner.ts';
+export { RequestAppender, type RequestProducer } from './log/request-appender.ts';
+export { isLoopbackEndpoint } from './loopback.ts';
+export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.ts';
+export { prepareMessages } from './producer-input.ts';
+export {
+  createTableInput,
+  DEFAULT_BUCKET_NAME,
+  DEFAULT_TABLE_PREFIX,
+  GROUPS_TABLE,
+  type KeyAttribute,
+  LOG_TABLE,
+  TABLES,
+  type TableNames,
+  type TableSchema,
+  TOPICS_TABLE,
+  tableName,
+  tableNames,
+} from './schema.ts';
+export { rawSerializer } from './serde.ts';
+export { effectiveConfigs } from './topics/configs.ts';
+export { validateTopicName } from './topics/names.ts';
+export { type TopicMetadata, TopicRegistry } from './topics/registry.ts';
+export { DirectTransport } from './transport/direct-transport.ts';
+export type { PartitionSourceFactory, RawRecord } from './transport/partition-source.ts';
+export { toWireRecord } from './transport/produce-request.ts';

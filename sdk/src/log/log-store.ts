@@ -1,0 +1,915 @@
+/**
+ * The log table's one store: every DynamoDB command on the log table is built here, so which
+ * table (and, with replicas, which region) a read or write goes to is decided in one place.
+ *
+ * The table holds, per partition (see `keys.ts` and docs/design-notes.md):
+ * - batch items under the partition key, sorted by base offset (complete, pending, voided, stubs);
+ * - the partition metadata item at `off = -1` (tier bounds, stub progress, orphan check point);
+ * - segment manifest items under `<partition key>#segments`;
+ * - idempotent producers' state items under `<partition key>#producers`.
+ *
+ * Methods are named for what they do and return domain values (slots, outcomes) or raw items
+ * where the caller parses them. A failed condition comes back as a value (a collision's occupant,
+ * `false`, a transaction's cancellation reasons); every other error propagates untouched (after
+ * the one retry helper gave up on it).
+ */
+
+import { randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { batchWriteAll } from '../batch-write.ts';
+import type { StorageContext } from '../context.ts';
+import {
+  LogAttr,
+  PARTITION_META_OFFSET,
+  type PartitionRef,
+  PENDING_STATE,
+  ProducerAttr,
+  partitionKey,
+  partitionLabel,
+  producerStateKey,
+  SegmentAttr,
+  segmentManifestKey,
+} from '../keys.ts';
+import { withRetry } from '../retry.ts';
+import type { Claim } from './claim-check.ts';
+import {
+  bodyAttributes,
+  logKey,
+  type PendingSlot,
+  type Slot,
+  type SlotBase,
+  slotAttributes,
+  slotFromItem,
+} from './log-item.ts';
+import type { ClaimCondition, SequenceClaim } from './producer-claim.ts';
+import { setBaseOffset } from './record-batch.ts';
+
+/** A log table item as DynamoDB returns it. */
+/** An offset together with the partition's running byte count before it. */
+export interface LogPosition {
+  readonly offset: number;
+  /** Bytes of all batches before `offset`. */
+  readonly bytes: number;
+}
+
+export type LogItem = Record<string, AttributeValue>;
+
+/** One page of a query: its items and where the next page starts (if any). */
+export interface ItemPage {
+  readonly items: readonly LogItem[];
+  readonly lastKey: LogItem | undefined;
+}
+
+/** A range query over a partition's batch items. */
+export interface BatchQuery {
+  /** First offset of the range. */
+  readonly from: number;
+  /** End of the range (exclusive). @default the end of the log */
+  readonly to?: number;
+  /** Most items in the page. @default DynamoDB's (a page stops at 1 MB) */
+  readonly limit?: number;
+  readonly consistent: boolean;
+  /**
+   * Newest first when true. Sent (as `ScanIndexForward`) only when given: left out, DynamoDB
+   * reads ascending.
+   */
+  readonly descending?: boolean;
+  /** The previous page's `lastKey`. */
+  readonly startKey?: LogItem | undefined;
+}
+
+/** A query over a partition's segment manifest. */
+export interface SegmentQuery {
+  /** Only segments with base offset ≤ this. @default every segment */
+  readonly atOrBefore?: number;
+  readonly descending: boolean;
+  readonly limit: number;
+  readonly consistent: boolean;
+  readonly startKey?: LogItem | undefined;
+}
+
+/** The bytes of a batch to write into a slot: inline, or a pointer to its S3 object. */
+export interface BatchBody {
+  /** The RecordBatch; its baseOffset is rewritten to the slot's offset (unless it is claimed). */
+  readonly body: Uint8Array;
+  readonly claim?: Claim | undefined;
+}
+
+/** Outcome of a conditional write into a slot. */
+export type SlotWriteOutcome =
+  | { readonly kind: 'written' }
+  /** The slot was not as required; this is what occupies it. */
+  | { readonly kind: 'occupied'; readonly occupant: Slot };
+
+/** One partition's batch in an atomic append. */
+export interface TransactionBatch {
+  readonly ref: PartitionRef;
+  readonly slot: SlotBase;
+  readonly batch: BatchBody;
+}
+
+/** Outcome of an atomic append. */
+export type TransactionOutcome =
+  | { readonly kind: 'written' }
+  /** DynamoDB cancelled it; one reason per item, batches first, then the extra items. */
+  | { readonly kind: 'cancelled'; readonly reasons: readonly CancellationReason[] };
+
+/** Outcome of moving a bound on the partition metadata item. */
+export type BoundMove =
+  | { readonly moved: true }
+  /** The bound was not at the expected value; `current` is where it is (0 if never written). */
+  | { readonly moved: false; readonly current: number };
+
+/** A segment as its manifest item records it. */
+export interface ManifestEntry {
+  readonly baseOffset: number;
+  /** First offset after the segment. */
+  readonly endOffset: number;
+  /** Bytes of the `.log` object. */
+  readonly bytes: number;
+  readonly batches: number;
+  /** Running max timestamp of the partition through the segment's last batch. */
+  readonly runningMaxTimestamp: number;
+  /** Running bytes of the partition through the segment's last batch. */
+  readonly runningBytes: number;
+}
+
+/** A claim write of an idempotent producer's state. */
+export interface ProducerClaimWrite {
+  readonly epoch: number;
+  /** The next sequence the partition expects once the claim is made. */
+  readonly nextSequence: number;
+  readonly claim: SequenceClaim;
+  readonly condition: ClaimCondition;
+  /** Epoch seconds after which TTL deletes the state. */
+  readonly expiresAt: number;
+}
+
+/** Outcome of a producer claim write: made, or the condition failed on this item (absent: none). */
+export type ProducerClaimOutcome =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly current: LogItem | undefined };
+
+/** The key spaces of one partition in the log table. */
+export type PartitionKeySpace = 'batches' | 'segments' | 'producers';
+
+/** The partition key of a key space. */
+function keySpaceKey(ref: PartitionRef, space: PartitionKeySpace): string {
+  switch (space) {
+    case 'batches':
+      return partitionKey(ref);
+    case 'segments':
+      return segmentManifestKey(ref);
+    case 'producers':
+      return producerStateKey(ref);
+  }
+}
+
+/** Names of the bound attributes; an update sends only those its expressions use. */
+const BOUND_NAMES = {
+  '#lso': LogAttr.logStartOffset,
+  '#lsb': LogAttr.logStartBytes,
+  '#llso': LogAttr.localLogStartOffset,
+  '#llsb': LogAttr.localLogStartBytes,
+} as const;
+
+/** Reads and writes the log table. Stateless and cheap to create. */
+export class LogStore {
+  readonly #ctx: StorageContext;
+
+  constructor(ctx: StorageContext) {
+    this.#ctx = ctx;
+  }
+
+  #send<T>(operation: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withRetry(operation, fn, this.#ctx.retry, signal);
+  }
+
+  // --- Batch items -----------------------------------------------------------------------------
+
+  /** One page of a partition's batch items in `[from, to)`. */
+  queryBatches(ref: PartitionRef, query: BatchQuery): Promise<ItemPage> {
+    const pk = partitionKey(ref);
+    const values: LogItem = { ':pk': { S: pk }, ':from': { N: String(query.from) } };
+    if (query.to !== undefined) values[':last'] = { N: String(query.to - 1) };
+    return this.#page(`Reading ${partitionLabel(ref)}`, {
+      TableName: this.#ctx.tables.log,
+      KeyConditionExpression:
+        query.to === undefined ? '#pk = :pk AND #off >= :from' : '#pk = :pk AND #off BETWEEN :from AND :last',
+      ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
+      ExpressionAttributeValues: values,
+      ...(query.descending === undefined ? {} : { ScanIndexForward: !query.descending }),
+      ...(query.limit === undefined ? {} : { Limit: query.limit }),
+      ConsistentRead: query.consistent,
+      ...(query.startKey ? { ExclusiveStartKey: query.startKey } : {}),
+    });
+  }
+
+  /** The newest slot of a partition (the metadata item at `off = -1` is never it). */
+  async tail(ref: PartitionRef, consistent: boolean): Promise<Slot | undefined> {
+    const out = await this.#send(`Reading the tail of ${partitionLabel(ref)}`, () =>
+      this.#ctx.ddb.send(
+        new QueryCommand({
+          TableName: this.#ctx.tables.log,
+          KeyConditionExpression: '#pk = :pk AND #off >= :zero',
+          ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
+          ExpressionAttributeValues: { ':pk': { S: partitionKey(ref) }, ':zero': { N: '0' } },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: consistent,
+        }),
+      ),
+    );
+    const item = out.Items?.[0];
+    return item ? slotFromItem(item) : undefined;
+  }
+
+  /** The slot with the greatest base offset ≤ `offset` (the one holding it, if any holds it). */
+  async batchAtOrBefore(ref: PartitionRef, offset: number, consistent: boolean): Promise<Slot | undefined> {
+    const page = await this.#page(`Reading ${partitionLabel(ref)}`, {
+      TableName: this.#ctx.tables.log,
+      KeyConditionExpression: '#pk = :pk AND #off BETWEEN :zero AND :at',
+      ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
+      ExpressionAttributeValues: {
+        ':pk': { S: partitionKey(ref) },
+        ':zero': { N: '0' },
+        ':at': { N: String(offset) },
+      },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: consistent,
+    });
+    const item = page.items[0];
+    return item ? slotFromItem(item) : undefined;
+  }
+
+  /** The slot starting at `offset`, read consistently; undefined when no batch starts there. */
+  async getBatch(ref: PartitionRef, offset: number): Promise<Slot | undefined> {
+    const out = await this.#send(`Reading ${partitionLabel(ref)} at ${offset}`, () =>
+      this.#ctx.ddb.send(
+        new GetItemCommand({
+          TableName: this.#ctx.tables.log,
+          Key: logKey(partitionKey(ref), offset),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item ? slotFromItem(out.Item) : undefined;
+  }
+
+  /** Puts a complete batch at `slot` if the slot is free (one-phase append). */
+  putBatch(
+    ref: PartitionRef,
+    slot: SlotBase,
+    batch: BatchBody,
+    signal: AbortSignal | undefined,
+  ): Promise<SlotWriteOutcome> {
+    const pk = partitionKey(ref);
+    return this.#putIfFree(
+      ref,
+      { ...slotAttributes(pk, slot), ...bodyAttributes(storedBody(batch, slot.offset), batch.claim) },
+      signal,
+    );
+  }
+
+  /** Puts a pending placeholder at `slot` if the slot is free (two-phase append, step one). */
+  putPendingClaim(
+    ref: PartitionRef,
+    slot: SlotBase,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<SlotWriteOutcome> {
+    return this.#putIfFree(
+      ref,
+      {
+        ...slotAttributes(partitionKey(ref), slot),
+        [LogAttr.state]: { S: PENDING_STATE },
+        [LogAttr.deadline]: { N: String(deadline) },
+      },
+      signal,
+    );
+  }
+
+  async #putIfFree(
+    ref: PartitionRef,
+    item: LogItem,
+    signal: AbortSignal | undefined,
+  ): Promise<SlotWriteOutcome> {
+    try {
+      await this.#send(
+        `Appending to ${partitionLabel(ref)}`,
+        () => {
+          signal?.throwIfAborted();
+          return this.#ctx.ddb.send(
+            new PutItemCommand({
+              TableName: this.#ctx.tables.log,
+              Item: item,
+              ConditionExpression: 'attribute_not_exists(#off)',
+              ExpressionAttributeNames: { '#off': LogAttr.offset },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+            { abortSignal: signal },
+          );
+        },
+        signal,
+      );
+      return { kind: 'written' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) {
+        return { kind: 'occupied', occupant: slotFromItem(error.Item) };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the body onto the writer's own pending claim at `slot` (two-phase append, step two),
+   * conditional on the claim still being pending and the writer's (`slot`'s producer id and
+   * sequence). `occupied` shows what is there instead (voided, or the body already written).
+   */
+  async writeBody(
+    ref: PartitionRef,
+    slot: SlotBase,
+    batch: BatchBody,
+    signal: AbortSignal | undefined,
+  ): Promise<SlotWriteOutcome> {
+    const bodyValues = bodyAttributes(storedBody(batch, slot.offset), batch.claim);
+    const [first, second] = Object.keys(bodyValues);
+    try {
+      await this.#send(
+        `Writing a batch body to ${partitionLabel(ref)}`,
+        () => {
+          signal?.throwIfAborted();
+          return this.#ctx.ddb.send(
+            new UpdateItemCommand({
+              TableName: this.#ctx.tables.log,
+              Key: logKey(partitionKey(ref), slot.offset),
+              UpdateExpression: `SET #b = :b${second ? ', #b2 = :b2' : ''} REMOVE #st, #dl`,
+              ConditionExpression: '#st = :pending AND #pid = :pid AND #seq = :seq',
+              ExpressionAttributeNames: {
+                '#b': first!,
+                ...(second ? { '#b2': second } : {}),
+                '#st': LogAttr.state,
+                '#dl': LogAttr.deadline,
+                '#pid': LogAttr.producerId,
+                '#seq': LogAttr.sequence,
+              },
+              ExpressionAttributeValues: {
+                ':b': bodyValues[first!]!,
+                ...(second ? { ':b2': bodyValues[second]! } : {}),
+                ':pending': { S: PENDING_STATE },
+                ':pid': { N: slot.producerId },
+                ':seq': { N: String(slot.sequence) },
+              },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+            { abortSignal: signal },
+          );
+        },
+        signal,
+      );
+      return { kind: 'written' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) {
+        return { kind: 'occupied', occupant: slotFromItem(error.Item) };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces an abandoned pending claim by `body` (a control batch), conditional on the claim
+   * being exactly `slot` still. Returns the slot now there: the void, or what the writer (or
+   * another reader) put there first.
+   */
+  async voidPending(ref: PartitionRef, slot: PendingSlot, body: Uint8Array): Promise<Slot> {
+    try {
+      const out = await this.#send(`Voiding an abandoned claim in ${partitionLabel(ref)}`, () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.log,
+            Key: logKey(partitionKey(ref), slot.offset),
+            UpdateExpression: 'SET #b = :b, #v = :one REMOVE #st, #dl',
+            ConditionExpression: '#st = :pending AND #dl = :dl AND #pid = :pid AND #seq = :seq',
+            ExpressionAttributeNames: {
+              '#b': LogAttr.body,
+              '#v': LogAttr.voided,
+              '#st': LogAttr.state,
+              '#dl': LogAttr.deadline,
+              '#pid': LogAttr.producerId,
+              '#seq': LogAttr.sequence,
+            },
+            ExpressionAttributeValues: {
+              ':b': { B: body },
+              ':one': { N: '1' },
+              ':pending': { S: PENDING_STATE },
+              ':dl': { N: String(slot.deadline) },
+              ':pid': { N: slot.producerId },
+              ':seq': { N: String(slot.sequence) },
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return slotFromItem(out.Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) return slotFromItem(error.Item);
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces an archived batch by its stub (idempotent). Returns false when it is a stub already
+   * (another archiver, or an earlier run), or not a complete batch.
+   */
+  async stubBatch(ref: PartitionRef, offset: number, expiresAt: number): Promise<boolean> {
+    try {
+      await this.#send(`Replacing an archived batch of ${partitionLabel(ref)} by its stub`, () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.log,
+            Key: logKey(partitionKey(ref), offset),
+            UpdateExpression: 'SET #a = :one, #exp = :exp REMOVE #b, #s3, #sz',
+            ConditionExpression:
+              'attribute_exists(#off) AND attribute_not_exists(#a) AND attribute_not_exists(#st)',
+            ExpressionAttributeNames: {
+              '#off': LogAttr.offset,
+              '#a': LogAttr.archived,
+              '#exp': LogAttr.expiresAt,
+              '#b': LogAttr.body,
+              '#s3': LogAttr.claimKey,
+              '#sz': LogAttr.claimSize,
+              '#st': LogAttr.state,
+            },
+            ExpressionAttributeValues: { ':one': { N: '1' }, ':exp': { N: String(expiresAt) } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Puts every batch at its slot, if free, together with `extraItems` (e.g. offset commits on the
+   * groups table) in one `TransactWriteItems`: all or nothing. Retries of one call carry the same
+   * client request token, which makes a lost response harmless.
+   */
+  async appendTransaction(
+    batches: readonly TransactionBatch[],
+    extraItems: readonly TransactWriteItem[],
+  ): Promise<TransactionOutcome> {
+    const items: TransactWriteItem[] = batches.map(({ ref, slot, batch }) => ({
+      Put: {
+        TableName: this.#ctx.tables.log,
+        Item: {
+          ...slotAttributes(partitionKey(ref), slot),
+          ...bodyAttributes(storedBody(batch, slot.offset), batch.claim),
+        },
+        ConditionExpression: 'attribute_not_exists(#off)',
+        ExpressionAttributeNames: { '#off': LogAttr.offset },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    }));
+    const token = randomUUID();
+    try {
+      await this.#send('Appending atomically', () =>
+        this.#ctx.ddb.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [...items, ...extraItems],
+            ClientRequestToken: token,
+          }),
+        ),
+      );
+      return { kind: 'written' };
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      return { kind: 'cancelled', reasons: error.CancellationReasons ?? [] };
+    }
+  }
+
+  /**
+   * One page of the search for a producer's batch: the partition's items from `from` on that
+   * carry this producer id and base sequence, read consistently (a filter: every item from `from`
+   * on is read and billed).
+   */
+  findProducerBatches(
+    ref: PartitionRef,
+    producerId: string,
+    sequence: number,
+    from: number,
+    startKey: LogItem | undefined,
+  ): Promise<ItemPage> {
+    const pk = partitionKey(ref);
+    return this.#page(`Looking for producer ${producerId}'s batch ${sequence} in ${pk}`, {
+      TableName: this.#ctx.tables.log,
+      KeyConditionExpression: '#pk = :pk AND #off >= :from',
+      FilterExpression: '#pid = :pid AND #seq = :seq',
+      ExpressionAttributeNames: {
+        '#pk': LogAttr.partitionKey,
+        '#off': LogAttr.offset,
+        '#pid': LogAttr.producerId,
+        '#seq': LogAttr.sequence,
+      },
+      ExpressionAttributeValues: {
+        ':pk': { S: pk },
+        // Never below the first batch: the metadata item sits at -1.
+        ':from': { N: String(Math.max(0, from)) },
+        ':pid': { N: producerId },
+        ':seq': { N: String(sequence) },
+      },
+      ConsistentRead: true,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    });
+  }
+
+  // --- The partition metadata item (off = -1) --------------------------------------------------
+
+  /** The partition's metadata item, read consistently; undefined before anything was recorded. */
+  async readPartitionMeta(ref: PartitionRef): Promise<LogItem | undefined> {
+    const out = await this.#send(`Reading the bounds of ${partitionLabel(ref)}`, () =>
+      this.#ctx.ddb.send(
+        new GetItemCommand({
+          TableName: this.#ctx.tables.log,
+          Key: logKey(partitionKey(ref), PARTITION_META_OFFSET),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item;
+  }
+
+  /**
+   * Moves the local log start from exactly `from` to `to`, and the log start with it when
+   * `withLogStart` (which requires the log start not to be past `from`).
+   */
+  moveLocalLogStart(
+    ref: PartitionRef,
+    from: LogPosition,
+    to: LogPosition,
+    withLogStart: boolean,
+  ): Promise<BoundMove> {
+    const sets = ['#llso = :to', '#llsb = :toBytes'];
+    if (withLogStart) sets.push('#lso = :to', '#lsb = :toBytes');
+    // A never-written bound reads as 0.
+    const condition = from.offset === 0 ? '(attribute_not_exists(#llso) OR #llso = :from)' : '#llso = :from';
+    return this.#moveBound(
+      ref,
+      'local log start',
+      LogAttr.localLogStartOffset,
+      from,
+      to,
+      `SET ${sets.join(', ')}`,
+      withLogStart ? `${condition} AND (attribute_not_exists(#lso) OR #lso <= :from)` : condition,
+    );
+  }
+
+  /** Moves the log start from exactly `from` to `to`, provided `to` does not pass the local log start. */
+  moveLogStart(ref: PartitionRef, from: LogPosition, to: LogPosition): Promise<BoundMove> {
+    const condition = from.offset === 0 ? '(attribute_not_exists(#lso) OR #lso = :from)' : '#lso = :from';
+    return this.#moveBound(
+      ref,
+      'log start',
+      LogAttr.logStartOffset,
+      from,
+      to,
+      'SET #lso = :to, #lsb = :toBytes',
+      `${condition} AND #llso >= :to`,
+    );
+  }
+
+  async #moveBound(
+    ref: PartitionRef,
+    what: string,
+    attribute: string,
+    from: LogPosition,
+    to: LogPosition,
+    update: string,
+    condition: string,
+  ): Promise<BoundMove> {
+    try {
+      await this.#send(`Moving the ${what} of ${partitionLabel(ref)}`, () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.log,
+            Key: logKey(partitionKey(ref), PARTITION_META_OFFSET),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            // DynamoDB refuses names an expression does not use.
+            ExpressionAttributeNames: Object.fromEntries(
+              Object.entries(BOUND_NAMES).filter(([name]) =>
+                new RegExp(`${name}\\b`).test(`${update} ${condition}`),
+              ),
+            ),
+            ExpressionAttributeValues: {
+              ':from': { N: String(from.offset) },
+              ':to': { N: String(to.offset) },
+              ':toBytes': { N: String(to.bytes) },
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+      return { moved: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { moved: false, current: Number(error.Item?.[attribute]?.N ?? '0') };
+    }
+  }
+
+  /** Records that every batch below `offset` is a stub. Returns false when it was recorded as far already. */
+  async markStubbedThrough(ref: PartitionRef, offset: number): Promise<boolean> {
+    try {
+      await this.#send(`Recording archived stubs of ${partitionLabel(ref)}`, () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.log,
+            Key: logKey(partitionKey(ref), PARTITION_META_OFFSET),
+            UpdateExpression: 'SET #sto = :v',
+            ConditionExpression: 'attribute_not_exists(#sto) OR #sto < :v',
+            ExpressionAttributeNames: { '#sto': LogAttr.stubbedThrough },
+            ExpressionAttributeValues: { ':v': { N: String(offset) } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Records a check for orphaned large-batch objects: when (`time`) and the partition's `end` then. */
+  async setClaimSweep(ref: PartitionRef, time: number, end: number): Promise<void> {
+    await this.#send(`Recording an orphan check of ${partitionLabel(ref)}`, () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.log,
+          Key: logKey(partitionKey(ref), PARTITION_META_OFFSET),
+          UpdateExpression: 'SET #t = :t, #e = :e',
+          ExpressionAttributeNames: { '#t': LogAttr.claimSweepTime, '#e': LogAttr.claimSweepEnd },
+          ExpressionAttributeValues: { ':t': { N: String(time) }, ':e': { N: String(end) } },
+        }),
+      ),
+    );
+  }
+
+  // --- Segment manifest items (<pk>#segments) --------------------------------------------------
+
+  /** One page of a partition's segment manifest items. */
+  querySegments(ref: PartitionRef, query: SegmentQuery): Promise<ItemPage> {
+    const at = query.atOrBefore;
+    return this.#page(`Reading the segment manifest of ${partitionLabel(ref)}`, {
+      TableName: this.#ctx.tables.log,
+      KeyConditionExpression: at === undefined ? '#pk = :pk' : '#pk = :pk AND #off <= :at',
+      ExpressionAttributeNames: {
+        '#pk': LogAttr.partitionKey,
+        ...(at === undefined ? {} : { '#off': LogAttr.offset }),
+      },
+      ExpressionAttributeValues: {
+        ':pk': { S: segmentManifestKey(ref) },
+        ...(at === undefined ? {} : { ':at': { N: String(at) } }),
+      },
+      ScanIndexForward: !query.descending,
+      Limit: query.limit,
+      ConsistentRead: query.consistent,
+      ...(query.startKey ? { ExclusiveStartKey: query.startKey } : {}),
+    });
+  }
+
+  /**
+   * Records a segment in the manifest. Idempotent: an identical item already there is success.
+   * Returns false when a different segment is recorded at the same base offset.
+   */
+  async putSegment(ref: PartitionRef, segment: ManifestEntry, createdAt: number): Promise<boolean> {
+    try {
+      await this.#send(`Recording a segment of ${partitionLabel(ref)}`, () =>
+        this.#ctx.ddb.send(
+          new PutItemCommand({
+            TableName: this.#ctx.tables.log,
+            Item: {
+              ...logKey(segmentManifestKey(ref), segment.baseOffset),
+              [SegmentAttr.endOffset]: { N: String(segment.endOffset) },
+              [SegmentAttr.bytes]: { N: String(segment.bytes) },
+              [SegmentAttr.batches]: { N: String(segment.batches) },
+              [SegmentAttr.runningMaxTimestamp]: { N: String(segment.runningMaxTimestamp) },
+              [SegmentAttr.runningBytes]: { N: String(segment.runningBytes) },
+              [SegmentAttr.createdAt]: { N: String(createdAt) },
+            },
+            ConditionExpression: 'attribute_not_exists(#off) OR (#end = :end AND #sz = :sz)',
+            ExpressionAttributeNames: {
+              '#off': LogAttr.offset,
+              '#end': SegmentAttr.endOffset,
+              '#sz': SegmentAttr.bytes,
+            },
+            ExpressionAttributeValues: {
+              ':end': { N: String(segment.endOffset) },
+              ':sz': { N: String(segment.bytes) },
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Removes a segment's manifest item. */
+  async deleteSegment(ref: PartitionRef, baseOffset: number): Promise<void> {
+    await this.#send(`Removing a segment from the manifest of ${partitionLabel(ref)}`, () =>
+      this.#ctx.ddb.send(
+        new DeleteItemCommand({
+          TableName: this.#ctx.tables.log,
+          Key: logKey(segmentManifestKey(ref), baseOffset),
+        }),
+      ),
+    );
+  }
+
+  // --- Producer state items (<pk>#producers) ---------------------------------------------------
+
+  /**
+   * Writes a producer's claim (and refreshes the item's expiry) if `write.condition` holds. On a
+   * failed condition, `current` is the item found instead.
+   */
+  async claimProducerSequence(
+    ref: PartitionRef,
+    producerId: string,
+    write: ProducerClaimWrite,
+  ): Promise<ProducerClaimOutcome> {
+    const { claim } = write;
+    const names: Record<string, string> = {
+      '#off': LogAttr.offset,
+      '#ep': ProducerAttr.epoch,
+      '#ns': ProducerAttr.nextSequence,
+      '#cs': ProducerAttr.claimSequence,
+      '#cn': ProducerAttr.claimCount,
+      '#cd': ProducerAttr.claimDigest,
+      '#cf': ProducerAttr.claimFrom,
+      '#cu': ProducerAttr.claimUntil,
+      '#ct': ProducerAttr.claimToken,
+      '#exp': ProducerAttr.expiresAt,
+    };
+    const values: LogItem = {
+      ':ep': { N: String(write.epoch) },
+      ':ns': { N: String(write.nextSequence) },
+      ':cs': { N: String(claim.sequence) },
+      ':cn': { N: String(claim.count) },
+      ':cd': { S: claim.digest },
+      ':cf': { N: String(claim.from) },
+      ':cu': { N: String(claim.until) },
+      ':ct': { S: claim.token },
+      ':exp': { N: String(write.expiresAt) },
+    };
+    const expected = claimConditionExpression(write.condition);
+    try {
+      await this.#send(
+        `Claiming sequence ${claim.sequence} of producer ${producerId} on ${producerStateKey(ref)}`,
+        () =>
+          this.#ctx.ddb.send(
+            new UpdateItemCommand({
+              TableName: this.#ctx.tables.log,
+              Key: producerStateItemKey(ref, producerId),
+              UpdateExpression:
+                'SET #ep = :ep, #ns = :ns, #cs = :cs, #cn = :cn, #cd = :cd, #cf = :cf, #cu = :cu, #ct = :ct, #exp = :exp',
+              ConditionExpression: expected.expression,
+              // DynamoDB refuses names no expression uses.
+              ExpressionAttributeNames: expected.expression.includes('#off')
+                ? names
+                : Object.fromEntries(Object.entries(names).filter(([name]) => name !== '#off')),
+              ExpressionAttributeValues: { ...values, ...expected.values },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { claimed: false, current: error.Item };
+    }
+  }
+
+  /**
+   * Gives a producer's claim up: the partition expects the claimed sequence again. Conditional on
+   * the claim's token; returns false when the claim is no longer that one.
+   */
+  async releaseProducerClaim(
+    ref: PartitionRef,
+    producerId: string,
+    claim: Pick<SequenceClaim, 'sequence' | 'token'>,
+  ): Promise<boolean> {
+    try {
+      await this.#send(
+        `Releasing sequence ${claim.sequence} of producer ${producerId} on ${producerStateKey(ref)}`,
+        () =>
+          this.#ctx.ddb.send(
+            new UpdateItemCommand({
+              TableName: this.#ctx.tables.log,
+              Key: producerStateItemKey(ref, producerId),
+              UpdateExpression: 'SET #ns = :ns REMOVE #cs, #cn, #cd, #cf, #cu, #ct',
+              ConditionExpression: '#ct = :ct',
+              ExpressionAttributeNames: {
+                '#ns': ProducerAttr.nextSequence,
+                '#cs': ProducerAttr.claimSequence,
+                '#cn': ProducerAttr.claimCount,
+                '#cd': ProducerAttr.claimDigest,
+                '#cf': ProducerAttr.claimFrom,
+                '#cu': ProducerAttr.claimUntil,
+                '#ct': ProducerAttr.claimToken,
+              },
+              ExpressionAttributeValues: {
+                ':ns': { N: String(claim.sequence) },
+                ':ct': { S: claim.token },
+              },
+            }),
+          ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  // --- Purging a deleted topic's items ---------------------------------------------------------
+
+  /** One page of the keys (only) of a partition's items in one key space, read consistently. */
+  itemKeys(ref: PartitionRef, space: PartitionKeySpace, startKey: LogItem | undefined): Promise<ItemPage> {
+    const pk = keySpaceKey(ref, space);
+    return this.#page(`Purging ${pk}`, {
+      TableName: this.#ctx.tables.log,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
+      ExpressionAttributeValues: { ':pk': { S: pk } },
+      ProjectionExpression: '#pk, #off',
+      ConsistentRead: true,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    });
+  }
+
+  /** Deletes items of `ref`'s partition by key (from {@link itemKeys}), 25 per `BatchWriteItem`. */
+  deleteItems(ref: PartitionRef, keys: readonly LogItem[]): Promise<void> {
+    return batchWriteAll(
+      { ddb: this.#ctx.ddb, table: this.#ctx.tables.log, retry: this.#ctx.retry },
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+      `Purging the log items of ${partitionLabel(ref)}`,
+    );
+  }
+
+  async #page(operation: string, input: QueryCommandInput): Promise<ItemPage> {
+    const out = await this.#send(operation, () => this.#ctx.ddb.send(new QueryCommand(input)));
+    return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+  }
+}
+
+/** The bytes a slot stores: a claimed batch's object already holds them; inline ones get the slot's offset. */
+function storedBody(batch: BatchBody, offset: number): Uint8Array {
+  return batch.claim ? batch.body : setBaseOffset(batch.body, offset);
+}
+
+/** Key of a producer's state item: under `<partition key>#producers`, sorted by producer id. */
+function producerStateItemKey(ref: PartitionRef, producerId: string): LogItem {
+  return { [LogAttr.partitionKey]: { S: producerStateKey(ref) }, [LogAttr.offset]: { N: producerId } };
+}
+
+/** The condition expression (and its values) a producer claim write is made under. */
+function claimConditionExpression(condition: ClaimCondition): { expression: string; values: LogItem } {
+  if (condition.kind === 'next') {
+    const expression = '#ep = :xep AND #ns = :xns';
+    return {
+      expression: condition.sequence === 0 ? `attribute_not_exists(#off) OR (${expression})` : expression,
+      values: { ':xep': { N: String(condition.epoch) }, ':xns': { N: String(condition.sequence) } },
+    };
+  }
+  const { state } = condition;
+  if (state === undefined) return { expression: 'attribute_not_exists(#off)', values: {} };
+  const values: LogItem = {
+    ':xep': { N: String(state.epoch) },
+    ':xns': { N: String(state.nextSequence) },
+  };
+  if (!state.claim) {
+    return { expression: '#ep = :xep AND #ns = :xns AND attribute_not_exists(#ct)', values };
+  }
+  return {
+    expression: '#ep = :xep AND #ns = :xns AND #ct = :xct',
+    values: { ...values, ':xct': { S: state.claim.token } },
+  };
+}

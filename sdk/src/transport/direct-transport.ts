@@ -1,0 +1,127 @@
+/**
+ * The direct transport: DynamoDB and S3 with the caller's IAM credentials. It owns the storage one
+ * client runs on — the AWS clients, table and bucket names, retry policy and clock (the
+ * {@link StorageContext}), the topic registry and a topic metadata cache — and builds the admin,
+ * producers, partition sources, group backends and the archiver on it.
+ *
+ * Our own processes that work below the public client (the API's handler) construct one from the
+ * same options through the SDK's internal entry and use its storage directly.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { type Admin, DirectAdmin } from '../admin.ts';
+import { Archiver, type ArchiverOptions } from '../archive/archiver.ts';
+import { type Credentials, defaultCredentials, resolveRegion } from '../connection.ts';
+import type { StorageContext } from '../context.ts';
+import { DirectGroupBackend, type GroupBackend } from '../groups/group-backend.ts';
+import { DirectProducer, type Producer } from '../producer.ts';
+import type { ProducerOptions } from '../producer-input.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.ts';
+import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../schema.ts';
+import type { Serializer } from '../serde.ts';
+import { TopicRegistry } from '../topics/registry.ts';
+import { TopicCache } from '../topics/topic-cache.ts';
+import { directSources } from './direct-source.ts';
+import type { PartitionSourceFactory } from './partition-source.ts';
+import type { Transport } from './transport.ts';
+
+/** How to reach a Tributary deployment directly: its DynamoDB tables and S3 bucket. */
+export interface TributaryOptions {
+  /** `direct` (the default): DynamoDB and S3 with the caller's IAM credentials; the lowest latency. */
+  readonly transport?: 'direct';
+  /**
+   * One endpoint for DynamoDB and S3: the local stack's edge (`http://127.0.0.1:4566`), LocalStack,
+   * or omitted for real AWS.
+   * @default the `AWS_ENDPOINT_URL` environment variable, else AWS's regional endpoints
+   */
+  readonly endpoint?: string;
+  /** @default `AWS_REGION`, else `us-east-1` */
+  readonly region?: string;
+  /** Prefix of the table names (the local stack's are `tributary-log`, `tributary-topics`). @default 'tributary-' */
+  readonly tablePrefix?: string;
+  /** Exact table names (e.g. from a deployed stack's outputs); overrides `tablePrefix`. */
+  readonly tables?: TableNames;
+  /** Archive bucket. @default 'tributary-archive' */
+  readonly bucket?: string;
+  /**
+   * Credentials for AWS. @default the standard AWS credential chain; against a loopback endpoint
+   * with no credentials configured, LocalStack-style dummy credentials
+   */
+  readonly credentials?: Credentials;
+  /** Use this DynamoDB client instead of creating one (custom config, middleware, tracing). */
+  readonly dynamoDBClient?: DynamoDBClient;
+  /** Use this S3 client instead of creating one. */
+  readonly s3Client?: S3Client;
+  /** Backoff and deadline for retrying throttling and transient errors. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** How long topic metadata is cached before it is read again. @default 30000 */
+  readonly metadataMaxAgeMs?: number;
+}
+
+/** The direct transport of one client, and the storage it runs on. */
+export class DirectTransport implements Transport {
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  /** The AWS clients, physical names, retry policy and clock every storage module shares. */
+  readonly ctx: StorageContext;
+  /** The topic registry table. */
+  readonly registry: TopicRegistry;
+  /** Topic metadata, cached for `metadataMaxAgeMs`. */
+  readonly topics: TopicCache;
+  /** Whether {@link close} destroys the AWS clients (only when this transport created both). */
+  readonly #ownsClients: boolean;
+
+  constructor(options: TributaryOptions = {}) {
+    const region = resolveRegion(options.region);
+    const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+    const credentials = defaultCredentials(endpoint, options.credentials);
+    const common = {
+      region,
+      // Tributary retries itself (one policy, and appends must retry at the same slot).
+      maxAttempts: 1,
+      ...(endpoint ? { endpoint } : {}),
+      ...(credentials ? { credentials } : {}),
+    };
+    this.endpoint = endpoint;
+    this.region = region;
+    this.ctx = {
+      ddb: options.dynamoDBClient ?? new DynamoDBClient(common),
+      s3: options.s3Client ?? new S3Client({ ...common, forcePathStyle: endpoint !== undefined }),
+      tables: options.tables ?? tableNames(options.tablePrefix ?? DEFAULT_TABLE_PREFIX),
+      bucket: options.bucket ?? DEFAULT_BUCKET_NAME,
+      retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+      now: Date.now,
+    };
+    this.registry = new TopicRegistry(this.ctx);
+    this.topics = new TopicCache(this.registry, options.metadataMaxAgeMs ?? 30_000, this.ctx.now);
+    this.#ownsClients = !options.dynamoDBClient && !options.s3Client;
+  }
+
+  admin(): Admin {
+    return new DirectAdmin(this.ctx, this.registry);
+  }
+
+  producer<V>(options: ProducerOptions<V> & { readonly serializer: Serializer<V> }): Producer<V> {
+    return new DirectProducer<V>(this.ctx, this.topics, options);
+  }
+
+  sources(): PartitionSourceFactory {
+    return directSources(this.ctx, this.topics);
+  }
+
+  groupBackend(groupId: string): GroupBackend {
+    return new DirectGroupBackend(this.ctx, this.topics, groupId);
+  }
+
+  /** The archiver over this transport's storage. */
+  archiver(options?: ArchiverOptions): Archiver {
+    return new Archiver(this.ctx, this.registry, options);
+  }
+
+  /** Destroys the AWS clients this transport created (not ones passed in). */
+  close(): void {
+    if (!this.#ownsClients) return;
+    this.ctx.ddb.destroy();
+    this.ctx.s3.destroy();
+  }
+}
