@@ -1,7 +1,8 @@
 /**
- * The LocalStack-style edge: one HTTP port in front of DynamoDB Local and the S3 emulator, so a
- * client only needs `AWS_ENDPOINT_URL`. Requests are routed by their `x-amz-target` header (the
- * DynamoDB and DynamoDB Streams JSON protocols always send it; S3 never does). Bodies stream
+ * The LocalStack-style edge: one HTTP port in front of DynamoDB Local, the S3 emulator and the
+ * local Lambda service, so a client only needs `AWS_ENDPOINT_URL`. Requests are routed by their
+ * `x-amz-target` header (the DynamoDB and DynamoDB Streams JSON protocols always send it; S3 never
+ * does), and Lambda's REST paths (`/2015-03-31/functions/...`) unless signed for S3. Bodies stream
  * through in both directions; headers, Host included, pass unchanged, so the emulators see what
  * the client sent (neither checks SigV4 signatures).
  */
@@ -15,10 +16,11 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { pipeline } from 'node:stream';
-import { StackNotReadyError } from '../sdk/src/errors.ts';
+import { StackNotReadyError } from '../sdk/src/index.ts';
+import { LAMBDA_PATH_PREFIX } from './lambda/invoke-wire.ts';
 
 /** Where the edge sends a request. */
-export type Upstream = 'dynamodb' | 's3';
+export type Upstream = 'dynamodb' | 's3' | 'lambda';
 
 /** An emulator the edge forwards to. */
 export interface UpstreamAddress {
@@ -32,7 +34,10 @@ export interface EdgeProxyOptions {
   readonly host: '127.0.0.1';
   /** Port to listen on; 0 picks a free one. */
   readonly port: number;
-  readonly upstreams: Readonly<Record<Upstream, UpstreamAddress>>;
+  /** Without `lambda`, Lambda requests are answered with 502. */
+  readonly upstreams: Readonly<Record<'dynamodb' | 's3', UpstreamAddress>> & {
+    readonly lambda?: UpstreamAddress;
+  };
 }
 
 /** A running edge proxy. */
@@ -46,18 +51,39 @@ export interface EdgeProxy {
 
 const DYNAMODB_TARGET_PREFIXES = ['DynamoDB_20120810', 'DynamoDBStreams_20120810'];
 
-const UPSTREAM_NAMES: Record<Upstream, string> = { dynamodb: 'DynamoDB Local', s3: 'the S3 emulator' };
+const UPSTREAM_NAMES: Record<Upstream, string> = {
+  dynamodb: 'DynamoDB Local',
+  s3: 'the S3 emulator',
+  lambda: 'the local Lambda service',
+};
+
+/** The service in a SigV4 credential scope: `AKID/20250101/us-east-1/<service>/aws4_request`. */
+const SCOPE_SERVICE = /\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/;
+
+/** The service a request was signed for (Authorization header, or a presigned URL's X-Amz-Credential). */
+function signingService(headers: IncomingHttpHeaders, url: string): string | undefined {
+  const authorization = headers.authorization ?? '';
+  const credential = authorization.startsWith('AWS4-HMAC-SHA256')
+    ? authorization
+    : (URL.parse(url, 'http://edge')?.searchParams.get('X-Amz-Credential') ?? '');
+  return SCOPE_SERVICE.exec(credential)?.[1];
+}
 
 /** Headers that describe one hop's connection, not the message (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer']);
 
-/** DynamoDB and DynamoDB Streams requests go to DynamoDB Local; everything else is S3. */
-export function routeRequest(headers: IncomingHttpHeaders): Upstream {
+/**
+ * DynamoDB and DynamoDB Streams requests go to DynamoDB Local, Lambda's paths to the Lambda
+ * service (unless signed for S3: a path-style request to a bucket named `2015-03-31` stays S3's);
+ * everything else is S3.
+ */
+export function routeRequest(headers: IncomingHttpHeaders, url = ''): Upstream {
   const target = headers['x-amz-target'];
   const value = Array.isArray(target) ? target[0] : target;
   if (value !== undefined && DYNAMODB_TARGET_PREFIXES.some((prefix) => value.startsWith(prefix))) {
     return 'dynamodb';
   }
+  if (url.startsWith(LAMBDA_PATH_PREFIX) && signingService(headers, url) !== 's3') return 'lambda';
   return 's3';
 }
 
@@ -80,6 +106,13 @@ export function forwardableHeaders(
 
 /** The error body each protocol's SDK parses into a readable error. */
 function badGateway(upstream: Upstream, message: string): { contentType: string; body: string } {
+  if (upstream === 'lambda') {
+    // REST-JSON: without x-amzn-errortype the SDK takes the error's name from `__type`.
+    return {
+      contentType: 'application/json',
+      body: JSON.stringify({ __type: 'BadGateway', Type: 'Service', message }),
+    };
+  }
   if (upstream === 'dynamodb') {
     return {
       contentType: 'application/x-amz-json-1.0',
@@ -103,11 +136,22 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
   const agents: Record<Upstream, Agent> = {
     dynamodb: new Agent({ keepAlive: true }),
     s3: new Agent({ keepAlive: true }),
+    lambda: new Agent({ keepAlive: true }),
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const upstream = routeRequest(req.headers);
+    const upstream = routeRequest(req.headers, req.url);
     const target = upstreams[upstream];
+    if (target === undefined) {
+      req.resume();
+      const { contentType, body } = badGateway(
+        upstream,
+        'Tributary edge proxy: no local Lambda service behind this edge.',
+      );
+      res.writeHead(502, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     const upstreamReq = httpRequest({
       host: target.host,
       port: target.port,
@@ -180,6 +224,7 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
         server.closeAllConnections();
         agents.dynamodb.destroy();
         agents.s3.destroy();
+        agents.lambda.destroy();
       });
       return stopping;
     },

@@ -15,6 +15,18 @@
  * // new Tributary({ endpoint: stack.endpoint, region: stack.region,
  * //   tablePrefix: stack.tablePrefix, bucket: stack.bucket })
  *
+ * Lambda handlers are served through Lambda's Invoke API on the same endpoint:
+ *
+ * @example
+ * const stack = await startLocalStack({
+ *   edgePort: 0,
+ *   functions: [{ name: 'billing', module: new URL('./billing.ts', import.meta.url), timeoutMs: 10_000 }],
+ * });
+ * stack.lambda.register({ name: 'audit', module: './handlers/audit.ts#onEvent' }); // add or replace
+ * // new LambdaClient({ endpoint: stack.endpoint, region: stack.region }).send(new InvokeCommand(...))
+ *
  * @packageDocumentation
  */
+export type { LocalFunction, RegisteredFunction } from './lambda/function-definition.ts';
+export type { LocalLambda } from './lambda/lambda-service.ts';
 export { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.ts';

@@ -3,11 +3,16 @@
  * `.tributary/` at the repository root. Stops cleanly on Ctrl+C / SIGTERM.
  * `npm start -- --no-verify-signatures` makes the HTTP API check only that requests carry a SigV4
  * header, as LocalStack does, instead of verifying the signatures.
+ * `npm start -- --function billing=./handlers/billing.ts[#export][:timeoutMs]` (repeatable) serves a
+ * handler module through Lambda's Invoke API on the edge endpoint; relative paths are taken from
+ * the directory `npm start` was run in.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TributaryError } from '../sdk/src/errors.ts';
+import { TributaryError } from '../sdk/src/index.ts';
 import type { SignatureCheck } from './api-server.ts';
+import { FUNCTION_FLAG_SYNTAX, type LocalFunction, parseFunctionFlag } from './lambda/function-definition.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 
 const DEFAULT_PORT = 4566;
@@ -26,22 +31,57 @@ function portFrom(variable: string, fallback: number): number | undefined {
   return undefined;
 }
 
-const USAGE = 'Usage: npm start [-- --no-verify-signatures]';
+const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]...]`;
 
-/** The command line's choice of signature check, or undefined (after explaining why) when it is invalid. */
-function signaturesFrom(args: readonly string[]): SignatureCheck | undefined {
+/** What the command line asks for. */
+interface StartArguments {
+  readonly signatures: SignatureCheck;
+  readonly functions: readonly LocalFunction[];
+}
+
+/** The command line's choices, or undefined (after explaining why) when they are invalid. */
+function argumentsFrom(args: readonly string[]): StartArguments | undefined {
   try {
     const { values } = parseArgs({
       args: [...args],
-      options: { 'no-verify-signatures': { type: 'boolean' } },
+      options: {
+        'no-verify-signatures': { type: 'boolean' },
+        function: { type: 'string', multiple: true },
+      },
       strict: true,
       allowPositionals: false,
     });
-    return values['no-verify-signatures'] ? 'presence' : 'verify';
+    // npm runs the script from the package root; INIT_CWD is where the user typed `npm start`.
+    const cwd = process.env.INIT_CWD ?? process.cwd();
+    const functions = (values.function ?? []).map((flag) => {
+      const definition = parseFunctionFlag(flag);
+      const { module } = definition;
+      return typeof module === 'string' && !isAbsolute(module)
+        ? { ...definition, module: resolve(cwd, module) }
+        : definition;
+    });
+    return { signatures: values['no-verify-signatures'] ? 'presence' : 'verify', functions };
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return undefined;
   }
+}
+
+/** The banner's lines about the Lambda service and the functions registered. */
+function lambdaLines(stack: LocalStack): string[] {
+  const functions = stack.lambda.functions();
+  if (functions.length === 0) {
+    return [
+      `  Lambda    Invoke on ${stack.endpoint}, no functions registered (npm start -- --function name=./handler.ts)`,
+    ];
+  }
+  return [
+    `  Lambda    Invoke on ${stack.endpoint} (@aws-sdk/client-lambda), ${functions.length} function(s):`,
+    ...functions.map(
+      (fn) =>
+        `            ${fn.name}  ${fn.modulePath}#${fn.exportName}  timeout ${fn.timeoutMs / 1000} s, concurrency ${fn.concurrency}`,
+    ),
+  ];
 }
 
 function banner(stack: LocalStack, dataDir: string, signatures: SignatureCheck): string {
@@ -53,12 +93,13 @@ function banner(stack: LocalStack, dataDir: string, signatures: SignatureCheck):
     '',
     'Tributary local stack is running.',
     '',
-    `  Endpoint  ${stack.endpoint}   (DynamoDB, DynamoDB Streams and S3 on one port)`,
+    `  Endpoint  ${stack.endpoint}   (DynamoDB, DynamoDB Streams, S3 and Lambda Invoke on one port)`,
     `  Region    ${stack.region}`,
     `  Tables    ${stack.tablePrefix}*   Bucket ${stack.bucket}`,
     `  Data      ${dataDir}`,
     `  HTTP API  ${stack.apiUrl}   (the Lambda API, routes under /v1/)`,
     `            ${checked}`,
+    ...lambdaLines(stack),
     `  Archiver  runs every ${ARCHIVE_INTERVAL_MS / 1000} s (moves batches past local.retention.* to S3, applies retention)`,
     '',
     'Point an AWS SDK or the Tributary SDK at it:',
@@ -84,11 +125,12 @@ async function main(): Promise<void> {
   const dataDir = fileURLToPath(new URL('../.tributary/', import.meta.url));
   const port = portFrom(PORT_VARIABLE, DEFAULT_PORT);
   const apiPort = portFrom(API_PORT_VARIABLE, DEFAULT_PORT + 1);
-  const signatures = signaturesFrom(process.argv.slice(2));
-  if (port === undefined || apiPort === undefined || signatures === undefined) {
+  const args = argumentsFrom(process.argv.slice(2));
+  if (port === undefined || apiPort === undefined || args === undefined) {
     process.exitCode = 1;
     return;
   }
+  const { signatures, functions } = args;
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
@@ -97,6 +139,7 @@ async function main(): Promise<void> {
       archiveIntervalMs: ARCHIVE_INTERVAL_MS,
       apiPort,
       apiSignatures: signatures,
+      functions,
       log: (line) => console.log(line),
     });
   } catch (error) {

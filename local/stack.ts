@@ -1,19 +1,21 @@
 /**
- * The whole local stack: DynamoDB Local and the S3 emulator behind one edge port, with
- * Tributary's tables and bucket created, and optionally the archiver running on a timer.
+ * The whole local stack: DynamoDB Local, the S3 emulator and the local Lambda service behind one
+ * edge port, with Tributary's tables and bucket created, and optionally the archiver running on a
+ * timer.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { Tributary, type TributaryOptions } from '../sdk/src/client.ts';
-import { InvalidArgumentError } from '../sdk/src/errors.ts';
-import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX } from '../sdk/src/schema.ts';
+import { InvalidArgumentError, Tributary, type TributaryOptions } from '../sdk/src/index.ts';
+import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, PeriodicTask } from '../sdk/src/internal.ts';
 import { type SignatureCheck, startApiServer } from './api-server.ts';
 import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.ts';
 import { startEdgeProxy } from './edge-proxy.ts';
 import { freePorts } from './free-port.ts';
 import { checkJava } from './java.ts';
+import { type LocalFunction, resolveFunction } from './lambda/function-definition.ts';
+import { type LocalLambda, startLambdaService } from './lambda/lambda-service.ts';
 import { provision } from './provision.ts';
 import { type S3Emulator, startS3Emulator } from './s3-emulator.ts';
 import { localSessionKey } from './session-key.ts';
@@ -64,11 +66,20 @@ export interface LocalStackOptions {
    * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when this process's environment has both
    */
   readonly apiCredentials?: readonly LocalCredential[];
+  /**
+   * Handler modules served through Lambda's Invoke API on the edge endpoint (point
+   * `@aws-sdk/client-lambda` at {@link LocalStack.endpoint}); `stack.lambda.register()` adds or
+   * replaces one later. Each invocation runs in a worker thread whose environment has Lambda's
+   * variables and `AWS_ENDPOINT_URL` set to the edge. `npm start -- --function name=path` registers
+   * them from the command line.
+   * @default none (Invoke answers `ResourceNotFoundException` until one is registered)
+   */
+  readonly functions?: readonly LocalFunction[];
 }
 
 /** A running local stack. Point AWS SDK clients (and Tributary) at {@link LocalStack.endpoint}. */
 export interface LocalStack {
-  /** The edge endpoint serving DynamoDB, DynamoDB Streams and S3 (path-style), e.g. `http://127.0.0.1:4566`. */
+  /** The edge endpoint serving DynamoDB, DynamoDB Streams, S3 (path-style) and Lambda Invoke, e.g. `http://127.0.0.1:4566`. */
   readonly endpoint: string;
   /** DynamoDB Local itself, bypassing the edge. */
   readonly dynamodbEndpoint: string;
@@ -82,9 +93,12 @@ export interface LocalStack {
   readonly bucket: string;
   /** The HTTP API's base URL when `apiPort` was given (`new Tributary({ transport: 'http', endpoint: apiUrl })`). */
   readonly apiUrl: string | undefined;
+  /** The local Lambda service: register or replace functions, list them. */
+  readonly lambda: LocalLambda;
   /**
-   * Stops the archive timer (if any), the edge, the S3 emulator and DynamoDB Local (waiting until
-   * Java has exited). Idempotent.
+   * Stops the archive timer (if any) and the Lambda service (terminating every worker, busy ones
+   * too), then the edge, the S3 emulator and DynamoDB Local (waiting until Java has exited).
+   * Idempotent.
    */
   stop(): Promise<void>;
 }
@@ -120,12 +134,8 @@ export function startArchiveTimer(options: ArchiveTimerOptions): ArchiveTimer {
   }
   const tributary = new Tributary(options.connection);
   const archiver = tributary.archiver();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-
-  const runOnce = async (): Promise<void> => {
-    try {
+  const runs = new PeriodicTask(
+    async () => {
       const report = await archiver.run();
       if (report.segmentsArchived > 0 || report.segmentsDeleted > 0 || report.bytesExpired > 0) {
         log?.(
@@ -133,32 +143,22 @@ export function startArchiveTimer(options: ArchiveTimerOptions): ArchiveTimer {
             `${report.segmentsDeleted} segment(s) deleted, ${report.bytesExpired} bytes expired`,
         );
       }
-    } catch (error) {
-      log?.(
-        `Archiver run failed (next try in ${intervalMs} ms): ${error instanceof Error ? error.message : error}`,
-      );
-    }
-  };
-  const schedule = (): void => {
-    timer = setTimeout(() => {
-      timer = undefined;
-      running = runOnce().then(() => {
-        running = undefined;
-        if (!stopped) schedule();
-      });
-    }, intervalMs);
-    timer.unref();
-  };
-  schedule();
+    },
+    {
+      intervalMs,
+      onError: (error) =>
+        log?.(
+          `Archiver run failed (next try in ${intervalMs} ms): ${error instanceof Error ? error.message : error}`,
+        ),
+    },
+  );
+  runs.start();
 
   let stopping: Promise<void> | undefined;
   return {
     stop: () => {
       stopping ??= (async () => {
-        stopped = true;
-        clearTimeout(timer);
-        timer = undefined;
-        await running;
+        await runs.stop();
         tributary.close();
       })();
       return stopping;
@@ -205,6 +205,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiPort,
     apiSignatures,
     apiCredentials,
+    functions = [],
   } = options;
   if (host !== '127.0.0.1') {
     throw new InvalidArgumentError(
@@ -224,14 +225,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (apiPort !== undefined && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65_535)) {
     throw new InvalidArgumentError(`apiPort is ${apiPort}; use an integer from 0 (any free port) to 65535.`);
   }
+  // An invalid function definition is refused before Java starts.
+  for (const definition of functions) resolveFunction(definition);
   const startedAt = Date.now();
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const [dynamodbPort, s3Port] = (await freePorts(host, 2)) as [number, number];
+    const [dynamodbPort, s3Port, lambdaPort] = (await freePorts(host, 3)) as [number, number, number];
     const edge = await startEdgeProxy({
       host,
       port: edgePort,
-      upstreams: { dynamodb: { host, port: dynamodbPort }, s3: { host, port: s3Port } },
+      upstreams: {
+        dynamodb: { host, port: dynamodbPort },
+        s3: { host, port: s3Port },
+        lambda: { host, port: lambdaPort },
+      },
     });
     started.push(edge);
 
@@ -267,9 +274,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ddbClient.destroy();
       s3Client.destroy();
     }
+    const lambda = await startLambdaService({
+      host,
+      port: lambdaPort,
+      region: REGION,
+      credentials: LOCAL_CREDENTIALS,
+      awsEndpointUrl: edge.endpoint,
+      functions,
+      log,
+    });
+    started.push(lambda);
     log?.(
       `Local stack up in ${Date.now() - startedAt} ms: edge ${edge.endpoint} -> DynamoDB Local ${dynamodbLocal.endpoint}, ` +
-        `S3 ${s3Emulator.endpoint}; data ${dataDir ?? 'in memory'}`,
+        `S3 ${s3Emulator.endpoint}, Lambda ${lambda.endpoint}; data ${dataDir ?? 'in memory'}`,
     );
 
     const connection: TributaryOptions = {
@@ -305,12 +322,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tablePrefix,
       bucket,
       apiUrl: api?.url,
+      lambda: { endpoint: lambda.endpoint, register: lambda.register, functions: lambda.functions },
       stop: () => {
         stopping ??= (async () => {
-          // The archiver first, so its run in progress ends against live emulators; then the
-          // edge, so no request reaches an emulator that is shutting down.
+          // The archiver and the functions first (both are clients of the edge), so a run in
+          // progress ends against live emulators; then the edge, so no request reaches an
+          // emulator that is shutting down.
           await stopInStages([
-            [...(api ? [api] : []), ...(archiveTimer ? [archiveTimer] : [])],
+            [...(api ? [api] : []), ...(archiveTimer ? [archiveTimer] : []), lambda],
             [edge],
             [s3Emulator, dynamodbLocal],
           ]);
