@@ -72,12 +72,12 @@ export interface ApiServerOptions {
    * How signatures are checked; signatures are scoped to the connection's region.
    * @default 'verify'
    */
-  readonly signatures?: SignatureCheck;
+  readonly signatures?: SignatureCheck | undefined;
   /**
    * The key pairs whose signatures `verify` accepts (ignored by `presence`).
    * @default {@link defaultApiCredentials} of the connection and the process environment
    */
-  readonly credentials?: readonly LocalCredential[];
+  readonly credentials?: readonly LocalCredential[] | undefined;
   /**
    * Secret group sessions are signed with (at least 32 bytes).
    * @default a random key of this server: sessions it issued end with it

@@ -30,11 +30,11 @@ export interface DynamoDBLocalOptions {
   /** Port to listen on. DynamoDB Local has no bind-address option: it listens on all interfaces. */
   readonly port: number;
   /** Directory of the database file; in-memory when absent. */
-  readonly dbPath?: string;
+  readonly dbPath?: string | undefined;
   /** How long to wait for the first successful ListTables. @default 60000 */
   readonly startTimeoutMs?: number;
   /** Receives what DynamoDB Local writes to stderr, and lifecycle lines. */
-  readonly log?: (line: string) => void;
+  readonly log?: ((line: string) => void) | undefined;
 }
 
 /** A running DynamoDB Local. */

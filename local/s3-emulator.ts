@@ -17,7 +17,7 @@ export interface S3EmulatorOptions {
   /** Port to listen on (a specific free port: see {@link bindToHost}). */
   readonly port: number;
   /** Directory for buckets and objects; in-memory when absent. */
-  readonly storageDir?: string;
+  readonly storageDir?: string | undefined;
 }
 
 /** A running S3 emulator. */
@@ -61,7 +61,7 @@ async function bindToHost<T>(host: string, port: number, start: () => Promise<T>
 export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emulator> {
   const { host, port, storageDir } = options;
   const server = await bindToHost(host, port, () =>
-    startFauxqs({ port, logger: false, s3StorageDir: storageDir }),
+    startFauxqs({ port, logger: false, ...(storageDir === undefined ? {} : { s3StorageDir: storageDir }) }),
   );
   let stopping: Promise<void> | undefined;
   return {

@@ -549,7 +549,7 @@ export class SigV4Verifier {
     if (claim.form === 'query') {
       const presigned = await signer.presign(request, {
         signingDate: claim.signedAt,
-        expiresIn: claim.expiresSeconds,
+        ...(claim.expiresSeconds === undefined ? {} : { expiresIn: claim.expiresSeconds }),
         signableHeaders,
         // Signed x-amz-* headers stay headers, as the client sent them.
         unhoistableHeaders: new Set(claim.signedHeaders.filter((name) => name.startsWith('x-amz-'))),

@@ -24,9 +24,9 @@ import type { PurgeProgress, TopicMetadata, TopicRegistry } from './topics/regis
 export interface CreateTopicRequest {
   readonly topic: string;
   /** @default 1 */
-  readonly partitions?: number;
+  readonly partitions?: number | undefined;
   /** Kafka-style configs, e.g. `{ 'retention.ms': 86400000 }`; see `docs/configs.md`. */
-  readonly configs?: Readonly<Record<string, string | number | boolean>>;
+  readonly configs?: Readonly<Record<string, string | number | boolean>> | undefined;
 }
 
 /** A topic in a listing. */

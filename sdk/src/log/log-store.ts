@@ -321,7 +321,7 @@ export class LogStore {
               ExpressionAttributeNames: { '#off': LogAttr.offset },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
-            { abortSignal: signal },
+            signal ? { abortSignal: signal } : {},
           );
         },
         signal,
@@ -376,7 +376,7 @@ export class LogStore {
               },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
-            { abortSignal: signal },
+            signal ? { abortSignal: signal } : {},
           );
         },
         signal,
