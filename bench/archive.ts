@@ -7,13 +7,14 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { LocalStack } from '../local/index.ts';
 import { Tributary } from '../sdk/src/index.ts';
 import { tableNames, writeUnits } from '../sdk/src/internal.ts';
+import type { BenchSection } from './bounds.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
-import { partitionLogItems } from './log-items.ts';
+import { dynamoItemBytes, partitionLogItems } from './log-items.ts';
 
 const RECORD_BYTES = 1024;
 const RECORDS = Number(process.env.BENCH_ARCHIVE_RECORDS ?? 20_000);
@@ -49,19 +50,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, Number(process.hrtime.bigint() - start) / 1e9];
 }
 
-/** Item size as DynamoDB bills it: attribute names plus values (numbers: 1 byte per 2 digits + 1). */
-function dynamoItemBytes(item: Record<string, AttributeValue>): number {
-  let size = 0;
-  for (const [name, value] of Object.entries(item)) {
-    size += Buffer.byteLength(name);
-    if (value.B) size += value.B.byteLength;
-    else if (value.S !== undefined) size += Buffer.byteLength(value.S);
-    else if (value.N !== undefined) size += Math.ceil(value.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
-    else size += 1;
-  }
-  return size;
-}
-
 /** Counts S3 requests by command, and the bytes GETs returned. */
 function countS3(s3: S3Client) {
   const counts = { byCommand: {} as Record<string, number>, bytesRead: 0 };
@@ -91,7 +79,7 @@ interface Read {
   s3BytesRead: number;
 }
 
-export async function benchArchive(stack: LocalStack): Promise<string[]> {
+export async function benchArchive(stack: LocalStack): Promise<BenchSection> {
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const tables = tableNames(stack.tablePrefix);
   const newClient = () => {
@@ -120,8 +108,13 @@ export async function benchArchive(stack: LocalStack): Promise<string[]> {
   async function produce(topic: string) {
     const { client, close } = newClient();
     await client.admin().createTopic({ topic, partitions: 1, configs: TOPIC_CONFIGS });
-    // Batches of about BATCH_RECORDS records: the batch closes at this many bytes.
-    const producer = client.producer({ lingerMs: 5, maxBatchBytes: BATCH_RECORDS * (RECORD_BYTES + 16) });
+    // Batches of about BATCH_RECORDS records: the batch closes at this many bytes. Random bytes
+    // do not compress: the codec would only spend CPU.
+    const producer = client.producer({
+      compression: 'none',
+      lingerMs: 5,
+      maxBatchBytes: BATCH_RECORDS * (RECORD_BYTES + 16),
+    });
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < RECORDS; i += BATCH_RECORDS) {
       sends.push(
@@ -171,7 +164,10 @@ export async function benchArchive(stack: LocalStack): Promise<string[]> {
     return { report, seconds, capacity, s3, rerun };
   }
 
-  /** Reads `records` records from offset 0 with the normal consumer, timed from `assign()`. */
+  /**
+   * Reads the first `records` records (the archived range) with the normal consumer, timed from
+   * `assign()`; records after them that a fetch returns too are not counted.
+   */
   async function consume(topic: string, records: number): Promise<Read> {
     const { client, meter, s3Meter, close } = newClient();
     const consumer = client.consumer({ maxRecords: 2_000, maxBytes: 4 * MB });
@@ -182,7 +178,8 @@ export async function benchArchive(stack: LocalStack): Promise<string[]> {
     const [, seconds] = await timed(async () => {
       await consumer.assign([{ topic, partition: 0, offset: 0 }]);
       while (read < records) {
-        for (const batch of await consumer.poll()) read += batch.messages.length;
+        for (const batch of await consumer.poll())
+          for (const m of batch.messages) if (m.offset < records) read++;
       }
     });
     consumer.close();
@@ -272,7 +269,9 @@ export async function benchArchive(stack: LocalStack): Promise<string[]> {
       3,
     )} |`;
 
-  return [
+  const s3BytesPerByte = med((r) => r.s3.s3BytesRead / (r.s3.records * RECORD_BYTES));
+  const s3GetsPerMb = med((r) => r.s3.s3Gets / mbOf(r.s3));
+  const lines = [
     '',
     `S3 tier: ${n(RECORDS)} records × ${RECORD_BYTES} B per topic, one partition, ${n(med((r) => RECORDS / r.produced.batches))} records per batch (${n(avgItem / 1024, 1)} KB items), \`segment.bytes\` = ${SEGMENT_BYTES / MB} MiB, \`local.retention.ms\` = 0. DynamoDB Local and fauxqs (S3) behind the edge endpoint. Medians of ${ROUNDS} rounds after a warm-up round; each round archives a new topic and reads it back next to an identical topic that stays in DynamoDB (the order alternates).`,
     '',
@@ -322,6 +321,13 @@ export async function benchArchive(stack: LocalStack): Promise<string[]> {
     ),
     readRow('DynamoDB (identical topic, not archived)', (r) => r.ddb, '1.00×'),
     '',
-    `S3 bytes read per record byte consumed: ${med((r) => r.s3.s3BytesRead / (r.s3.records * RECORD_BYTES)).toFixed(3)} (batch framing and index objects).`,
+    `S3 bytes read per record byte consumed: ${s3BytesPerByte.toFixed(3)} (batch framing and index objects).`,
   ];
+  return {
+    lines,
+    checks: [
+      { bound: 's3BytesPerByte', what: 'consume from S3 segments', value: s3BytesPerByte },
+      { bound: 's3GetsPerMb', what: 'consume from S3 segments', value: s3GetsPerMb },
+    ],
+  };
 }

@@ -2,10 +2,12 @@
  * `npm run bench`: produce and consume throughput of 1 KB records through the SDK, each next to
  * its raw DynamoDB baseline measured in the same run on the same stack (PutItem / Query of items
  * of the size the SDK writes), plus capacity units per MB and the waste under contention; then
- * consumer groups (`groups.ts`), the S3 tier (`archive.ts`) and the HTTP API against direct
- * (`http.ts`), which `BENCH_ONLY=groups`, `BENCH_ONLY=archive` and `BENCH_ONLY=http` run alone.
- * Prints Markdown for BENCHMARKS.md. Figures are ratios against the baseline: the absolute numbers
- * depend on the machine and on DynamoDB Local, the ratios much less.
+ * compression of a JSON workload (`compression.ts`), consumer groups (`groups.ts`), the S3 tier
+ * (`archive.ts`) and the HTTP API against direct (`http.ts`), which `BENCH_ONLY=compression`,
+ * `BENCH_ONLY=groups`, `BENCH_ONLY=archive` and `BENCH_ONLY=http` run alone. Prints Markdown for
+ * BENCHMARKS.md. Figures are ratios against the baseline: the absolute numbers depend on the
+ * machine and on DynamoDB Local, the ratios much less; the capacity-unit ratios not at all, and
+ * the run exits non-zero when one of them is past its bound (`bounds.ts`).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -14,7 +16,9 @@ import { startLocalStack } from '../local/index.ts';
 import { Tributary } from '../sdk/src/index.ts';
 import { slotFromItem, tableNames } from '../sdk/src/internal.ts';
 import { benchArchive } from './archive.ts';
+import { type BenchSection, type BoundCheck, boundsReport } from './bounds.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
+import { benchCompression } from './compression.ts';
 import { benchGroups } from './groups.ts';
 import { benchHttp } from './http.ts';
 import { partitionLogItems } from './log-items.ts';
@@ -63,7 +67,8 @@ async function sdkProduce(topic: string, partitions: number): Promise<Run> {
   const meter = meterCapacity(ddb);
   const tributary = client(ddb);
   await tributary.admin().createTopic({ topic, partitions });
-  const producer = tributary.producer({ lingerMs: 5 });
+  // Random bytes do not compress: the codec would only spend CPU (compression has its own section).
+  const producer = tributary.producer({ compression: 'none', lingerMs: 5 });
   const values = Array.from({ length: 1_000 }, payload);
   meter.reset();
   const [, seconds] = await timed(async () => {
@@ -189,7 +194,7 @@ async function contention() {
     const ddb = newDdb();
     const meter = meterCapacity(ddb);
     const tributary = client(ddb);
-    return { tributary, meter, producer: tributary.producer({ lingerMs: 5 }) };
+    return { tributary, meter, producer: tributary.producer({ compression: 'none', lingerMs: 5 }) };
   });
   const value = payload();
   const [, seconds] = await timed(() =>
@@ -250,23 +255,10 @@ async function round(partitions: number) {
 
 const ONLY = process.env.BENCH_ONLY;
 
-try {
-  if (ONLY === 'groups') {
-    process.stdout.write(`${(await benchGroups(stack)).join('\n')}\n`);
-    await stack.stop();
-    process.exit(0);
-  }
-  if (ONLY === 'archive') {
-    process.stdout.write(`${(await benchArchive(stack)).join('\n')}\n`);
-    await stack.stop();
-    process.exit(0);
-  }
-  if (ONLY === 'http') {
-    process.stdout.write(`${(await benchHttp(stack, { storedItems, rawPut })).join('\n')}\n`);
-    await stack.stop();
-    process.exit(0);
-  }
+/** The log-engine figures: produce, consume and contention against their raw baselines. */
+async function benchLogEngine(): Promise<BenchSection> {
   const lines: string[] = [];
+  const checks: BoundCheck[] = [];
   lines.push(
     `Records: ${RECORDS} × ${RECORD_BYTES} B, uncompressed. Node ${process.version}. DynamoDB Local (in memory) via the edge endpoint.`,
     `Each figure is the median of ${ROUNDS} rounds after a warm-up round; SDK and baseline alternate within a round.`,
@@ -286,6 +278,13 @@ try {
     const consumeRate = med((r) => rate(r.consumed).perSecond);
     const queryRate = med((r) => rate(r.rawRead).perSecond);
     const mbps = (recordsPerSecond: number) => (recordsPerSecond * RECORD_BYTES) / MB;
+    const writeRatio = med((r) => r.produced.capacity.writeUnits / r.raw.capacity.writeUnits);
+    const readRatio = med((r) => r.consumed.capacity.readUnits / r.rawRead.capacity.readUnits);
+    const unit = partitions === 1 ? 'partition' : 'partitions';
+    checks.push(
+      { bound: 'writeUnitsVsRawPut', what: `produce, ${partitions} ${unit}`, value: writeRatio },
+      { bound: 'readUnitsVsRawQuery', what: `consume, ${partitions} ${unit}`, value: readRatio },
+    );
     lines.push(
       row([
         `produce (SDK, ${Math.round(med((r) => r.avgItem) / 1024)} KB batches)`,
@@ -293,7 +292,7 @@ try {
         produceRate,
         mbps(produceRate),
         `${med((r) => rate(r.produced).perSecond / rate(r.raw).perSecond).toFixed(2)}×`,
-        `${med((r) => r.produced.capacity.writeUnits / (r.storedBytes / MB)).toFixed(1)} WU (${med((r) => r.produced.capacity.writeUnits / (r.storedBytes / 1024)).toFixed(3)} per KB stored)`,
+        `${med((r) => r.produced.capacity.writeUnits / (r.storedBytes / MB)).toFixed(1)} WU (${med((r) => r.produced.capacity.writeUnits / (r.storedBytes / 1024)).toFixed(3)} per KB stored; ${writeRatio.toFixed(4)}× raw)`,
       ]),
       row([
         'raw PutItem, same items',
@@ -309,7 +308,7 @@ try {
         consumeRate,
         mbps(consumeRate),
         `${med((r) => rate(r.consumed).perSecond / rate(r.rawRead).perSecond).toFixed(2)}×`,
-        `${med((r) => r.consumed.capacity.readUnits / (r.storedBytes / MB)).toFixed(1)} RU`,
+        `${med((r) => r.consumed.capacity.readUnits / (r.storedBytes / MB)).toFixed(1)} RU (${readRatio.toFixed(4)}× raw)`,
       ]),
       row([
         'raw Query (eventually consistent)',
@@ -350,10 +349,46 @@ try {
       `${c.measuredWrite} (+${c.failedMeasured} est. failed)`,
     ]),
   );
-  lines.push(...(await benchGroups(stack)));
-  lines.push(...(await benchArchive(stack)));
-  lines.push(...(await benchHttp(stack, { storedItems, rawPut })));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return { lines, checks };
+}
+
+/** Runs the sections, prints their figures and the bounds; exits non-zero past a bound. */
+async function run(sections: readonly (() => Promise<BenchSection | string[]>)[]): Promise<void> {
+  const lines: string[] = [];
+  const checks: BoundCheck[] = [];
+  for (const section of sections) {
+    const out = await section();
+    if (Array.isArray(out)) lines.push(...out);
+    else {
+      lines.push(...out.lines);
+      checks.push(...out.checks);
+    }
+  }
+  const report = checks.length > 0 ? boundsReport(checks) : undefined;
+  process.stdout.write(`${[...lines, ...(report?.lines ?? [])].join('\n')}\n`);
+  if (report && report.failed.length > 0) {
+    process.stderr.write(
+      `Regression: ${report.failed.map((f) => `${f.what}: ${f.value.toFixed(3)} (bound ${f.bound})`).join('; ')}\n`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+const SECTIONS: Record<string, () => Promise<BenchSection | string[]>> = {
+  compression: () => benchCompression(stack),
+  groups: () => benchGroups(stack),
+  archive: () => benchArchive(stack),
+  http: () => benchHttp(stack, { storedItems, rawPut }),
+};
+
+try {
+  if (ONLY !== undefined) {
+    const section = SECTIONS[ONLY];
+    if (!section) throw new Error(`BENCH_ONLY is one of ${Object.keys(SECTIONS).join(', ')}; got ${ONLY}`);
+    await run([section]);
+  } else {
+    await run([benchLogEngine, ...Object.values(SECTIONS)]);
+  }
 } finally {
   await stack.stop();
 }

@@ -1,5 +1,5 @@
 /**
- * The `tributary` command line: topics, produce, consume, consumer groups and the archiver. Points at the local stack
+ * The `tributary` command line: topics, produce, consume, consumer groups, triggers and the archiver. Points at the local stack
  * (http://127.0.0.1:4566) unless told otherwise by `--endpoint` or the environment.
  */
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ import { runGroups } from './groups.ts';
 import { type GlobalOptions, globalOptionSpec, openClient, UsageError } from './options.ts';
 import { runProduce } from './produce.ts';
 import { runTopics } from './topics.ts';
+import { runTriggers } from './triggers.ts';
 import { commandUsage, fullUsage, wantsHelp } from './usage.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
     produce: runProduce,
     consume: runConsume,
     groups: runGroups,
+    triggers: runTriggers,
     archive: runArchive,
   }[command];
   if (!run) throw new UsageError(`Unknown command "${command}".`);

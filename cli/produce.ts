@@ -17,11 +17,14 @@ export async function runProduce(args: string[], client: Tributary): Promise<num
   const separator = values['key-separator'];
   if (separator === '') throw new UsageError('--key-separator must not be empty');
   const partition = integerOption('partition', values.partition);
-  const compression = values.compression ?? 'none';
-  if (!COMPRESSIONS.includes(compression))
+  const compression = values.compression;
+  if (compression !== undefined && !COMPRESSIONS.includes(compression))
     throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}`);
   const headers = keyValues('header', values.header);
-  const producer = client.producer({ compression: compression as Compression });
+  // Without --compression, the producer's default codec.
+  const producer = client.producer(
+    compression === undefined ? {} : { compression: compression as Compression },
+  );
   const pending: Promise<RecordMetadata[]>[] = [];
   let lines = 0;
   let acked = 0;

@@ -27,8 +27,8 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
     summary: 'append messages read from stdin',
     forms: {
       '':
-        'tributary produce <topic> [--key-separator SEP] [--partition N] [--compression gzip|snappy|lz4|zstd] [--header k=v ...]\n' +
-        '    Reads one message per line from stdin; with --key-separator, "key<SEP>value".',
+        'tributary produce <topic> [--key-separator SEP] [--partition N] [--compression none|gzip|snappy|lz4|zstd] [--header k=v ...]\n' +
+        '    Reads one message per line from stdin; with --key-separator, "key<SEP>value". --compression defaults to zstd.',
     },
   },
   consume: {
@@ -55,6 +55,47 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
       delete:
         'tributary groups delete <group> [--force]\n' +
         '    Refused while the group has active members, unless --force.',
+    },
+  },
+  triggers: {
+    summary:
+      "create, list, describe, update, enable, disable and delete triggers (a Lambda function invoked with a topic's records)",
+    forms: {
+      create:
+        'tributary triggers create <name> --topic T --function F --starting-position TRIM_HORIZON|LATEST|AT_TIMESTAMP\n' +
+        '                          [--starting-position-timestamp S] [--batch-size N] [--batching-window S]\n' +
+        '                          [--maximum-retry-attempts N] [--maximum-record-age S] [--bisect-batch-on-function-error]\n' +
+        '                          [--report-batch-item-failures] [--destination D] [--filter PATTERN ...]\n' +
+        '                          [--maximum-concurrency N] [--group-id G] [--disabled]\n' +
+        "    Settings are Lambda's for Kafka event source mappings: --batch-size 1-10000 (default 100),\n" +
+        '    --batching-window 0-300 s (default 0.5), --maximum-retry-attempts -1 (forever, the default) or\n' +
+        '    0-10000, --maximum-record-age -1 (none, the default) or 60-604800 s, --maximum-concurrency 1-1000,\n' +
+        '    --starting-position-timestamp in Unix seconds (with AT_TIMESTAMP only). Write negative values as\n' +
+        '    --maximum-retry-attempts=-1. --destination is kafka://<topic>, tributary://<topic>, an SQS standard\n' +
+        '    queue ARN or an S3 bucket ARN; --filter an EventBridge pattern on the record value (up to 5, ORed), e.g.\n' +
+        '    \'{"value":{"kind":["order"]}}\'. --group-id defaults to trigger-<name>. The function must exist.',
+      list: 'tributary triggers list\n    One line per trigger: name, topic, function, group, state.',
+      describe:
+        'tributary triggers describe <name>\n' +
+        '    Settings, state, last error, in-flight batches and, per partition, the committed offset,\n' +
+        '    high watermark, lag in records and time, whether a batch is in flight and when it is due.',
+      update:
+        'tributary triggers update <name> [--function F] [--batch-size N] [--batching-window S]\n' +
+        '                          [--maximum-retry-attempts N] [--maximum-record-age S]\n' +
+        '                          [--bisect-batch-on-function-error | --no-bisect-batch-on-function-error]\n' +
+        '                          [--report-batch-item-failures | --no-report-batch-item-failures]\n' +
+        '                          [--destination D | --no-destination] [--filter PATTERN ... | --no-filters]\n' +
+        '                          [--maximum-concurrency N | --no-maximum-concurrency] [--disabled]\n' +
+        '    Changes only the settings given; --no-* resets one to its default, --filter replaces every filter.\n' +
+        '    --topic, --starting-position, --starting-position-timestamp and --group-id are set at create and\n' +
+        '    may only repeat their value.',
+      enable: 'tributary triggers enable <name>',
+      disable:
+        'tributary triggers disable <name>\n' +
+        '    A disabled trigger delivers nothing and keeps its position; enable resumes from there.',
+      delete:
+        'tributary triggers delete <name>\n' +
+        '    Its consumer group and committed offsets stay (a trigger created on the group resumes there).',
     },
   },
   archive: {

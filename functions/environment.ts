@@ -53,6 +53,60 @@ export function readApiFunctionConfig(env: NodeJS.ProcessEnv = process.env): Api
   return { sessionSecretArn: arn };
 }
 
+/** Names of the variables only the trigger dispatcher has. */
+const DISPATCHER_NAMES = { bootstrapServers: 'TRIBUTARY_BOOTSTRAP_SERVERS' } as const;
+
+/**
+ * What the trigger dispatcher needs beyond {@link FunctionConfig}. Its own function name (for
+ * worker self-invocations) and region come from Lambda's `AWS_LAMBDA_FUNCTION_NAME` and
+ * `AWS_REGION`.
+ */
+export interface DispatcherFunctionConfig {
+  /** `bootstrapServers` written into every event and failure record (Tributary has no brokers). */
+  readonly bootstrapServers: string;
+}
+
+/** The environment variables that carry a {@link DispatcherFunctionConfig}. */
+export function dispatcherFunctionEnvironment(config: DispatcherFunctionConfig): Record<string, string> {
+  return { [DISPATCHER_NAMES.bootstrapServers]: config.bootstrapServers };
+}
+
+/** Reads the dispatcher's own configuration; throws naming a missing variable. */
+export function readDispatcherFunctionConfig(env: NodeJS.ProcessEnv = process.env): DispatcherFunctionConfig {
+  const bootstrapServers = env[DISPATCHER_NAMES.bootstrapServers];
+  if (!bootstrapServers) {
+    throw new Error(
+      `Tributary dispatcher function misconfigured: missing environment variable ${DISPATCHER_NAMES.bootstrapServers}`,
+    );
+  }
+  return { bootstrapServers };
+}
+
+/**
+ * The input the stack's schedule sends the dispatcher (an EventBridge rule target input): "sweep
+ * now" — start workers for due partitions nobody holds. The dispatcher tells it from its other
+ * events (stream batches, worker jobs) with {@link isSweepEvent}.
+ */
+export const SWEEP_EVENT = { source: 'tributary.sweep' } as const;
+
+/** True for the schedule's {@link SWEEP_EVENT}. */
+export function isSweepEvent(event: unknown): event is typeof SWEEP_EVENT {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    (event as { source?: unknown }).source === SWEEP_EVENT.source
+  );
+}
+
+/**
+ * The one property of a `Custom::TributaryTrigger` resource (`TributaryEventSource`): the trigger's
+ * `TriggerConfig` as JSON, every setting written out (an absent one would be left unchanged by an
+ * update), except `maximumBatchingWindowInSeconds` when it was never set (its 0.5 s default cannot
+ * be set explicitly). CloudFormation hands custom resources every property as a string, so one JSON
+ * text keeps numbers and booleans intact.
+ */
+export const TRIGGER_RESOURCE_PROPERTY = 'Trigger';
+
 /** Reads the configuration from an environment; throws naming every missing variable. */
 export function readFunctionConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
   const missing = Object.values(NAMES).filter((name) => !env[name]);

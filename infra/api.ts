@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { apiFunctionEnvironment } from '../functions/environment.ts';
 import { ROUTES, type RouteAccess, type RouteDefinition } from '../sdk/src/internal.ts';
 import type { ArchiveBucket } from './archive-bucket.ts';
+import { grantFunctionLookup } from './function-lookup.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
 import type { TributaryTables } from './tables.ts';
 import { createTributaryFunction, handlerEntry, type LogLevel } from './tributary-function.ts';
@@ -165,6 +166,8 @@ export class TributaryApi extends Construct {
     );
     props.tables.grantAdmin(this.handler);
     props.archive.grantAdmin(this.handler);
+    // It serves the trigger routes, whose create and update check that the function exists.
+    grantFunctionLookup(this, this.handler, fn.role);
     acknowledgeWildcardResource(
       fn.role,
       props.archive.bucket.arnForObjects('*'),

@@ -262,6 +262,25 @@ export class TributaryTables extends Construct {
   }
 
   /**
+   * Lets `grantee` administer triggers (Tributary's event source mappings) without listing them:
+   * - topic registry: `GetItem`, `Query`, `PutItem`, `UpdateItem`, `DeleteItem` (the trigger items,
+   *   and reading the topics they name);
+   * - groups: `GetItem`, `Query`, `PutItem`, `UpdateItem`, `DeleteItem` (a trigger's consumer group:
+   *   its starting offsets, its partitions marked due);
+   * - log: `GetItem` and `Query` (high watermarks, timestamp lookups, lag);
+   * - the tables' KMS key, when customer managed: decrypt and encrypt.
+   * No `Scan`, no `BatchWriteItem`, nothing else on the log.
+   */
+  public grantTriggerAdmin(grantee: iam.IGrantable): iam.Grant {
+    return combine([
+      this.grant(grantee, 'topics', [...READ, ...WRITE], undefined),
+      this.grant(grantee, 'groups', [...READ, ...WRITE], undefined),
+      this.grant(grantee, 'log', READ, undefined),
+      this.grantKey(grantee, KMS_WRITE),
+    ]);
+  }
+
+  /**
    * Write units consumed by the log table: the cost driver of producing (an append costs one unit
    * per KB of its item).
    *

@@ -1,6 +1,6 @@
 /**
- * A whole Tributary deployment in one construct: tables, archive, HTTP API and archiver, and the
- * grants that let an application produce, consume or administer.
+ * A whole Tributary deployment in one construct: tables, archive, HTTP API, archiver and trigger
+ * dispatcher, and the grants that let an application produce, consume or administer.
  */
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -14,6 +14,8 @@ import { Construct } from 'constructs';
 import { TributaryApi } from './api.ts';
 import { ArchiveBucket, type ArchiveReplicationDestination } from './archive-bucket.ts';
 import { TributaryArchiver } from './archiver.ts';
+import { TributaryDispatcher } from './dispatcher.ts';
+import { grantFunctionLookup } from './function-lookup.ts';
 import { TributaryTables } from './tables.ts';
 import type { LogLevel } from './tributary-function.ts';
 import { validateRegion } from './validation.ts';
@@ -100,6 +102,14 @@ export interface TributaryProps {
   readonly archiveSchedule?: events.Schedule;
 
   /**
+   * When the trigger dispatcher sweeps for due partitions (catch-up after backoffs, lost doorbells,
+   * crashed workers; see {@link TributaryDispatcher}).
+   *
+   * @default events.Schedule.rate(Duration.minutes(1))
+   */
+  readonly triggerSweepSchedule?: events.Schedule;
+
+  /**
    * Request rate limits of the HTTP API's stage.
    *
    * @default - { rateLimit: 1000, burstLimit: 2000 }
@@ -135,8 +145,8 @@ type Access =
   | { readonly kind: 'admin' };
 
 /**
- * Tributary: the log, topic and group tables, the S3 archive, the SigV4-authorized HTTP API and
- * the scheduled archiver, wired together.
+ * Tributary: the log, topic and group tables, the S3 archive, the SigV4-authorized HTTP API, the
+ * scheduled archiver and the trigger dispatcher, wired together.
  *
  * An application is given access with {@link grantProduce}, {@link grantConsume} or
  * {@link grantAdmin}. Each grant covers both ways to reach Tributary — the SDK's direct transport
@@ -154,6 +164,11 @@ export class Tributary extends Construct {
   public readonly api: TributaryApi;
   /** The scheduled archiver. */
   public readonly archiver: TributaryArchiver;
+  /**
+   * The trigger dispatcher: delivers topics to Lambda functions (triggers). Add triggers with
+   * `fn.addEventSource(new TributaryEventSource(tributary, props))`.
+   */
+  public readonly dispatcher: TributaryDispatcher;
   /** The customer managed key of the tables and the archive, when `encryption` is customer managed. */
   public readonly encryptionKey?: kms.IKey;
 
@@ -213,6 +228,10 @@ export class Tributary extends Construct {
       ...functionProps,
       ...(props.archiveSchedule ? { schedule: props.archiveSchedule } : {}),
     });
+    this.dispatcher = new TributaryDispatcher(this, 'Dispatcher', {
+      ...functionProps,
+      ...(props.triggerSweepSchedule ? { sweepSchedule: props.triggerSweepSchedule } : {}),
+    });
   }
 
   /**
@@ -255,9 +274,15 @@ export class Tributary extends Construct {
 
   /**
    * Lets `grantee` administer Tributary: create, alter, grow and delete topics, list and delete
-   * groups, reset offsets, and everything producers and consumers may do, on every topic and group.
-   * Includes `Scan` of the tables (listing), deleting archive objects (purging deleted topics) and
-   * every route of the API. No table or bucket management actions.
+   * groups, reset offsets, manage triggers, and everything producers and consumers may do, on every
+   * topic and group. Includes `Scan` of the tables (listing), deleting archive objects (purging
+   * deleted topics), every route of the API, and `lambda:GetFunction` on the functions of the
+   * stack's account and region (creating a trigger on the direct transport checks that its function
+   * exists; triggers are items of the topic registry, covered by the table grants). No table or
+   * bucket management actions.
+   *
+   * It does not let the dispatcher invoke the functions such an admin's triggers name: grant that
+   * per function with `dispatcher.grantInvokeTarget(fn)` (a `TributaryEventSource` does it itself).
    */
   public grantAdmin(grantee: iam.IGrantable): iam.Grant {
     return this.grant(grantee, { kind: 'admin' });
@@ -280,7 +305,8 @@ export class Tributary extends Construct {
         return this.tables
           .grantAdmin(grantee)
           .combine(this.archive.grantAdmin(grantee))
-          .combine(this.api.grantAdmin(grantee));
+          .combine(this.api.grantAdmin(grantee))
+          .combine(grantFunctionLookup(this, grantee));
     }
   }
 }

@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { InvalidArgumentError, Tributary, type TributaryOptions } from '../sdk/src/index.ts';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, PeriodicTask } from '../sdk/src/internal.ts';
 import { type SignatureCheck, startApiServer } from './api-server.ts';
+import { type LocalDispatcher, startLocalDispatcher } from './dispatcher.ts';
 import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.ts';
 import { startEdgeProxy } from './edge-proxy.ts';
 import { freePorts } from './free-port.ts';
@@ -75,6 +76,13 @@ export interface LocalStackOptions {
    * @default none (Invoke answers `ResourceNotFoundException` until one is registered)
    */
   readonly functions?: readonly LocalFunction[];
+  /**
+   * The trigger dispatcher: woken by DynamoDB Local's stream of the log table, sweeping for due
+   * partitions every `sweepIntervalMs`, invoking functions through the Invoke API above. `false`
+   * turns it off (triggers then deliver nothing).
+   * @default on, sweeping every 1000 ms
+   */
+  readonly dispatcher?: false | { readonly sweepIntervalMs?: number };
 }
 
 /** A running local stack. Point AWS SDK clients (and Tributary) at {@link LocalStack.endpoint}. */
@@ -95,6 +103,8 @@ export interface LocalStack {
   readonly apiUrl: string | undefined;
   /** The local Lambda service: register or replace functions, list them. */
   readonly lambda: LocalLambda;
+  /** The trigger dispatcher (undefined when turned off). */
+  readonly dispatcher: LocalDispatcher | undefined;
   /**
    * Stops the archive timer (if any) and the Lambda service (terminating every worker, busy ones
    * too), then the edge, the S3 emulator and DynamoDB Local (waiting until Java has exited).
@@ -206,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiSignatures,
     apiCredentials,
     functions = [],
+    dispatcher: dispatcherOptions = {},
   } = options;
   if (host !== '127.0.0.1') {
     throw new InvalidArgumentError(
@@ -312,6 +323,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       archiveIntervalMs > 0
         ? startArchiveTimer({ connection, intervalMs: archiveIntervalMs, log })
         : undefined;
+    const dispatcher =
+      dispatcherOptions === false
+        ? undefined
+        : await startLocalDispatcher({
+            connection: { ...connection, endpoint: edge.endpoint, region: REGION },
+            ...(dispatcherOptions.sweepIntervalMs === undefined
+              ? {}
+              : { sweepIntervalMs: dispatcherOptions.sweepIntervalMs }),
+            ...(log ? { log } : {}),
+          });
+    if (dispatcher) started.push(dispatcher);
 
     let stopping: Promise<void> | undefined;
     return {
@@ -323,13 +345,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bucket,
       apiUrl: api?.url,
       lambda: { endpoint: lambda.endpoint, register: lambda.register, functions: lambda.functions },
+      dispatcher,
       stop: () => {
         stopping ??= (async () => {
           // The archiver and the functions first (both are clients of the edge), so a run in
           // progress ends against live emulators; then the edge, so no request reaches an
           // emulator that is shutting down.
           await stopInStages([
-            [...(api ? [api] : []), ...(archiveTimer ? [archiveTimer] : []), lambda],
+            // The dispatcher before the functions it invokes.
+            [
+              ...(api ? [api] : []),
+              ...(archiveTimer ? [archiveTimer] : []),
+              ...(dispatcher ? [dispatcher] : []),
+            ],
+            [lambda],
             [edge],
             [s3Emulator, dynamodbLocal],
           ]);

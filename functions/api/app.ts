@@ -38,6 +38,7 @@ import { parseJsonBody } from './json-body.ts';
 import { groupOperations } from './operations/groups.ts';
 import { recordOperations } from './operations/records.ts';
 import { topicOperations } from './operations/topics.ts';
+import { triggerOperations } from './operations/triggers.ts';
 import type { ApiDeps, Operation, OperationInput } from './operations/types.ts';
 import { checkPathEncoding, findRoute, matchRoute, routeByKey } from './router.ts';
 
@@ -57,6 +58,7 @@ const OPERATIONS: { readonly [O in OperationId]: Operation<O> } = {
   ...topicOperations,
   ...recordOperations,
   ...groupOperations,
+  ...triggerOperations,
 };
 
 /** Time kept back from a long-poll to answer before the function times out. */

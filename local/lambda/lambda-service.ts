@@ -37,6 +37,9 @@ import {
   type WireResponse,
 } from './invoke-wire.ts';
 
+/** GetFunction and GetFunctionConfiguration paths. */
+const CONFIGURATION_PATH = /^\/2015-03-31\/functions\/([^/]+)(\/configuration)?\/?$/;
+
 /** Delays before the two retries of a failed `Event` invocation (Lambda's ~1 and ~2 minutes, shortened). */
 export const ASYNC_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000];
 
@@ -183,9 +186,67 @@ export async function startLambdaService(options: LambdaServiceOptions): Promise
     void run.finally(() => eventRuns.delete(run));
   };
 
+  /**
+   * GetFunction (`GET /2015-03-31/functions/{name}`) and GetFunctionConfiguration (`…/configuration`)
+   * for registered functions, with the fields callers need (the trigger dispatcher reads the
+   * timeout; trigger creation checks that the function exists).
+   */
+  const functionConfiguration = (
+    encoded: string,
+    configurationOnly: boolean,
+    qualifier: string | null,
+  ): WireResponse => {
+    let rawName: string;
+    try {
+      rawName = decodeURIComponent(encoded);
+    } catch {
+      rawName = encoded;
+    }
+    const target = parseFunctionName(rawName, qualifier ?? undefined);
+    if ('kind' in target) return lambdaError('ValidationException', target.message);
+    const pool = pools.get(target.name);
+    const askedRegion = target.region ?? region;
+    const askedAccount = target.account ?? LOCAL_ACCOUNT_ID;
+    const arn = `arn:aws:lambda:${askedRegion}:${askedAccount}:function:${target.name}`;
+    if (
+      pool === undefined ||
+      askedRegion !== region ||
+      askedAccount !== LOCAL_ACCOUNT_ID ||
+      (target.qualifier !== undefined && target.qualifier !== LATEST)
+    ) {
+      return functionNotFound(arn);
+    }
+    const configuration = {
+      FunctionName: target.name,
+      FunctionArn: arn,
+      Runtime: 'nodejs22.x',
+      Handler: pool.fn.handler,
+      Timeout: Math.ceil(pool.fn.timeoutMs / 1000),
+      MemorySize: 128,
+      Version: LATEST,
+      State: 'Active',
+      LastUpdateStatus: 'Successful',
+      PackageType: 'Zip',
+      Architectures: ['x86_64'],
+    };
+    const body = configurationOnly
+      ? configuration
+      : { Configuration: configuration, Code: { RepositoryType: 'Local' } };
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  };
+
   const answer = async (req: IncomingMessage): Promise<WireResponse> => {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://lambda.local');
+    const config = CONFIGURATION_PATH.exec(url.pathname);
+    if (req.method === 'GET' && config !== null) {
+      await readBody(req, 0);
+      return functionConfiguration(
+        config[1] ?? '',
+        config[2] !== undefined,
+        url.searchParams.get('Qualifier'),
+      );
+    }
     const match = INVOKE_PATH.exec(url.pathname);
     if (req.method !== 'POST' || match === null) {
       await readBody(req, 0);

@@ -19,6 +19,13 @@ import { PartitionReader } from './log/reader.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
 import { effectiveConfigs, validateConfigKeys } from './topics/configs.ts';
 import type { PurgeProgress, TopicMetadata, TopicRegistry } from './topics/registry.ts';
+import {
+  summaryOf,
+  type TriggerDescription,
+  type TriggerRegistry,
+  type TriggerSummary,
+} from './triggers/trigger-registry.ts';
+import type { TriggerConfig, TriggerUpdate } from './triggers/trigger-settings.ts';
 
 /** What to create. */
 export interface CreateTopicRequest {
@@ -173,6 +180,22 @@ export interface Admin {
   ): Promise<{ partition: number; offset: number | null }[]>;
   /** One partition's offsets and tier sizes, as {@link Admin.describeTopic} reports them. `UnknownPartitionError` if out of range. */
   partitionOffsets(topic: string, partition: number): Promise<PartitionOffsets>;
+  /**
+   * Creates a trigger: `config.functionName` is invoked with the records of `config.topic`, in the
+   * Kafka event source mapping's event format and error-handling contract. Every setting, the
+   * topic, a destination topic and the function are checked first (`InvalidTriggerError`,
+   * `TopicNotFoundError`, `FunctionNotFoundError`, `TriggerAlreadyExistsError`); nothing is written
+   * for a refused request.
+   */
+  createTrigger(config: TriggerConfig): Promise<TriggerDescription>;
+  /** Changes a trigger's settings (`enabled: false` disables it); create-only settings may only be repeated. */
+  updateTrigger(name: string, update: TriggerUpdate): Promise<TriggerDescription>;
+  /** Deletes a trigger; its consumer group and committed offsets stay. `TriggerNotFoundError` if unknown. */
+  deleteTrigger(name: string): Promise<void>;
+  /** All triggers, sorted by name. */
+  listTriggers(): Promise<TriggerSummary[]>;
+  /** A trigger's settings, state, last error, in-flight batches and lag per partition (records and time). */
+  describeTrigger(name: string): Promise<TriggerDescription>;
 }
 
 /** The direct transport's administration (DynamoDB and S3 with the caller's credentials). */
@@ -180,12 +203,39 @@ export class DirectAdmin implements Admin {
   readonly #ctx: StorageContext;
   readonly #registry: TopicRegistry;
   readonly #groups: GroupAdmin;
+  readonly #triggers: TriggerRegistry;
 
   /** @internal use `tributary.admin()` */
-  constructor(ctx: StorageContext, registry: TopicRegistry) {
+  constructor(ctx: StorageContext, registry: TopicRegistry, triggers: TriggerRegistry) {
     this.#ctx = ctx;
     this.#registry = registry;
     this.#groups = new GroupAdmin(ctx, registry);
+    this.#triggers = triggers;
+  }
+
+  /** Creates a trigger; see {@link Admin.createTrigger}. */
+  createTrigger(config: TriggerConfig): Promise<TriggerDescription> {
+    return this.#triggers.create(config);
+  }
+
+  /** Changes a trigger's settings; see {@link Admin.updateTrigger}. */
+  updateTrigger(name: string, update: TriggerUpdate): Promise<TriggerDescription> {
+    return this.#triggers.update(name, update);
+  }
+
+  /** Deletes a trigger; see {@link Admin.deleteTrigger}. */
+  deleteTrigger(name: string): Promise<void> {
+    return this.#triggers.delete(name);
+  }
+
+  /** All triggers, sorted by name. */
+  async listTriggers(): Promise<TriggerSummary[]> {
+    return (await this.#triggers.list()).map((t) => summaryOf(t.settings));
+  }
+
+  /** A trigger with its delivery state; see {@link Admin.describeTrigger}. */
+  describeTrigger(name: string): Promise<TriggerDescription> {
+    return this.#triggers.describe(name);
   }
 
   /** Consumer groups, sorted by id. */

@@ -48,6 +48,9 @@ export type ErrorCode =
   | 'TRIGGER_NOT_FOUND'
   | 'TRIGGER_ALREADY_EXISTS'
   | 'FUNCTION_NOT_FOUND'
+  | 'INVALID_KAFKA_EVENT'
+  | 'RECORD_DESERIALIZATION_FAILED'
+  | 'FULL_BATCH_FAILURE'
   | 'INTERNAL_ERROR';
 
 /** Base class of every error raised by Tributary. */
@@ -642,13 +645,106 @@ export class FunctionNotFoundError extends TributaryError {
   }
 }
 
+/**
+ * A `tributary/lambda` handler was invoked with an event that is not a Kafka event source mapping
+ * event (Tributary's trigger, MSK or self-managed Kafka): `path` names the part that is wrong
+ * (`eventSource`, `records["orders-3"][1].offset`). Nothing was processed; thrown out of the
+ * handler, it makes the trigger retry the whole batch.
+ */
+export class InvalidKafkaEventError extends TributaryError {
+  readonly path: string;
+
+  constructor(path: string, problem: string) {
+    super(
+      'INVALID_KAFKA_EVENT',
+      `Not a Kafka event source mapping event: ${path} ${problem}. A kafkaHandler() takes the event of a ` +
+        'Tributary trigger or of an MSK / self-managed Kafka event source mapping.',
+    );
+    this.path = path;
+  }
+}
+
+/** Which part of a Kafka event record could not be decoded. */
+export type KafkaRecordField = 'key' | 'value' | 'headers' | 'timestamp' | 'timestampType';
+
+/**
+ * One record of a Kafka event could not be decoded: its key or value is not base64 or was refused
+ * by the deserializer (`cause`), or its headers or timestamp are malformed. The record counts as
+ * failed (it is reported in the partial batch response); the rest of the batch is processed.
+ */
+export class RecordDeserializationError extends TributaryError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly field: KafkaRecordField;
+
+  constructor(
+    topic: string,
+    partition: number,
+    offset: number,
+    field: KafkaRecordField,
+    detail: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(
+      'RECORD_DESERIALIZATION_FAILED',
+      `Cannot deserialize the ${field} of ${topic}-${partition}@${offset}: ${detail}`,
+      options,
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+    this.field = field;
+  }
+}
+
+/**
+ * Every record of a Kafka event failed (or was not processed because an earlier record of its
+ * partition failed), and the handler throws rather than report them all, as Powertools' batch
+ * utility does: a function error lets a trigger with `bisectBatchOnFunctionError` split the batch,
+ * which isolates a poison record. `failures` holds each record's error; `cause` is the first.
+ */
+export class FullBatchFailureError extends TributaryError {
+  /** The records that failed, in event order, with what they threw. */
+  readonly failures: readonly {
+    readonly topic: string;
+    readonly partition: number;
+    readonly offset: number;
+    readonly error: unknown;
+  }[];
+  /** Records of the event, failed or not processed: all of them. */
+  readonly recordCount: number;
+
+  constructor(failures: FullBatchFailureError['failures'], recordCount: number) {
+    const first = failures[0];
+    const detail =
+      first === undefined
+        ? ''
+        : ` The first, ${first.topic}-${first.partition}@${first.offset}: ${describeError(first.error)}`;
+    super(
+      'FULL_BATCH_FAILURE',
+      `All ${recordCount} record(s) of the batch failed, or were not processed after a failure in their ` +
+        `partition; ${failures.length} error(s).${detail}`,
+      // Lambda retries the batch: whether that succeeds depends on what each record ran into.
+      { retriable: true, cause: first?.error },
+    );
+    this.failures = failures;
+    this.recordCount = recordCount;
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** A short, printable rendering of a rejected value (long ones are cut, so errors stay readable on the wire). */
 function renderSettingValue(value: unknown): string {
   let text: string;
   try {
     text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
   } catch {
-    text = String(value);
+    // Cyclic or nested too deeply to print (String() of such an array overflows the stack too).
+    text = Array.isArray(value) ? '(an array nested too deeply to show)' : `(${typeof value})`;
   }
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }

@@ -71,3 +71,17 @@ export type { TopicConfig } from './topics/configs.ts';
 export type { PurgeProgress } from './topics/registry.ts';
 export type { TributaryOptions } from './transport/direct-transport.ts';
 export type { HttpTributaryOptions } from './transport/http-transport.ts';
+export type {
+  TriggerDescription,
+  TriggerError,
+  TriggerPartitionState,
+  TriggerSummary,
+} from './triggers/trigger-registry.ts';
+export type {
+  FunctionResponseType,
+  StartingPosition,
+  TriggerConfig,
+  TriggerFilter,
+  TriggerSettings,
+  TriggerUpdate,
+} from './triggers/trigger-settings.ts';

@@ -24,10 +24,12 @@ export { LOOPBACK_CREDENTIALS } from './connection.ts';
 export type { StorageContext } from './context.ts';
 export { GroupSessions, type Membership } from './groups/group-sessions.ts';
 export { validateGroupId } from './groups/lease-store.ts';
-export { type PartitionRef, partitionKey } from './keys.ts';
+export { PARTITION_META_OFFSET, type PartitionRef, partitionKey } from './keys.ts';
 export { writeUnits } from './log/append-strategy.ts';
+export { DEFAULT_COMPRESSION_LEVELS } from './log/compression.ts';
 export { slotFromItem } from './log/log-item.ts';
 export { Partitioner } from './log/partitioner.ts';
+export { decodeRecordBatch, encodeRecordBatch, type RecordInput } from './log/record-batch.ts';
 export { RequestAppender, type RequestProducer } from './log/request-appender.ts';
 export { isLoopbackEndpoint } from './loopback.ts';
 export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.ts';
@@ -50,6 +52,16 @@ export { rawSerializer } from './serde.ts';
 export { effectiveConfigs } from './topics/configs.ts';
 export { validateTopicName } from './topics/names.ts';
 export { type TopicMetadata, TopicRegistry } from './topics/registry.ts';
-export { DirectTransport } from './transport/direct-transport.ts';
+export { DirectTransport, type TributaryOptions } from './transport/direct-transport.ts';
 export type { PartitionSourceFactory, RawRecord } from './transport/partition-source.ts';
 export { toWireRecord } from './transport/produce-request.ts';
+export {
+  Dispatcher,
+  type DispatcherOptions,
+  type RungPartition,
+  rungPartitionOf,
+  type WorkJob,
+} from './triggers/dispatcher.ts';
+export type { WorkerMetrics, WorkerResult } from './triggers/partition-worker.ts';
+export { type TriggerRecordOf, TriggerRegistry } from './triggers/trigger-registry.ts';
+export { TRIGGER_LIMITS, validateTriggerConfig } from './triggers/trigger-settings.ts';

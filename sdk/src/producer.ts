@@ -378,7 +378,9 @@ export class DirectProducer<V> implements Producer<V> {
     const sent = this.#sendBatch(queue, taken).finally(() => {
       queue.inPipeline--;
       this.#budget.release(bytes);
-      this.#schedule(queue);
+      // The next batch is sealed (and encoded) on the next turn of the event loop, once the batch
+      // waiting behind this one is on its way: encoding it here would delay that append's request.
+      setImmediate(() => this.#schedule(queue));
     });
     this.#outstanding.track(sent);
   }

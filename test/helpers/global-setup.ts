@@ -4,6 +4,10 @@
  * Tests read it with `testStackConfig()` from `./stack.ts`.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { startLocalStack } from '../../local/stack.ts';
 import { isLoopbackEndpoint } from '../../sdk/src/loopback.ts';
@@ -18,7 +22,19 @@ export interface TestStackConfig {
   readonly bucket: string;
   /** The local HTTP API (the Lambda handler behind a loopback server). */
   readonly apiUrl: string;
+  /**
+   * Where the fixture functions (`test/fixtures/functions/recorder.ts`, registered as `recorder`
+   * and, reporting batch item failures, `recorder-partial`; `recorder-slow` times out after 1 s)
+   * record the events they receive: `<dir>/<topic>.jsonl`; `probe` (`test/fixtures/functions/probe.ts`)
+   * also records when each invocation ended, in `<dir>/<topic>.ends.jsonl`.
+   */
+  readonly recordDir: string;
 }
+
+const RECORDER = fileURLToPath(new URL('../fixtures/functions/recorder.ts', import.meta.url));
+/** A function written with `tributary/lambda`'s kafkaHandler; it records to `<dir>/<topic>.helper.jsonl`. */
+const LAMBDA_HELPER = fileURLToPath(new URL('../fixtures/functions/lambda-helper.ts', import.meta.url));
+const PROBE = fileURLToPath(new URL('../fixtures/functions/probe.ts', import.meta.url));
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,10 +43,24 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const recordDir = mkdtempSync(join(tmpdir(), 'tributary-recorded-'));
+  const environment = { RECORD_DIR: recordDir };
   const stack = await startLocalStack({
     edgePort: 0,
     tablePrefix: `test-${randomBytes(4).toString('hex')}-`,
     apiPort: 0,
+    functions: [
+      { name: 'recorder', module: RECORDER, environment, concurrency: 32 },
+      {
+        name: 'recorder-partial',
+        module: RECORDER,
+        environment: { ...environment, REPORT_FAILURES: '1' },
+        concurrency: 32,
+      },
+      { name: 'recorder-slow', module: RECORDER, environment, timeoutMs: 1_000, concurrency: 8 },
+      { name: 'lambda-helper', module: LAMBDA_HELPER, environment, concurrency: 8 },
+      { name: 'probe', module: PROBE, environment, timeoutMs: 2_000, concurrency: 16 },
+    ],
   });
   try {
     if (!isLoopbackEndpoint(stack.endpoint)) {
@@ -42,10 +72,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
       tablePrefix: stack.tablePrefix,
       bucket: stack.bucket,
       apiUrl: stack.apiUrl!,
+      recordDir,
     });
   } catch (error) {
     await stack.stop();
     throw error;
   }
-  return () => stack.stop();
+  return async () => {
+    await stack.stop();
+    rmSync(recordDir, { recursive: true, force: true });
+  };
 }

@@ -1,11 +1,13 @@
 import { type App, Stack, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { readAppConfig } from '../../infra/app-context.ts';
 import { addDeployment } from '../../infra/deployment.ts';
-import { TributaryStack } from '../../infra/index.ts';
+import { TributaryEventSource, TributaryStack } from '../../infra/index.ts';
 import { ENV, REPLICA_KEYS, testApp } from './fixtures.ts';
 
 /** cdk-nag's AwsSolutions findings (errors and warnings) that are not acknowledged. */
@@ -29,6 +31,9 @@ function acknowledgements(scope: IConstruct): [string, string, string][] {
   }
   return out;
 }
+
+/** cdk-nag's name of `arn:<partition>:lambda:<region>:<account>:function:*` in an environment-agnostic stack. */
+const ANY_FUNCTION = 'arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*';
 
 describe('cdk-nag AwsSolutions checks', () => {
   it('find nothing unacknowledged in the default stack, and synthesis with the plugin succeeds', () => {
@@ -61,6 +66,27 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
+  it('find nothing unacknowledged in the triggers of event sources, whatever their destination', () => {
+    const app = testApp();
+    const tributary = new TributaryStack(app, 'Tributary', { env: ENV });
+    // The application's own resources (function, queue, bucket) are its business, not Tributary's.
+    const service = new Stack(app, 'Service', { env: ENV });
+    const fn = new lambda.Function(service, 'Target', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({});'),
+    });
+    const queue = new sqs.Queue(service, 'Dlq');
+    const bucket = new s3.Bucket(service, 'Failures');
+    const base = { topic: 'orders', startingPosition: lambda.StartingPosition.TRIM_HORIZON } as const;
+    fn.addEventSource(new TributaryEventSource(tributary.tributary, { ...base, onFailure: queue }));
+    fn.addEventSource(new TributaryEventSource(tributary.tributary, { ...base, onFailure: bucket }));
+    fn.addEventSource(new TributaryEventSource(tributary.tributary, { ...base, onFailure: 'orders-dlq' }));
+    const ours = findings(app).filter((f) => / at Tributary\//.test(f) || f.includes('/TributaryTrigger-'));
+    expect(ours).toEqual([]);
+    expect(findings(app).some((f) => f.includes('Service/Failures'))).toBe(true);
+  });
+
   it('do report findings that nobody acknowledged (the check is live)', () => {
     const app = testApp();
     new s3.Bucket(new Stack(app, 'Careless'), 'Bucket');
@@ -80,10 +106,17 @@ describe('cdk-nag AwsSolutions checks', () => {
       [
         'Tributary/Tributary/Api/Handler: AwsSolutions-L1',
         'Tributary/Tributary/Api/HandlerRole: AwsSolutions-IAM5[Resource::<TributaryArchiveBucket07AE6C03.Arn>/*]',
+        `Tributary/Tributary/Api/HandlerRole: AwsSolutions-IAM5[Resource::${ANY_FUNCTION}]`,
         'Tributary/Tributary/Api/SessionSecret: AwsSolutions-SMG4',
         'Tributary/Tributary/Archive/Bucket: AwsSolutions-S1',
         'Tributary/Tributary/Archiver/Handler: AwsSolutions-L1',
         'Tributary/Tributary/Archiver/HandlerRole: AwsSolutions-IAM5[Resource::<TributaryArchiveBucket07AE6C03.Arn>/*]',
+        'Tributary/Tributary/Dispatcher/Handler: AwsSolutions-L1',
+        'Tributary/Tributary/Dispatcher/HandlerRole: AwsSolutions-IAM5[Resource::<TributaryArchiveBucket07AE6C03.Arn>/*]',
+        'Tributary/Tributary/Dispatcher/TriggerResources/FrameworkRole: AwsSolutions-IAM5[Resource::<TributaryDispatcherTriggerResourcesHandlerE3BF8672.Arn>:*]',
+        'Tributary/Tributary/Dispatcher/TriggerResources/Handler: AwsSolutions-L1',
+        'Tributary/Tributary/Dispatcher/TriggerResources/HandlerRole: AwsSolutions-IAM5[Resource::<TributaryArchiveBucket07AE6C03.Arn>/*/*]',
+        `Tributary/Tributary/Dispatcher/TriggerResources/HandlerRole: AwsSolutions-IAM5[Resource::${ANY_FUNCTION}]`,
       ].sort(),
     );
     for (const [, , reason] of acks) expect(reason.length).toBeGreaterThan(80);

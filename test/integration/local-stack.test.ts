@@ -215,7 +215,8 @@ describe('the archive timer', () => {
         topic: 'timed',
         configs: { 'segment.bytes': 4096, 'local.retention.ms': 0 },
       });
-      const producer = tributary.producer();
+      // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+      const producer = tributary.producer({ compression: 'none' });
       for (let i = 0; i < 60; i += 5) {
         await producer.send({
           topic: 'timed',

@@ -16,10 +16,16 @@ import {
   type PurgeProgress,
   type RecordMetadata,
   type SendAtomicallyOptions,
+  type StartingPosition,
   type StartPosition,
   Tributary,
   type TributaryError,
   type TributaryOptions,
+  type TriggerConfig,
+  type TriggerDescription,
+  type TriggerSettings,
+  type TriggerSummary,
+  type TriggerUpdate,
 } from '../../sdk/src/index.ts';
 import type {
   KafkaBatchResponse,
@@ -109,11 +115,45 @@ describe('public types', () => {
       | 'deleteTopic'
       | 'offsetsForTimestamp'
       | 'partitionOffsets'
+      | 'createTrigger'
+      | 'updateTrigger'
+      | 'deleteTrigger'
+      | 'listTriggers'
+      | 'describeTrigger'
     >();
     expectTypeOf<DirectAdmin>().toExtend<Admin>();
     expectTypeOf<HttpAdmin>().toExtend<Admin>();
     type OnProgress = NonNullable<NonNullable<Parameters<Admin['deleteTopic']>[1]>['onProgress']>;
     expectTypeOf<OnProgress>().parameter(0).toEqualTypeOf<PurgeProgress>();
+  });
+
+  it('types trigger administration with the ESM settings, and only create settings at create', () => {
+    expectTypeOf<Admin['createTrigger']>().parameter(0).toEqualTypeOf<TriggerConfig>();
+    expectTypeOf<Admin['createTrigger']>().returns.resolves.toEqualTypeOf<TriggerDescription>();
+    expectTypeOf<Admin['updateTrigger']>().parameters.toEqualTypeOf<[string, TriggerUpdate]>();
+    expectTypeOf<Admin['updateTrigger']>().returns.resolves.toEqualTypeOf<TriggerDescription>();
+    expectTypeOf<Admin['deleteTrigger']>().parameters.toEqualTypeOf<[string]>();
+    expectTypeOf<Admin['deleteTrigger']>().returns.resolves.toEqualTypeOf<void>();
+    expectTypeOf<Admin['listTriggers']>().returns.resolves.toEqualTypeOf<TriggerSummary[]>();
+    expectTypeOf<Admin['describeTrigger']>().returns.resolves.toEqualTypeOf<TriggerDescription>();
+    expectTypeOf<TriggerDescription>().toExtend<TriggerSummary>();
+    expectTypeOf<TriggerDescription['settings']>().toEqualTypeOf<TriggerSettings>();
+    expectTypeOf<TriggerDescription['partitions'][number]['dueAt']>().toEqualTypeOf<Date | undefined>();
+    expectTypeOf<TriggerSummary['state']>().toEqualTypeOf<'Enabled' | 'Disabled'>();
+    // The starting position is required (as for Lambda's Kafka ESM) and takes only the ESM's values.
+    expectTypeOf<{
+      name: 'n';
+      topic: 't';
+      functionName: 'f';
+      startingPosition: 'LATEST';
+    }>().toExtend<TriggerConfig>();
+    expectTypeOf<{ name: 'n'; topic: 't'; functionName: 'f' }>().not.toExtend<TriggerConfig>();
+    expectTypeOf<'EARLIEST'>().not.toExtend<StartingPosition>();
+    // Create-only settings are not part of an update.
+    expectTypeOf<TriggerUpdate>().not.toHaveProperty('topic');
+    expectTypeOf<TriggerUpdate>().not.toHaveProperty('startingPosition');
+    expectTypeOf<TriggerUpdate>().not.toHaveProperty('groupId');
+    expectTypeOf<{ batchSize: 10; enabled: false }>().toExtend<TriggerUpdate>();
   });
 
   it('keeps internals out of the public entry', () => {

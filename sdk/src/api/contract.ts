@@ -54,6 +54,16 @@ export const CONTRACT = {
     response: s.ConsumeGroupResult,
     status: 200,
   },
+  listTriggers: { response: s.TriggerList, status: 200 },
+  createTrigger: { body: s.CreateTriggerBody, response: s.TriggerDescriptionBody, status: 201 },
+  describeTrigger: { params: s.TriggerParams, response: s.TriggerDescriptionBody, status: 200 },
+  updateTrigger: {
+    params: s.TriggerParams,
+    body: s.UpdateTriggerBody,
+    response: s.TriggerDescriptionBody,
+    status: 200,
+  },
+  deleteTrigger: { params: s.TriggerParams, status: 204 },
 } as const satisfies Record<OperationId, OperationContract>;
 
 type Contract = typeof CONTRACT;

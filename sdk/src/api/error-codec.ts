@@ -50,6 +50,9 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   TRIGGER_NOT_FOUND: 404,
   TRIGGER_ALREADY_EXISTS: 409,
   FUNCTION_NOT_FOUND: 404,
+  INVALID_KAFKA_EVENT: 400,
+  RECORD_DESERIALIZATION_FAILED: 400,
+  FULL_BATCH_FAILURE: 500,
   INTERNAL_ERROR: 500,
 };
 
@@ -97,6 +100,9 @@ const CLASS_OF: Readonly<Record<ErrorCode, ErrorClass>> = {
   TRIGGER_NOT_FOUND: errors.TriggerNotFoundError,
   TRIGGER_ALREADY_EXISTS: errors.TriggerAlreadyExistsError,
   FUNCTION_NOT_FOUND: errors.FunctionNotFoundError,
+  INVALID_KAFKA_EVENT: errors.InvalidKafkaEventError,
+  RECORD_DESERIALIZATION_FAILED: errors.RecordDeserializationError,
+  FULL_BATCH_FAILURE: errors.FullBatchFailureError,
   INTERNAL_ERROR: errors.InternalError,
 };
 

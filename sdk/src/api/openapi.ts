@@ -17,9 +17,9 @@ const ERROR_RESPONSES: Record<string, string> = {
     'non-canonical base64, illegal names or values; nothing was written.',
   '403':
     "Not authorized: API Gateway's IAM authorizer refused the signature or the caller (every route requires an IAM SigV4 signature).",
-  '404': 'Unknown topic, partition or group.',
+  '404': 'Unknown topic, partition, group, trigger or Lambda function.',
   '409':
-    'Conflict (topic exists, concurrent append, out-of-order producer sequence, produce still in progress (retry it), lease lost, group active).',
+    'Conflict (topic or trigger exists, concurrent append, out-of-order producer sequence, produce still in progress (retry it), lease lost, group active).',
   '413':
     'Request body too large (over 6 MB; over 10 MB API Gateway refuses it itself) or a record over max.message.bytes.',
   '416': 'Offset out of range (details carry logStartOffset and highWatermark).',

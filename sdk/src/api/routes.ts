@@ -10,7 +10,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /**
  * Who may call a route, by the grant that includes it:
- * - `admin`: `grantAdmin` only (topic and group administration);
+ * - `admin`: `grantAdmin` only (topic, group and trigger administration);
  * - `describe`: any topic-scoped grant (producers and consumers read topic metadata);
  * - `produce`: `grantProduce` for the route's topic;
  * - `consume`: `grantConsume` for the route's topic;
@@ -26,7 +26,7 @@ export interface RouteDefinition {
   /** Stable name, used as the OpenAPI operationId and the handler key. */
   readonly operationId: OperationId;
   readonly method: HttpMethod;
-  /** Path template; `{name}` segments are parameters (`topic`, `partition`, `group`, `member`). */
+  /** Path template; `{name}` segments are parameters (`topic`, `partition`, `group`, `member`, `trigger`). */
   readonly path: string;
   readonly access: RouteAccess;
   /** One-line description (OpenAPI summary). */
@@ -52,7 +52,12 @@ export type OperationId =
   | 'heartbeat'
   | 'leaveGroup'
   | 'commitOffsets'
-  | 'consumeGroup';
+  | 'consumeGroup'
+  | 'listTriggers'
+  | 'createTrigger'
+  | 'describeTrigger'
+  | 'updateTrigger'
+  | 'deleteTrigger';
 
 /** Every route, in documentation order. */
 export const ROUTES: readonly RouteDefinition[] = [
@@ -177,6 +182,44 @@ export const ROUTES: readonly RouteDefinition[] = [
     access: 'group-consume',
     summary:
       "Fetch from the member's assigned partitions of one topic (in the path, so IAM grants see the topic as well as the group).",
+  },
+  // Triggers are administered like topics (`admin`); their paths name no topic, so no
+  // topic-scoped grant reaches them.
+  {
+    operationId: 'listTriggers',
+    method: 'GET',
+    path: '/v1/triggers',
+    access: 'admin',
+    summary: 'List triggers (Lambda event source mappings for topics).',
+  },
+  {
+    operationId: 'createTrigger',
+    method: 'POST',
+    path: '/v1/triggers',
+    access: 'admin',
+    summary:
+      "Create a trigger: a Lambda function invoked with a topic's records, with Lambda's Kafka event source mapping settings.",
+  },
+  {
+    operationId: 'describeTrigger',
+    method: 'GET',
+    path: '/v1/triggers/{trigger}',
+    access: 'admin',
+    summary: 'Describe a trigger: settings, state, last error, in-flight batches and, per partition, lag.',
+  },
+  {
+    operationId: 'updateTrigger',
+    method: 'PATCH',
+    path: '/v1/triggers/{trigger}',
+    access: 'admin',
+    summary: "Change a trigger's settings (enabled: false disables it).",
+  },
+  {
+    operationId: 'deleteTrigger',
+    method: 'DELETE',
+    path: '/v1/triggers/{trigger}',
+    access: 'admin',
+    summary: 'Delete a trigger; its consumer group and committed offsets stay.',
   },
 ];
 

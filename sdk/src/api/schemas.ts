@@ -5,7 +5,13 @@
  * dates as ISO-8601 strings; offsets as JSON numbers (safe integers).
  */
 import { z } from 'zod';
-import { InvalidConfigError, InvalidTopicNameError, TributaryError } from '../errors.ts';
+import {
+  InvalidConfigError,
+  InvalidTopicNameError,
+  InvalidTriggerError,
+  TributaryError,
+  TriggerNotFoundError,
+} from '../errors.ts';
 import {
   type ConfigDef,
   type ConfigValueType,
@@ -15,6 +21,7 @@ import {
 } from '../topics/configs.ts';
 import { LEGAL_TOPIC_NAME, MAX_TOPIC_NAME_LENGTH, validateTopicName } from '../topics/names.ts';
 import { MAX_PARTITIONS } from '../topics/registry.ts';
+import { TRIGGER_LIMITS } from '../triggers/trigger-settings.ts';
 import { MAX_FETCH_WAIT_MS } from './limits.ts';
 
 // ---------- typed refusals ----------
@@ -388,7 +395,8 @@ export const ProduceProducerBody = z
     id: z
       .string()
       .regex(/^(0|[1-9][0-9]{0,18})$/)
-      .refine((id) => BigInt(id) < 2n ** 63n, 'must be below 2^63')
+      // zod runs refinements after a failed regex too: check the shape again before BigInt().
+      .refine((id) => /^(0|[1-9][0-9]{0,18})$/.test(id) && BigInt(id) < 2n ** 63n, 'must be below 2^63')
       .describe(
         'Producer id: a decimal integer 0..2^63-1 (a string: it does not fit a JSON number), random per producer ' +
           'session. Its sequence state is kept per partition for a day after its last request.',
@@ -705,6 +713,373 @@ export const ConsumeGroupResult = z.object({
   batches: z.array(FetchResult.omit({ encoding: true })),
 });
 export type ConsumeGroupResult = z.infer<typeof ConsumeGroupResult>;
+
+// ---------- triggers ----------
+
+// Trigger settings carry Lambda's event source mapping names and nesting (`TriggerConfig`,
+// `TriggerUpdate`). The schemas check JSON types and refuse unknown keys; patterns, lengths and
+// ranges (stated in the document) are checked by `validateTriggerConfig` and
+// `updateTriggerSettings`. The SDK answers every mistake in a setting with INVALID_TRIGGER naming
+// the setting, so the schemas' refusals are that error too (see `triggerBody`).
+
+const TRIGGER_NAME_RULE = '1-249 characters of [a-zA-Z0-9._-], not "." or ".."';
+const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
+const CREATE_ONLY = 'Create-only: an update may repeat the current value, any other is INVALID_TRIGGER.';
+const L = TRIGGER_LIMITS;
+
+/** What a value of zod's expected type is, for a refusal's `allowed`. */
+const JSON_TYPE_NAMES: Readonly<Record<string, string>> = {
+  int: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+};
+
+/** A setting's path as the SDK writes it: `filterCriteria.filters[0].pattern`. */
+function settingPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, part) =>
+      typeof part === 'number' ? `${text}[${part}]` : text === '' ? String(part) : `${text}.${String(part)}`,
+    '',
+  );
+}
+
+/** The value at `path` of a parsed JSON body (own properties only). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const part of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+/** The schema at `path` of `schema`, optional wrappers removed; undefined where it has none. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  const bare = (s: z.ZodType): z.ZodType =>
+    s instanceof z.ZodExactOptional ? bare(s.unwrap() as z.ZodType) : s;
+  let at = bare(schema);
+  for (const part of path) {
+    if (at instanceof z.ZodArray && typeof part === 'number') at = bare(at.element as z.ZodType);
+    else if (at instanceof z.ZodObject && typeof part === 'string' && Object.hasOwn(at.shape, part)) {
+      at = bare(at.shape[part] as z.ZodType);
+    } else return undefined;
+  }
+  return at;
+}
+
+/** The INVALID_TRIGGER errors an issue of a trigger body's schema stands for. */
+function triggerRefusals(schema: z.ZodType, issue: z.core.$ZodIssue, input: unknown): InvalidTriggerError[] {
+  const at = schemaAt(schema, issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const known = at instanceof z.ZodObject ? Object.keys(at.shape) : [];
+    return issue.keys.map(
+      (key) =>
+        new InvalidTriggerError(
+          settingPath([...issue.path, key]),
+          valueAt(input, [...issue.path, key]),
+          `it is not a trigger setting; known here: ${known.join(', ')}`,
+        ),
+    );
+  }
+  const value = valueAt(input, issue.path);
+  const expected =
+    issue.code === 'invalid_type'
+      ? at instanceof z.ZodNumber && at.isInt
+        ? 'an integer'
+        : (JSON_TYPE_NAMES[issue.expected] ?? issue.expected)
+      : issue.code === 'invalid_value'
+        ? `one of ${issue.values.map((v) => String(v)).join(', ')}`
+        : issue.message;
+  return [
+    new InvalidTriggerError(
+      settingPath(issue.path),
+      value,
+      value === undefined ? `it is required: ${expected}` : `allowed: ${expected}`,
+    ),
+  ];
+}
+
+/**
+ * A trigger request body: `schema` (strict objects, JSON types) is its document and its check, and
+ * each of its issues is refused as the INVALID_TRIGGER the SDK would answer (the setting's path,
+ * the value sent, what is allowed), so a caller sees one code for one mistake whether the API's
+ * schema or the SDK caught it.
+ */
+function triggerBody<S extends z.ZodType>(schema: S) {
+  return z
+    .custom<z.input<S>>(isJsonObject, { error: 'expected an object of trigger settings' })
+    .transform((input, ctx) => {
+      const parsed = schema.safeParse(input);
+      if (parsed.success) return parsed.data as z.output<S>;
+      for (const issue of parsed.error.issues) {
+        const refusals = triggerRefusals(schema, issue, input);
+        for (const error of refusals) refuse(ctx, error);
+        // Every issue refuses the body, also one that named no setting.
+        if (refusals.length === 0) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+      }
+      return z.NEVER;
+    })
+    .meta(jsonSchemaOf(schema));
+}
+
+/** The settings an update may change (every one of them also a create setting). */
+function mutableTriggerSettings() {
+  return {
+    functionName: z
+      .string()
+      .meta({ minLength: 1, maxLength: L.functionNameLength })
+      .describe(
+        'The Lambda function: a name (1-64 characters of [a-zA-Z0-9_-]) with an optional :alias or :version, ' +
+          `a partial ARN (123456789012:function:name) or a function ARN; at most ${L.functionNameLength} characters. ` +
+          'It must exist (FUNCTION_NOT_FOUND otherwise).',
+      ),
+    enabled: z
+      .boolean()
+      .describe('Default true. A disabled trigger delivers nothing and keeps its position.'),
+    batchSize: z
+      .int()
+      .meta({ minimum: L.batchSize.min, maximum: L.batchSize.max })
+      .describe(
+        `Most records per invocation: ${L.batchSize.min}-${L.batchSize.max}. Default ${L.batchSize.default}.`,
+      ),
+    maximumBatchingWindowInSeconds: z
+      .int()
+      .meta({ minimum: L.maximumBatchingWindowInSeconds.min, maximum: L.maximumBatchingWindowInSeconds.max })
+      .describe(
+        `Longest wait for a fuller batch, whole seconds ${L.maximumBatchingWindowInSeconds.min}-` +
+          `${L.maximumBatchingWindowInSeconds.max}. Default 0.5 (500 ms), which cannot be set explicitly.`,
+      ),
+    maximumRetryAttempts: z
+      .int()
+      .meta({ minimum: L.maximumRetryAttempts.min, maximum: L.maximumRetryAttempts.max })
+      .describe(
+        `Retries after the first attempt: -1 (forever) or 0-${L.maximumRetryAttempts.max}. Default -1; with -1 and ` +
+          `a destination, at most ${L.retryCapWithDestination} retries apply.`,
+      ),
+    maximumRecordAgeInSeconds: z
+      .int()
+      .meta({
+        minimum: -1,
+        maximum: L.maximumRecordAgeInSeconds.max,
+        anyOf: [
+          { const: -1 },
+          { minimum: L.maximumRecordAgeInSeconds.min, maximum: L.maximumRecordAgeInSeconds.max },
+        ],
+      })
+      .describe(
+        `Oldest record delivered: -1 (no limit) or ${L.maximumRecordAgeInSeconds.min}-` +
+          `${L.maximumRecordAgeInSeconds.max} seconds. Default -1.`,
+      ),
+    bisectBatchOnFunctionError: z
+      .boolean()
+      .describe('Split a failed batch in two and retry each half. Default false.'),
+    functionResponseTypes: z
+      .array(z.enum(['ReportBatchItemFailures']))
+      .meta({ maxItems: 1 })
+      .describe('["ReportBatchItemFailures"] honours partial batch responses; [] (the default) does not.'),
+    destinationConfig: z
+      .strictObject({
+        onFailure: z
+          .strictObject({
+            destination: z
+              .string()
+              .meta({ maxLength: L.destinationLength })
+              .exactOptional()
+              .describe(
+                "Where given-up records go: kafka://<topic> or tributary://<topic> (an existing topic, not the trigger's " +
+                  'own), an SQS standard queue ARN or an S3 bucket ARN; "" for none (the default).',
+              ),
+          })
+          .exactOptional(),
+      })
+      .describe('{} or { onFailure: { destination: "" } } removes the destination.'),
+    filterCriteria: z
+      .strictObject({
+        filters: z
+          .array(
+            z
+              .strictObject({
+                pattern: z
+                  .string()
+                  .describe(
+                    'The JSON text of an EventBridge pattern on the record value, e.g. {"value":{"kind":["order"]}}.',
+                  ),
+              })
+              .describe('One filter.'),
+          )
+          .meta({ maxItems: L.filters })
+          .exactOptional()
+          .describe(`At most ${L.filters}, ORed; a record no filter matches is skipped (and committed).`),
+      })
+      .describe('{} removes every filter (the default: every record is delivered).'),
+    scalingConfig: z
+      .strictObject({
+        maximumConcurrency: z
+          .int()
+          .meta({ minimum: L.maximumConcurrency.min, maximum: L.maximumConcurrency.max })
+          .exactOptional()
+          .describe(
+            `Most concurrent invocations across the topic's partitions: ${L.maximumConcurrency.min}-` +
+              `${L.maximumConcurrency.max}. Omitted: no limit.`,
+          ),
+      })
+      .describe('{} removes the limit (the default).'),
+  };
+}
+
+/** The create-only settings, as a create states them (`optional` for an update, which may repeat them). */
+function createOnlyTriggerSettings(note: string) {
+  return {
+    name: z
+      .string()
+      .meta({ minLength: 1, maxLength: MAX_TOPIC_NAME_LENGTH, pattern: LEGAL_TOPIC_NAME.source })
+      .describe(`The trigger's name: ${TRIGGER_NAME_RULE}.${note}`),
+    topic: z
+      .string()
+      .meta({ minLength: 1, maxLength: MAX_TOPIC_NAME_LENGTH, pattern: LEGAL_TOPIC_NAME.source })
+      .describe(`The source topic; it must exist (TOPIC_NOT_FOUND otherwise).${note}`),
+    groupId: z
+      .string()
+      .meta({ minLength: 1, maxLength: 249, pattern: '^[a-zA-Z0-9._-]{1,249}$' })
+      .describe(`The consumer group the trigger commits in. Default trigger-<name>.${note}`),
+    startingPosition: z
+      .enum(STARTING_POSITIONS)
+      .describe(
+        'Where to start when the group has no committed offset: the log start, the end, or the first record at ' +
+          `startingPositionTimestamp.${note}`,
+      ),
+    startingPositionTimestamp: z
+      .number()
+      .meta({ minimum: 0 })
+      .describe(`Unix time in seconds; required with AT_TIMESTAMP, refused with the others.${note}`),
+  };
+}
+
+function createTriggerSchema() {
+  const createOnly = createOnlyTriggerSettings('');
+  const mutable = mutableTriggerSettings();
+  return z.strictObject({
+    name: createOnly.name,
+    topic: createOnly.topic,
+    functionName: mutable.functionName,
+    groupId: createOnly.groupId.exactOptional(),
+    enabled: mutable.enabled.exactOptional(),
+    startingPosition: createOnly.startingPosition,
+    startingPositionTimestamp: createOnly.startingPositionTimestamp.exactOptional(),
+    batchSize: mutable.batchSize.exactOptional(),
+    maximumBatchingWindowInSeconds: mutable.maximumBatchingWindowInSeconds.exactOptional(),
+    maximumRetryAttempts: mutable.maximumRetryAttempts.exactOptional(),
+    maximumRecordAgeInSeconds: mutable.maximumRecordAgeInSeconds.exactOptional(),
+    bisectBatchOnFunctionError: mutable.bisectBatchOnFunctionError.exactOptional(),
+    functionResponseTypes: mutable.functionResponseTypes.exactOptional(),
+    destinationConfig: mutable.destinationConfig.exactOptional(),
+    filterCriteria: mutable.filterCriteria.exactOptional(),
+    scalingConfig: mutable.scalingConfig.exactOptional(),
+  });
+}
+
+function updateTriggerSchema() {
+  const createOnly = createOnlyTriggerSettings(` ${CREATE_ONLY}`);
+  const mutable = mutableTriggerSettings();
+  const optional = <T extends Record<string, z.ZodType>>(shape: T) =>
+    Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.exactOptional()])) as {
+      [K in keyof T]: z.ZodExactOptional<T[K]>;
+    };
+  return z.strictObject({ ...optional(createOnly), ...optional(mutable) });
+}
+
+export const TriggerParams = z.object({
+  trigger: z
+    .string()
+    .meta({ minLength: 1, maxLength: MAX_TOPIC_NAME_LENGTH, pattern: LEGAL_TOPIC_NAME.source })
+    .superRefine((name, ctx) => {
+      // No trigger has an illegal name: answered as the SDK answers any name it does not know
+      // (and one far past the limit is named by its start, never sent to DynamoDB as a key).
+      if (!LEGAL_TOPIC_NAME.test(name)) refuse(ctx, new TriggerNotFoundError(clip(name)));
+    }),
+});
+
+export const CreateTriggerBody = triggerBody(createTriggerSchema()).describe(
+  "A trigger: Lambda's event source mapping settings for a Kafka topic, with Lambda's names. Omitted settings " +
+    'take their defaults. Any bad setting is INVALID_TRIGGER naming it; nothing is written for a refused request.',
+);
+export type CreateTriggerBody = z.infer<typeof CreateTriggerBody>;
+
+export const UpdateTriggerBody = triggerBody(updateTriggerSchema()).describe(
+  'The settings to change; omitted ones stay. Reset a setting with its empty form: destinationConfig {}, ' +
+    'filterCriteria {}, scalingConfig {}, functionResponseTypes []. enabled false disables the trigger.',
+);
+export type UpdateTriggerBody = z.infer<typeof UpdateTriggerBody>;
+
+export const TriggerSummaryBody = z.object({
+  name: z.string(),
+  topic: z.string(),
+  functionName: z.string(),
+  groupId: z.string(),
+  state: z.enum(['Enabled', 'Disabled']),
+});
+export type TriggerSummaryBody = z.infer<typeof TriggerSummaryBody>;
+
+export const TriggerList = z.object({ triggers: z.array(TriggerSummaryBody).describe('Sorted by name.') });
+export type TriggerList = z.infer<typeof TriggerList>;
+
+/** Stored settings with every default resolved (`TriggerSettings`; its undefineds are nulls). */
+export const TriggerSettingsBody = z.object({
+  name: z.string(),
+  topic: z.string(),
+  functionName: z.string(),
+  groupId: z.string(),
+  enabled: z.boolean(),
+  startingPosition: z.enum(STARTING_POSITIONS),
+  startingPositionTimestamp: z.number().nullable().describe('null unless AT_TIMESTAMP.'),
+  batchSize: z.number().int(),
+  maximumBatchingWindowInSeconds: z.number().describe('0.5 is the default window (500 ms).'),
+  maximumRetryAttempts: z.number().int(),
+  maximumRecordAgeInSeconds: z.number().int(),
+  bisectBatchOnFunctionError: z.boolean(),
+  functionResponseTypes: z.array(z.enum(['ReportBatchItemFailures'])),
+  destinationConfig: z.object({
+    onFailure: z.object({ destination: z.string().describe('"" when there is none.') }),
+  }),
+  filterCriteria: z.object({ filters: z.array(z.object({ pattern: z.string() })) }),
+  scalingConfig: z.object({
+    maximumConcurrency: z.number().int().nullable().describe('null: no limit.'),
+  }),
+});
+export type TriggerSettingsBody = z.infer<typeof TriggerSettingsBody>;
+
+export const TriggerDescriptionBody = TriggerSummaryBody.extend({
+  settings: TriggerSettingsBody,
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  lastError: z
+    .object({ message: z.string(), code: z.string(), at: z.iso.datetime() })
+    .nullable()
+    .describe('The last error a dispatcher met delivering this trigger; null when none.'),
+  inFlightBatches: z.number().int().describe('Partitions with a batch in flight now.'),
+  partitions: z.array(
+    z.object({
+      partition: z.number().int(),
+      committedOffset: offset
+        .nullable()
+        .describe('The next offset to deliver; null before the first delivery from the log start.'),
+      highWatermark: offset,
+      lag: z.number().int().describe('Records not yet delivered (or given up on).'),
+      lagMs: z.number().int().describe('Age of the oldest undelivered record (ms); 0 when caught up.'),
+      inFlight: z
+        .boolean()
+        .describe('A dispatcher holds the partition now (a batch is, or may be, in flight).'),
+      dueAt: z.iso
+        .datetime()
+        .nullable()
+        .describe('When the partition needs a dispatcher next; null when idle.'),
+    }),
+  ),
+});
+export type TriggerDescriptionBody = z.infer<typeof TriggerDescriptionBody>;
 
 // ---------- errors ----------
 

@@ -1,15 +1,16 @@
 /**
  * Reads the S3 tier of one partition: the segments below its local log start. A read finds the
  * segment in the manifest, looks the offset up in the segment's `.index` and fetches only the
- * bytes it needs with ranged GETs, never the whole object. Every batch's CRC is checked; a bad
- * one raises {@link CorruptRecordError} naming the object and byte position.
+ * bytes it needs with ranged GETs, never the whole object. Each GET ends at a batch boundary the
+ * index names, so it holds whole batches only and no byte is fetched twice. Every batch's CRC is
+ * checked; a bad one raises {@link CorruptRecordError} naming the object and byte position.
  */
 import type { StorageContext } from '../context.ts';
 import { CorruptRecordError } from '../errors.ts';
 import type { PartitionRef } from '../keys.ts';
 import type { CompleteSlot } from '../log/log-item.ts';
 import { readBatchHeader, verifyBatchCrc } from '../log/record-batch.ts';
-import { findOffsetForTimestamp, findPosition, splitBatches } from './segment-format.ts';
+import { findOffsetForTimestamp, findPosition, splitBatches, wholeBatchesEnd } from './segment-format.ts';
 import { SegmentObjectMissing, SegmentStore } from './segment-store.ts';
 import { type SegmentInfo, TierMetadata } from './tier-metadata.ts';
 
@@ -77,12 +78,14 @@ export class RemoteLog {
     let expected = start.offset;
     let records = 0;
     let bytes = 0;
-    let readSize = Math.min(MAX_READ_BYTES, Math.max(MIN_READ_BYTES, limits.maxBytes));
+    const indexLocation = this.store.location(segment.keys.index);
     while (
       position < segment.bytes &&
       (batches.length === 0 || (records < limits.maxRecords && bytes < limits.maxBytes))
     ) {
-      const end = Math.min(segment.bytes, position + readSize);
+      // As much as the fetch still wants, ending where a batch starts.
+      const want = Math.min(MAX_READ_BYTES, Math.max(MIN_READ_BYTES, limits.maxBytes - bytes));
+      const end = wholeBatchesEnd(index, position, position + want, segment.bytes, indexLocation);
       const chunk = await this.store.read(key, position, end);
       if (chunk.byteLength !== end - position) {
         throw new CorruptRecordError(
@@ -90,17 +93,18 @@ export class RemoteLog {
           `${this.store.location(key)}, bytes ${position}..${end}`,
         );
       }
-      const { batches: whole } = splitBatches(chunk, `${this.store.location(key)}, from byte ${position}`);
-      if (whole.length === 0) {
-        // One batch larger than the read: read it whole next time.
-        if (end === segment.bytes) {
-          throw new CorruptRecordError(
-            'The segment ends inside a batch',
-            `${this.store.location(key)}, byte ${position}`,
-          );
-        }
-        readSize = Math.min(segment.bytes - position, readSize * 4);
-        continue;
+      const { batches: whole, rest } = splitBatches(
+        chunk,
+        `${this.store.location(key)}, from byte ${position}`,
+      );
+      if (rest !== 0) {
+        // The read ended at an index entry or at the end of the segment: neither is inside a batch.
+        throw new CorruptRecordError(
+          end === segment.bytes
+            ? 'The segment ends inside a batch'
+            : `The offset index names byte ${end} as a batch start, but a batch runs past it`,
+          `${this.store.location(key)}, byte ${end - rest}`,
+        );
       }
       for (const body of whole) {
         const where = `${this.store.location(key)}, byte ${position}`;

@@ -318,6 +318,38 @@ export function findPosition(
 }
 
 /**
+ * Where a ranged read of a `.log` from the batch boundary `from` ends so that it holds whole
+ * batches only: the last indexed batch start in `(from, want]`; when there is none (a batch, or
+ * a run of batches between two entries, larger than the read), the first one after `want`; and
+ * the end of the segment when no entry follows. Every index entry is a batch start, so no byte
+ * of a batch the read cuts off is fetched, to be fetched again by the next read.
+ *
+ * @throws CorruptRecordError when the index is malformed.
+ */
+export function wholeBatchesEnd(
+  index: Uint8Array,
+  from: number,
+  want: number,
+  segmentBytes: number,
+  location?: string,
+): number {
+  if (want >= segmentBytes) return segmentBytes;
+  const view = indexView(index, OFFSET_INDEX_ENTRY_BYTES, '.index', location);
+  const entries = index.length / OFFSET_INDEX_ENTRY_BYTES;
+  const position = (entry: number) => view.getInt32(entry * OFFSET_INDEX_ENTRY_BYTES + 4);
+  // First entry with position > want (entries are in position order); `entries` when none.
+  let lo = 0;
+  let hi = entries;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (position(mid) > want) hi = mid;
+    else lo = mid + 1;
+  }
+  if (lo > 0 && position(lo - 1) > from) return position(lo - 1);
+  return lo < entries ? position(lo) : segmentBytes;
+}
+
+/**
  * Where to start looking for the first record with timestamp ≥ `timestamp` (Kafka's
  * offsets-for-times) in one segment: the **last** entry whose running max timestamp is
  * < `timestamp`, or entry 0 when there is none. Every record before the returned batch, and in

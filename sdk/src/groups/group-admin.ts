@@ -245,6 +245,41 @@ export class GroupAdmin {
     }
   }
 
+  /**
+   * The high watermark and lag (records, and the age of the oldest undelivered record) of every
+   * partition of `topic`, from the committed offsets in `committed` (absent: from the log start).
+   */
+  async lagOf(
+    topic: TopicMetadata,
+    committed: ReadonlyMap<
+      number,
+      { readonly committed: number | undefined; readonly incarnation: string | undefined }
+    >,
+    now: number,
+  ): Promise<Map<number, { highWatermark: number; lag: number; lagMs: number }>> {
+    const partitions = Array.from({ length: topic.partitions }, (_, partition) => partition);
+    const measured = await mapLimited(partitions, 16, async (partition) => {
+      const reader = new PartitionReader(this.#ctx, {
+        topic: topic.name,
+        incarnation: topic.incarnation,
+        partition,
+      });
+      const [logStartOffset, highWatermark] = await Promise.all([
+        reader.logStartOffset(),
+        reader.highWatermark(false),
+      ]);
+      const state = committed.get(partition);
+      const offset = state?.incarnation === topic.incarnation ? state.committed : undefined;
+      const from = Math.max(offset ?? logStartOffset, logStartOffset);
+      const lag = Math.max(0, highWatermark - from);
+      return [
+        partition,
+        { highWatermark, lag, lagMs: lag === 0 ? 0 : await this.#ageOf(reader, from, now) },
+      ] as const;
+    });
+    return new Map(measured);
+  }
+
   /** How old the record at `offset` is (ms), from its timestamp. */
   async #ageOf(reader: PartitionReader, offset: number, now: number): Promise<number> {
     const { batchOffset } = await reader.seek(offset);

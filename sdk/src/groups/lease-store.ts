@@ -108,11 +108,28 @@ export interface FencedCommitEntry {
 export interface DispatchLeaseRecord {
   readonly holder: string;
   readonly epoch: number;
+  /** The committed offset of this incarnation of the topic; undefined when there is none. */
   readonly committed: number | undefined;
   readonly ring: number;
   /** The failure policy's retry state the previous holder left (JSON), if any. */
   readonly policyState: string | undefined;
   readonly incarnation: string;
+  /**
+   * The committed offset and its incarnation exactly as stored when the holder last read or wrote
+   * them: commits and idle releases are conditional on them, so an offset someone else moved while
+   * the lease was held (a reset of the trigger's group) is noticed instead of overwritten.
+   */
+  readonly stored: { readonly offset: number | undefined; readonly incarnation: string | undefined };
+}
+
+/**
+ * What a commit or release under a dispatch lease found: the lease as it is now, and whether the
+ * committed offset had been moved by someone else (an offset reset) — then nothing was written
+ * and the holder must start over from `lease.committed`.
+ */
+export interface DispatchLeaseState {
+  readonly lease: DispatchLeaseRecord;
+  readonly offsetMoved: boolean;
 }
 
 /** What the sweep sees of one partition of a trigger's group. */
@@ -526,6 +543,41 @@ export class LeaseStore {
     if (last) await this.commit(last.fence, last.offset, last.metadata);
   }
 
+  /**
+   * Sets a partition's committed offset only when the group has none for this incarnation of the
+   * topic (a starting position applies only then). Returns whether it was set.
+   */
+  async initOffset(topic: string, partition: number, offset: number, incarnation: string): Promise<boolean> {
+    try {
+      await this.#retry('Setting a starting offset', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(leaseItemKey(topic, partition)),
+            UpdateExpression: 'SET #co = :co, #inc = :inc, #cat = :now, #ep = if_not_exists(#ep, :zero)',
+            ConditionExpression: 'attribute_not_exists(#co) OR #inc <> :inc',
+            ExpressionAttributeNames: {
+              '#co': GroupAttr.offset,
+              '#inc': GroupAttr.incarnation,
+              '#cat': GroupAttr.committedAt,
+              '#ep': GroupAttr.epoch,
+            },
+            ExpressionAttributeValues: {
+              ':co': { N: String(offset) },
+              ':inc': { S: incarnation },
+              ':now': { N: String(this.#ctx.now()) },
+              ':zero': { N: '0' },
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   // ---------- dispatch leases (a trigger's group) ----------
   // A trigger's dispatchers are not members: each holds one partition's lease for one run, with an
   // expiry (`lu`) instead of heartbeats, so a dispatcher that dies frees its partition by itself. The
@@ -533,11 +585,13 @@ export class LeaseStore {
   // doorbell counter and the due time.
 
   /**
-   * Rings the doorbell of a partition: new records landed. Marks the partition due (unless it
-   * already is) and returns whether a live dispatcher holds it (then it will see the ring).
+   * Rings the doorbell of a partition: new records landed. Marks the partition due at `dueAt`
+   * (default now; unless it already is due) and returns whether a live dispatcher holds it (then
+   * it will see the ring).
    */
-  async ring(topic: string, partition: number): Promise<{ readonly held: boolean }> {
+  async ring(topic: string, partition: number, dueAt?: number): Promise<{ readonly held: boolean }> {
     const now = this.#ctx.now();
+    const due = dueAt ?? now;
     const out = await this.#retry('Ringing a partition', () =>
       this.#ctx.ddb.send(
         new UpdateItemCommand({
@@ -546,7 +600,7 @@ export class LeaseStore {
           UpdateExpression:
             'SET #ring = if_not_exists(#ring, :zero) + :one, #due = if_not_exists(#due, :now)',
           ExpressionAttributeNames: { '#ring': GroupAttr.ring, '#due': GroupAttr.due },
-          ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' }, ':now': { N: String(now) } },
+          ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' }, ':now': { N: String(due) } },
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -595,24 +649,18 @@ export class LeaseStore {
           }),
         ),
       );
-      const item = out.Attributes ?? {};
-      const stored = leaseFromItem(topic, partition, item);
-      const sameIncarnation = stored.incarnation === undefined || stored.incarnation === incarnation;
-      return {
-        holder,
-        epoch: stored.epoch,
-        committed: sameIncarnation ? stored.offset : undefined,
-        ring: num(item, GroupAttr.ring) ?? 0,
-        policyState: sameIncarnation ? item[GroupAttr.policyState]?.S : undefined,
-        incarnation,
-      };
+      return dispatchLeaseFrom(holder, incarnation, out.Attributes ?? {});
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
 
-  /** Extends a held dispatch lease; {@link LeaseLostError} when another holder has it now. */
+  /**
+   * Extends a held dispatch lease to `until`, never shortening it: a lease extended to cover an
+   * invocation (its function's whole timeout) keeps that cover whatever the periodic renewals
+   * write. {@link LeaseLostError} when another holder has it now.
+   */
   async renewDispatch(
     topic: string,
     partition: number,
@@ -626,7 +674,7 @@ export class LeaseStore {
             TableName: this.#ctx.tables.groups,
             Key: this.#key(leaseItemKey(topic, partition)),
             UpdateExpression: 'SET #lu = :until',
-            ConditionExpression: '#o = :me AND #ep = :ep',
+            ConditionExpression: '#o = :me AND #ep = :ep AND (attribute_not_exists(#lu) OR #lu < :until)',
             ExpressionAttributeNames: {
               '#lu': GroupAttr.leaseUntil,
               '#o': GroupAttr.owner,
@@ -637,33 +685,40 @@ export class LeaseStore {
               ':me': { S: lease.holder },
               ':ep': { N: String(lease.epoch) },
             },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        throw new LeaseLostError(this.group, topic, partition);
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Still ours, and already held at least that long.
+      if (error.Item && holds(error.Item, lease)) return;
+      throw new LeaseLostError(this.group, topic, partition);
     }
   }
 
-  /** Commits `offset` under a dispatch lease (fenced by holder and epoch, forward only), recording the incarnation. */
+  /**
+   * Commits `offset` under a dispatch lease, recording the incarnation. Fenced by holder and epoch
+   * ({@link LeaseLostError} when the lease was taken away), and conditional on the committed offset
+   * being what this holder last saw: when someone else moved it meanwhile (an offset reset of the
+   * trigger's group), nothing is written and `offsetMoved` says so — a forward-only condition would
+   * let the holder's next commit silently undo a reset to an earlier offset.
+   */
   async commitDispatch(
     topic: string,
     partition: number,
     lease: DispatchLeaseRecord,
     offset: number,
-  ): Promise<void> {
+  ): Promise<DispatchLeaseState> {
+    const expected = storedCondition(lease);
     try {
       await this.#retry('Committing offsets', () =>
         this.#ctx.ddb.send(
           new UpdateItemCommand({
-            ...this.#commitUpdate(
-              { topic, partition, memberId: lease.holder, epoch: lease.epoch },
-              offset,
-              undefined,
-            ),
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(leaseItemKey(topic, partition)),
             UpdateExpression: 'SET #co = :co, #cat = :now, #inc = :inc REMOVE #md, #ps',
+            ConditionExpression: `#o = :me AND #ep = :ep AND ${expected.expression}`,
             ExpressionAttributeNames: {
               '#co': GroupAttr.offset,
               '#cat': GroupAttr.committedAt,
@@ -679,22 +734,40 @@ export class LeaseStore {
               ':me': { S: lease.holder },
               ':ep': { N: String(lease.epoch) },
               ':inc': { S: lease.incarnation },
+              ...expected.values,
             },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         ),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = error.Item ? leaseFromItem(topic, partition, error.Item) : undefined;
-      if (current?.owner === lease.holder && current.epoch === lease.epoch) return; // Already further.
-      throw new LeaseLostError(this.group, topic, partition);
+      const current = error.Item;
+      if (!current || !holds(current, lease)) throw new LeaseLostError(this.group, topic, partition);
+      const now = dispatchLeaseFrom(lease.holder, lease.incarnation, current, lease.epoch);
+      // A retry of a commit whose response was lost finds its own write: it landed.
+      const landed = now.stored.offset === offset && now.stored.incarnation === lease.incarnation;
+      return { lease: now, offsetMoved: !landed };
     }
+    return {
+      lease: {
+        ...lease,
+        committed: offset,
+        policyState: undefined,
+        stored: { offset, incarnation: lease.incarnation },
+      },
+      offsetMoved: false,
+    };
   }
 
   /**
    * Gives a dispatch lease up, leaving the partition due at `dueAt` (undefined: not due) with the
-   * failure policy's retry state — unless the doorbell rang since `lease.ring`: then nothing is
-   * written and the lease is returned with the new count (there are new records to deliver).
+   * failure policy's retry state. Returns undefined once released. A release that leaves the
+   * partition idle (`dueAt` undefined) is conditional: when the doorbell rang since `lease.ring`
+   * (new records) or the committed offset was moved by someone else (an offset reset), nothing is
+   * written and the lease is returned as it is now, for the holder to keep delivering. A release
+   * that leaves the partition due is not: the next holder looks at everything again anyway, and a
+   * refused hand-on would leave the lease held, with nobody renewing it, until it expired.
    * {@link LeaseLostError} when another holder has the lease.
    */
   async releaseDispatch(
@@ -703,16 +776,30 @@ export class LeaseStore {
     lease: DispatchLeaseRecord,
     dueAt: number | undefined,
     policyState: string | undefined,
-  ): Promise<DispatchLeaseRecord | undefined> {
+  ): Promise<DispatchLeaseState | undefined> {
     const set: string[] = [];
     const remove = ['#o', '#lu'];
+    const names: Record<string, string> = {
+      '#o': GroupAttr.owner,
+      '#ep': GroupAttr.epoch,
+      '#lu': GroupAttr.leaseUntil,
+      '#due': GroupAttr.due,
+      '#ps': GroupAttr.policyState,
+    };
     const values: Item = {
       ':me': { S: lease.holder },
       ':ep': { N: String(lease.epoch) },
-      ':ring': { N: String(lease.ring) },
     };
-    if (dueAt === undefined) remove.push('#due');
-    else {
+    let condition = '#o = :me AND #ep = :ep';
+    if (dueAt === undefined) {
+      remove.push('#due');
+      const expected = storedCondition(lease);
+      condition += ` AND #ring = :ring AND ${expected.expression}`;
+      names['#ring'] = GroupAttr.ring;
+      Object.assign(names, expected.names);
+      values[':ring'] = { N: String(lease.ring) };
+      Object.assign(values, expected.values);
+    } else {
       set.push('#due = :due');
       values[':due'] = { N: String(dueAt) };
     }
@@ -728,15 +815,8 @@ export class LeaseStore {
             TableName: this.#ctx.tables.groups,
             Key: this.#key(leaseItemKey(topic, partition)),
             UpdateExpression: `${set.length > 0 ? `SET ${set.join(', ')} ` : ''}REMOVE ${remove.join(', ')}`,
-            ConditionExpression: '#o = :me AND #ep = :ep AND #ring = :ring',
-            ExpressionAttributeNames: {
-              '#o': GroupAttr.owner,
-              '#ep': GroupAttr.epoch,
-              '#lu': GroupAttr.leaseUntil,
-              '#ring': GroupAttr.ring,
-              '#due': GroupAttr.due,
-              '#ps': GroupAttr.policyState,
-            },
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -746,11 +826,11 @@ export class LeaseStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const current = error.Item;
-      const owner = current?.[GroupAttr.owner]?.S;
-      if (current && owner === lease.holder && num(current, GroupAttr.epoch) === lease.epoch) {
-        return { ...lease, ring: num(current, GroupAttr.ring) ?? 0 };
-      }
-      throw new LeaseLostError(this.group, topic, partition);
+      if (!current || !holds(current, lease)) throw new LeaseLostError(this.group, topic, partition);
+      const now = dispatchLeaseFrom(lease.holder, lease.incarnation, current, lease.epoch);
+      const offsetMoved =
+        now.stored.offset !== lease.stored.offset || now.stored.incarnation !== lease.stored.incarnation;
+      return { lease: now, offsetMoved };
     }
   }
 
@@ -836,14 +916,20 @@ export class LeaseStore {
         Update: {
           TableName: this.#ctx.tables.groups,
           Key: this.#key(leaseItemKey(e.topic, e.partition)),
+          // A trigger's group (dispatch leases) replays from the new offsets: the partition is
+          // due at once, and a retry state of the old position is dropped; a dispatcher holding
+          // the lease notices the moved offset at its next commit or release. Other groups never
+          // read these two attributes.
           UpdateExpression:
-            'SET #co = :co, #inc = :inc, #cat = :now, #ep = if_not_exists(#ep, :zero) REMOVE #md',
+            'SET #co = :co, #inc = :inc, #cat = :now, #ep = if_not_exists(#ep, :zero), #due = :now REMOVE #md, #ps',
           ExpressionAttributeNames: {
             '#co': GroupAttr.offset,
             '#inc': GroupAttr.incarnation,
             '#cat': GroupAttr.committedAt,
             '#ep': GroupAttr.epoch,
             '#md': GroupAttr.metadata,
+            '#due': GroupAttr.due,
+            '#ps': GroupAttr.policyState,
           },
           ExpressionAttributeValues: {
             ':co': { N: String(e.offset) },
@@ -913,6 +999,54 @@ export async function listGroups(ctx: StorageContext): Promise<GroupListing[]> {
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return out;
+}
+
+/** True when `item` is still held by the lease's holder at the lease's epoch. */
+function holds(item: Item, lease: DispatchLeaseRecord): boolean {
+  return item[GroupAttr.owner]?.S === lease.holder && num(item, GroupAttr.epoch) === lease.epoch;
+}
+
+/** A dispatch lease as `item` stores it, for `holder` delivering `incarnation` of the topic. */
+function dispatchLeaseFrom(
+  holder: string,
+  incarnation: string,
+  item: Item,
+  epoch = num(item, GroupAttr.epoch) ?? 0,
+): DispatchLeaseRecord {
+  const offset = num(item, GroupAttr.offset);
+  const storedIncarnation = item[GroupAttr.incarnation]?.S;
+  const sameIncarnation = storedIncarnation === undefined || storedIncarnation === incarnation;
+  return {
+    holder,
+    epoch,
+    committed: sameIncarnation ? offset : undefined,
+    ring: num(item, GroupAttr.ring) ?? 0,
+    policyState: sameIncarnation ? item[GroupAttr.policyState]?.S : undefined,
+    incarnation,
+    stored: { offset, incarnation: storedIncarnation },
+  };
+}
+
+/**
+ * The condition "the committed offset is still as the lease saw it", with the attribute names
+ * (`#co`, `#inc`) and values it uses.
+ */
+function storedCondition(lease: DispatchLeaseRecord): {
+  expression: string;
+  names: Record<string, string>;
+  values: Item;
+} {
+  const { offset, incarnation } = lease.stored;
+  if (offset === undefined) {
+    return { expression: 'attribute_not_exists(#co)', names: { '#co': GroupAttr.offset }, values: {} };
+  }
+  const names = { '#co': GroupAttr.offset, '#inc': GroupAttr.incarnation };
+  const values: Item = { ':prevco': { N: String(offset) } };
+  if (incarnation === undefined) {
+    return { expression: '#co = :prevco AND attribute_not_exists(#inc)', names, values };
+  }
+  values[':previnc'] = { S: incarnation };
+  return { expression: '#co = :prevco AND #inc = :previnc', names, values };
 }
 
 function num(item: Item, name: string): number | undefined {

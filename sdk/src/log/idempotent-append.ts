@@ -32,6 +32,7 @@ import {
   type ClaimWriteResult,
   decideAfterLookup,
   decideClaim,
+  type PreviousProducerItem,
   type ProducerState,
   ProducerStateStore,
   type SequenceClaim,
@@ -161,7 +162,8 @@ export class IdempotentAppender {
       const action = written.claimed ? CLAIMED : decideClaim(state, request, this.#ctx.now());
       if (action.kind === 'claimed') {
         try {
-          return await this.#appendClaimed(topic, batch, producerId, claim, fence.signal, options);
+          const previous = written.claimed ? written.previous : undefined;
+          return await this.#appendClaimed(topic, batch, producerId, claim, previous, fence.signal, options);
         } finally {
           fence.clear();
         }
@@ -198,6 +200,7 @@ export class IdempotentAppender {
     batch: EncodedBatch,
     producerId: string,
     claim: SequenceClaim,
+    previous: PreviousProducerItem,
     fence: AbortSignal,
     options: IdempotentAppendOptions,
   ): Promise<IdempotentAppendResult> {
@@ -220,7 +223,7 @@ export class IdempotentAppender {
       if (wroteNothing(error)) {
         // Let the retry claim the sequence again at once. If the release itself fails, that
         // failure is what the caller sees (retriable); the retry then waits out the deadline.
-        await this.#store.release(ref, producerId, claim);
+        await this.#store.release(ref, producerId, claim, previous);
       }
       throw error;
     }

@@ -160,7 +160,8 @@ export interface ProducerClaimWrite {
 
 /** Outcome of a producer claim write: made, or the condition failed on this item (absent: none). */
 export type ProducerClaimOutcome =
-  | { readonly claimed: true }
+  /** `previous`: the item as it was before the claim (undefined when the claim created it). */
+  | { readonly claimed: true; readonly previous: LogItem | undefined }
   | { readonly claimed: false; readonly current: LogItem | undefined };
 
 /** The key spaces of one partition in the log table. */
@@ -781,7 +782,7 @@ export class LogStore {
     };
     const expected = claimConditionExpression(write.condition);
     try {
-      await this.#send(
+      const out = await this.#send(
         `Claiming sequence ${claim.sequence} of producer ${producerId} on ${producerStateKey(ref)}`,
         () =>
           this.#ctx.ddb.send(
@@ -796,14 +797,58 @@ export class LogStore {
                 ? names
                 : Object.fromEntries(Object.entries(names).filter(([name]) => name !== '#off')),
               ExpressionAttributeValues: { ...values, ...expected.values },
+              ReturnValues: 'ALL_OLD',
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
           ),
       );
-      return { claimed: true };
+      return { claimed: true, previous: out.Attributes };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return { claimed: false, current: error.Item };
+    }
+  }
+
+  /**
+   * Puts a producer's state item back as it was before a claim (`previous`; deleting it when the
+   * claim created it), conditional on the claim's token: the claim's batch certainly was not
+   * written, so the partition must look as if the request never came. False when the item no
+   * longer holds that claim.
+   */
+  async restoreProducerState(
+    ref: PartitionRef,
+    producerId: string,
+    token: string,
+    previous: LogItem | undefined,
+  ): Promise<boolean> {
+    const condition = {
+      ConditionExpression: '#ct = :ct',
+      ExpressionAttributeNames: { '#ct': ProducerAttr.claimToken },
+      ExpressionAttributeValues: { ':ct': { S: token } },
+    };
+    try {
+      await this.#send(
+        `Restoring the state of producer ${producerId} on ${producerStateKey(ref)}`,
+        async () => {
+          if (previous === undefined) {
+            await this.#ctx.ddb.send(
+              new DeleteItemCommand({
+                TableName: this.#ctx.tables.log,
+                Key: producerStateItemKey(ref, producerId),
+                ...condition,
+              }),
+            );
+          } else {
+            await this.#ctx.ddb.send(
+              new PutItemCommand({ TableName: this.#ctx.tables.log, Item: previous, ...condition }),
+            );
+          }
+        },
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 

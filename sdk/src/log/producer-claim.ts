@@ -2,6 +2,10 @@
  * The shapes of idempotent producers' sequence state: a leaf module, so the log table's store and
  * `producer-state.ts` share them without an import cycle.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+
+/** A producer state item as stored before a claim (undefined: there was none), kept opaque. */
+export type PreviousProducerItem = Readonly<Record<string, AttributeValue>> | undefined;
 
 /** The latest claim of a producer on a partition: the batch one attempt is appending. */
 export interface SequenceClaim {
@@ -40,5 +44,6 @@ export type ClaimCondition =
 
 /** Outcome of a claim write: made, or the condition failed and this is the state found instead. */
 export type ClaimWriteResult =
-  | { readonly claimed: true }
+  /** `previous`: the state item as it was before (to put back if the batch is refused unwritten). */
+  | { readonly claimed: true; readonly previous: PreviousProducerItem }
   | { readonly claimed: false; readonly current: ProducerState | undefined };

@@ -29,9 +29,21 @@ import type { StorageContext } from '../context.ts';
 import { type PartitionRef, ProducerAttr } from '../keys.ts';
 import { type Slot, slotFromItem } from './log-item.ts';
 import { type LogItem, LogStore } from './log-store.ts';
-import type { ClaimCondition, ClaimWriteResult, ProducerState, SequenceClaim } from './producer-claim.ts';
+import type {
+  ClaimCondition,
+  ClaimWriteResult,
+  PreviousProducerItem,
+  ProducerState,
+  SequenceClaim,
+} from './producer-claim.ts';
 
-export type { ClaimCondition, ClaimWriteResult, ProducerState, SequenceClaim } from './producer-claim.ts';
+export type {
+  ClaimCondition,
+  ClaimWriteResult,
+  PreviousProducerItem,
+  ProducerState,
+  SequenceClaim,
+} from './producer-claim.ts';
 
 import type { RecordHeader } from './record-batch.ts';
 
@@ -247,7 +259,7 @@ export class ProducerStateStore {
       condition,
       expiresAt: Math.ceil((this.#ctx.now() + PRODUCER_STATE_TTL_MS) / 1000),
     });
-    if (outcome.claimed) return { claimed: true };
+    if (outcome.claimed) return { claimed: true, previous: outcome.previous };
     // The state found instead; a retried write whose first attempt landed finds its own
     // claim there, which decideClaim recognises by the token.
     return { claimed: false, current: outcome.current ? stateFromItem(outcome.current) : undefined };
@@ -258,8 +270,19 @@ export class ProducerStateStore {
    * sequence again, so the client's retry is claimed at once instead of waiting for the deadline.
    * Conditional on the claim's token; returns false when the claim is no longer this attempt's.
    */
-  release(ref: PartitionRef, producerId: string, claim: SequenceClaim): Promise<boolean> {
-    return this.#store.releaseProducerClaim(ref, producerId, claim);
+  release(
+    ref: PartitionRef,
+    producerId: string,
+    claim: SequenceClaim,
+    previous: PreviousProducerItem,
+  ): Promise<boolean> {
+    // A claim write retried after a lost response saw its own first attempt as "previous": then
+    // only the claim is given up. Otherwise the item goes back exactly as it was (or away, when this
+    // claim created it), so a refused request leaves no trace — not even a new epoch.
+    if (previous !== undefined && previous[ProducerAttr.claimToken]?.S === claim.token) {
+      return this.#store.releaseProducerClaim(ref, producerId, claim);
+    }
+    return this.#store.restoreProducerState(ref, producerId, claim.token, previous);
   }
 
   /**

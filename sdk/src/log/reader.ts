@@ -50,6 +50,13 @@ export interface FetchResult {
   readonly nextOffset: number;
   /** True when the fetch stopped at a claim whose body is still being written. */
   readonly blockedByPending: boolean;
+  /**
+   * True when the log is known to go on after `nextOffset`: the fetch stopped at its limits with
+   * more items to read, or at the end of an S3 segment (the newest batch is never archived). False
+   * when it read to the end of the log as it stood, stopped at a pending claim or a stub, or did
+   * not look past a batch a seek had read.
+   */
+  readonly continues: boolean;
 }
 
 /** Where a seek landed. */
@@ -60,6 +67,11 @@ export interface SeekResult {
    * from here and skip records below the offset they wanted.
    */
   readonly batchOffset: number;
+  /**
+   * The batch at `batchOffset`, complete, when the seek found it in DynamoDB: the query that found
+   * it paid for all of it, so a fetch from `batchOffset` given it does not read it again.
+   */
+  readonly batch?: CompleteSlot;
 }
 
 /** Queries larger than this many items per page gain nothing: pages stop at 1 MB anyway. */
@@ -91,15 +103,35 @@ export class PartitionReader {
   /**
    * Fetches complete batches from `offset`, which must be a batch boundary (the result of
    * {@link seek}, or a previous fetch's `nextOffset`). A fetch stays within one tier: from S3 it
-   * stops at the end of a segment, and the next fetch continues from there.
+   * stops at the end of a segment, and the next fetch continues from there. `first` is the batch
+   * at `offset` as a seek read it ({@link SeekResult.batch}): it is returned as read and only what
+   * follows it is queried.
    */
-  async fetch(offset: number, limits: FetchLimits): Promise<FetchResult> {
+  async fetch(offset: number, limits: FetchLimits, first?: CompleteSlot): Promise<FetchResult> {
+    // A large batch's log item is only a pointer: reading it again costs next to nothing, and the
+    // usual path knows what to do when its S3 object has been archived away meanwhile.
+    if (first && first.offset === offset && !first.claim) return this.#fetchAfter(first, limits);
     if (offset < this.#knownLocalStart) return this.#fetchRemote(offset, limits);
     const local = await this.#fetchLocal(offset, limits);
     if (local !== 'archived') return local;
     const bounds = await this.bounds();
     if (offset < bounds.localLogStart.offset) return this.#fetchRemote(offset, limits);
     throw new LogInvariantError(`The log of ${this.label} has a gap at offset ${offset}`);
+  }
+
+  /** A fetch whose first batch is in hand: the batches after it, within what the limits leave. */
+  async #fetchAfter(first: CompleteSlot, limits: FetchLimits): Promise<FetchResult> {
+    const held = done([first], slotEnd(first), false, false);
+    const bytes = slotBytes(first);
+    if (first.count >= limits.maxRecords || bytes >= limits.maxBytes) return held;
+    const rest = await this.#fetchLocal(slotEnd(first), {
+      maxRecords: limits.maxRecords - first.count,
+      maxBytes: limits.maxBytes - bytes,
+    });
+    // What follows is not in DynamoDB (archived meanwhile, or a gap to look into): the next fetch,
+    // from the end of `first`, finds out, as a fetch that read `first` itself would stop there.
+    if (rest === 'archived') return held;
+    return { ...rest, batches: [first, ...rest.batches] };
   }
 
   async #fetchLocal(offset: number, limits: FetchLimits): Promise<FetchResult | 'archived'> {
@@ -122,7 +154,7 @@ export class PartitionReader {
 
   async #fetchRemote(offset: number, limits: FetchLimits): Promise<FetchResult> {
     const remote = await this.#remote.fetch(offset, limits);
-    if (remote) return { ...remote, blockedByPending: false };
+    if (remote) return { ...remote, blockedByPending: false, continues: true };
     // No segment holds it: retention removed it (the usual case) or the manifest is broken.
     const bounds = await this.bounds();
     if (offset < bounds.logStart.offset) throw await this.#outOfRange(offset, bounds);
@@ -183,7 +215,7 @@ export class PartitionReader {
         const stored = slotFromItem(item);
         // A stub: the archiver moved this batch to S3 (possibly while this query ran).
         if (stored.kind === 'archived')
-          return batches.length > 0 ? done(batches, expected, false) : 'archived';
+          return batches.length > 0 ? done(batches, expected, false, false) : 'archived';
         let slot: CompleteSlot | PendingSlot = stored;
         if (slot.offset !== expected) {
           // A break in the chain: believe it only from a consistent read.
@@ -192,9 +224,9 @@ export class PartitionReader {
         }
         if (slot.kind === 'pending') {
           // A lagging replica may still show a claim whose body has landed: confirm first.
-          if (!consistent) return batches.length > 0 ? done(batches, expected, false) : 'inconsistent';
+          if (!consistent) return batches.length > 0 ? done(batches, expected, false, false) : 'inconsistent';
           const voided = await this.voidIfAbandoned(slot);
-          if (!voided) return done(batches, expected, true);
+          if (!voided) return done(batches, expected, true, false);
           slot = voided;
         }
         // Every item of a page is paid for, so all of them are kept even past the limits; the
@@ -205,7 +237,7 @@ export class PartitionReader {
         bytes += slotBytes(slot);
       }
     } while (startKey && !full());
-    return done(batches, expected, false);
+    return done(batches, expected, false, startKey !== undefined);
   }
 
   /**
@@ -219,12 +251,12 @@ export class PartitionReader {
     }
     if (offset >= this.#knownLocalStart) {
       const local = await this.#seekLocal(offset);
-      if (local !== undefined) return { batchOffset: local };
+      if (local !== undefined) return local;
     }
     const bounds = await this.bounds();
     if (offset >= bounds.localLogStart.offset) {
       const local = await this.#seekLocal(offset);
-      if (local !== undefined) return { batchOffset: local };
+      if (local !== undefined) return local;
       if (offset === (await this.highWatermark())) return { batchOffset: offset };
     } else if (offset >= bounds.logStart.offset) {
       const remote = await this.#remote.seek(offset);
@@ -234,14 +266,19 @@ export class PartitionReader {
   }
 
   /** The DynamoDB batch holding `offset` (or `offset` itself when it is the high watermark). */
-  async #seekLocal(offset: number): Promise<number | undefined> {
+  async #seekLocal(offset: number): Promise<SeekResult | undefined> {
     for (const consistent of [false, true]) {
       const slot = await this.#store.batchAtOrBefore(this.ref, offset, consistent);
       if (slot?.kind === 'archived') return undefined;
-      if (slot && offset < slotEnd(slot)) return slot.offset;
+      // A complete batch never changes (archiving only moves its bytes), so the copy read here is
+      // as good for the fetch as one it would read itself; a pending claim is left to the fetch.
+      if (slot && offset < slotEnd(slot))
+        return slot.kind === 'complete'
+          ? { batchOffset: slot.offset, batch: slot }
+          : { batchOffset: slot.offset };
       // With a consistent read, the greatest batch at or before `offset` ending exactly at
       // `offset` means no batch starts there yet: `offset` is the high watermark.
-      if (consistent && slot && offset === slotEnd(slot)) return offset;
+      if (consistent && slot && offset === slotEnd(slot)) return { batchOffset: offset };
     }
     return undefined;
   }
@@ -281,8 +318,9 @@ export class PartitionReader {
     // Invariant: the answer is a boundary in [low, high]; `high` is a batch with mts ≥ timestamp.
     while (low < high) {
       const mid = low + Math.floor((high - low) / 2);
-      const { batchOffset } = await this.seek(mid);
-      const slot = await this.#slotAt(batchOffset);
+      const { batchOffset, batch } = await this.seek(mid);
+      // The seek's copy of the batch carries the running max timestamp (it never changes).
+      const slot = batch ?? (await this.#slotAt(batchOffset));
       if (slot.runningMaxTimestamp >= timestamp) high = slot.offset;
       else low = slotEnd(slot);
     }
@@ -317,8 +355,13 @@ export class PartitionReader {
   }
 }
 
-function done(batches: CompleteSlot[], nextOffset: number, blockedByPending: boolean): FetchResult {
-  return { batches, nextOffset, blockedByPending };
+function done(
+  batches: CompleteSlot[],
+  nextOffset: number,
+  blockedByPending: boolean,
+  continues: boolean,
+): FetchResult {
+  return { batches, nextOffset, blockedByPending, continues };
 }
 
 function asComplete(slot: Slot, label: string): CompleteSlot {

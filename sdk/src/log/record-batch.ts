@@ -118,6 +118,8 @@ export interface EncodeBatchInput {
   /** The records, at offset deltas 0, 1, 2, ...; may be empty only when `lastOffsetDelta` is given. */
   readonly records: readonly RecordInput[];
   readonly compression: Compression;
+  /** Level of gzip or zstd. @default the codec's (see `DEFAULT_COMPRESSION_LEVELS`) */
+  readonly compressionLevel?: number;
   /** `-1n` when the producer is not idempotent. */
   readonly producerId: bigint;
   /** `-1` when the producer is not idempotent. */
@@ -241,7 +243,7 @@ export async function encodeRecordBatch(input: EncodeBatchInput): Promise<Uint8A
   } else {
     const raw = new Uint8Array(recordsSize);
     writeRecords(raw, 0, records, bodySizes, headerKeyLengths, baseTimestamp);
-    const compressed = await compress(input.compression, raw);
+    const compressed = await compress(input.compression, raw, input.compressionLevel);
     out = allocateBatch(RECORD_BATCH_OVERHEAD + compressed.length);
     out.set(compressed, RECORD_BATCH_OVERHEAD);
   }

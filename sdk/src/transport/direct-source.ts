@@ -3,11 +3,15 @@
  * start) with the caller's credentials, checking every batch's CRC as it decodes it. A fetch that
  * continues where the previous one ended starts at that batch boundary; any other position is
  * first located with a seek (the batch holding it), and records before it are skipped.
+ *
+ * Every item read is paid for, so none is read twice: the batch a fetch's seek found is its first
+ * batch, and records read beyond a fetch's `maxRecords` are handed out by the next fetch, which
+ * reads on after them to fill its own limits.
  */
 import type { StorageContext } from '../context.ts';
 import { InvalidArgumentError, UnknownPartitionError } from '../errors.ts';
 import type { PartitionRef } from '../keys.ts';
-import { PartitionReader } from '../log/reader.ts';
+import { PartitionReader, type SeekResult } from '../log/reader.ts';
 import { decodeRecordBatch } from '../log/record-batch.ts';
 import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
 import type { StartPosition } from '../topic-partition.ts';
@@ -33,10 +37,14 @@ export class DirectPartitionSource implements PartitionSource {
   #boundary: number | undefined;
   /**
    * Records a fetch read (and paid for) beyond its `maxRecords`, kept for the fetch that continues
-   * at the first of them; `nextOffset` is the batch boundary after the last. Handing them out later
-   * instead of dropping them means no batch is read twice and no seek is needed.
+   * at the first of them; `nextOffset` is the batch boundary after the last, and `more` says the
+   * log went on after it (so that fetch reads on to fill its limits; at the tail it would find
+   * nothing). Handing them out later instead of dropping them means no batch is read twice and no
+   * seek is needed.
    */
-  #carry: { records: RawRecord[]; nextOffset: number } | undefined;
+  #carry: { records: RawRecord[]; nextOffset: number; more: boolean } | undefined;
+  /** Where {@link resolve} found `position`: the first fetch from `position` starts there without seeking again. */
+  #sought: { position: number; batchOffset: number } | undefined;
 
   constructor(ctx: StorageContext, ref: PartitionRef) {
     this.partition = { topic: ref.topic, partition: ref.partition };
@@ -51,8 +59,10 @@ export class DirectPartitionSource implements PartitionSource {
       if (!Number.isSafeInteger(start) || start < 0) {
         throw new InvalidArgumentError(`Offsets are non-negative integers; got ${start} for ${reader.label}`);
       }
-      // Validates the range now rather than at the first fetch.
-      await reader.seek(start);
+      // Validates the range now rather than at the first fetch, which then starts where it found.
+      // Only the offset is kept, not the batch the seek read: the fetch may come much later, after
+      // retention removed that batch, and must then see the log as it is.
+      this.#sought = { position: start, batchOffset: (await reader.seek(start)).batchOffset };
       return start;
     }
     if (typeof start === 'object' && start !== null && Number.isFinite(start.timestamp)) {
@@ -87,14 +97,52 @@ export class DirectPartitionSource implements PartitionSource {
   }
 
   async #fetchOnce(position: number, limits: SourceFetchLimits): Promise<FetchedRecords> {
-    const carried = this.#takeCarry(position, limits.maxRecords);
-    if (carried) return carried;
-    const from = this.#boundary === position ? position : (await this.reader.seek(position)).batchOffset;
-    const result = await this.reader.fetch(from, {
-      maxRecords: limits.maxRecords,
-      maxBytes: limits.maxBytes,
-    });
-    const records: RawRecord[] = [];
+    const carry = this.#carry;
+    this.#carry = undefined;
+    if (!carry || carry.records[0]?.offset !== position) return this.#read(position, [], limits);
+    // Records kept from the previous fetch, which stopped exactly here; read on after them only
+    // if they do not fill this fetch.
+    const carriedBytes = carry.records.reduce((n, r) => n + recordBytes(r), 0);
+    if (!carry.more || carry.records.length >= limits.maxRecords || carriedBytes >= limits.maxBytes) {
+      this.#boundary = undefined;
+      return this.#handOut(carry.records, carry.nextOffset, carry.more, limits.maxRecords);
+    }
+    this.#boundary = carry.nextOffset;
+    try {
+      return await this.#read(carry.nextOffset, carry.records, {
+        ...limits,
+        maxRecords: limits.maxRecords - carry.records.length,
+        maxBytes: limits.maxBytes - carriedBytes,
+      });
+    } catch (error) {
+      // Nothing is lost: the next fetch from `position` hands them out again.
+      this.#carry = carry;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads from `position` and returns `before` followed by what was read, at most
+   * `before.length + limits.maxRecords` records; the rest is kept for the next fetch.
+   */
+  async #read(
+    position: number,
+    before: readonly RawRecord[],
+    limits: Pick<SourceFetchLimits, 'maxRecords' | 'maxBytes'>,
+  ): Promise<FetchedRecords> {
+    let from = position;
+    // The batch this read's own seek found: read a moment ago, it is the fetch's first batch.
+    let first: SeekResult['batch'];
+    if (this.#sought?.position === position) from = this.#sought.batchOffset;
+    else if (this.#boundary !== position)
+      ({ batchOffset: from, batch: first } = await this.reader.seek(position));
+    this.#sought = undefined;
+    const result = await this.reader.fetch(
+      from,
+      { maxRecords: limits.maxRecords, maxBytes: limits.maxBytes },
+      first,
+    );
+    const records: RawRecord[] = [...before];
     for (const slot of result.batches) {
       if (slot.voided) continue;
       const batch = await decodeRecordBatch(slot.body, `${this.reader.label}@${slot.offset}`);
@@ -110,29 +158,34 @@ export class DirectPartitionSource implements PartitionSource {
         });
       }
     }
-    if (records.length > limits.maxRecords) {
-      // Batches are read whole: hand out no more than asked, keep the rest for the next fetch.
-      const kept = records.slice(0, limits.maxRecords);
-      this.#carry = { records: records.slice(limits.maxRecords), nextOffset: result.nextOffset };
-      this.#boundary = undefined;
-      return { records: kept, nextOffset: kept[kept.length - 1]!.offset + 1 };
-    }
     this.#boundary = result.nextOffset;
+    const maxRecords = before.length + limits.maxRecords;
+    if (records.length > maxRecords) {
+      this.#boundary = undefined;
+      return this.#handOut(records, result.nextOffset, result.continues, maxRecords);
+    }
     return { records, nextOffset: Math.max(result.nextOffset, position) };
   }
 
-  /** Records kept from the previous fetch, when this one continues exactly where it stopped. */
-  #takeCarry(position: number, maxRecords: number): FetchedRecords | undefined {
-    const carry = this.#carry;
-    this.#carry = undefined;
-    if (!carry || carry.records[0]?.offset !== position) return undefined;
-    const kept = carry.records.slice(0, maxRecords);
-    if (kept.length < carry.records.length) {
-      this.#carry = { records: carry.records.slice(maxRecords), nextOffset: carry.nextOffset };
-      return { records: kept, nextOffset: kept[kept.length - 1]!.offset + 1 };
+  /**
+   * Hands out the first `maxRecords` of `records` (which end at the batch boundary `nextOffset`)
+   * and keeps the rest for the fetch that continues at the first of them; `more` says whether that
+   * fetch should read on after them (the log did not end at `nextOffset` when it was read).
+   */
+  #handOut(
+    records: readonly RawRecord[],
+    nextOffset: number,
+    more: boolean,
+    maxRecords: number,
+  ): FetchedRecords {
+    if (records.length <= maxRecords) {
+      this.#boundary = nextOffset;
+      return { records, nextOffset };
     }
-    this.#boundary = carry.nextOffset;
-    return { records: kept, nextOffset: carry.nextOffset };
+    // Batches are read whole: hand out no more than asked, keep the rest for the next fetch.
+    const kept = records.slice(0, maxRecords);
+    this.#carry = { records: records.slice(maxRecords), nextOffset, more };
+    return { records: kept, nextOffset: kept[kept.length - 1]!.offset + 1 };
   }
 }
 
@@ -149,6 +202,13 @@ export function directSources(ctx: StorageContext, topics: TopicCache): Partitio
     }
     return new DirectPartitionSource(ctx, { topic: topic.name, incarnation: topic.incarnation, partition });
   };
+}
+
+/** Bytes of a record's key, value and headers (what `maxBytes` bounds, near enough). */
+function recordBytes(r: RawRecord): number {
+  let bytes = (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+  for (const h of r.headers) bytes += h.key.length + (h.value?.byteLength ?? 0);
+  return bytes;
 }
 
 /** A Buffer view of bytes (no copy). */

@@ -8,6 +8,7 @@
  * same options through the SDK's internal entry and use its storage directly.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Admin, DirectAdmin } from '../admin.ts';
 import { Archiver, type ArchiverOptions } from '../archive/archiver.ts';
@@ -21,6 +22,8 @@ import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames 
 import type { Serializer } from '../serde.ts';
 import { TopicRegistry } from '../topics/registry.ts';
 import { TopicCache } from '../topics/topic-cache.ts';
+import { functionExists } from '../triggers/function-lookup.ts';
+import { TriggerRegistry } from '../triggers/trigger-registry.ts';
 import { directSources } from './direct-source.ts';
 import type { PartitionSourceFactory } from './partition-source.ts';
 import type { Transport } from './transport.ts';
@@ -52,6 +55,11 @@ export interface TributaryOptions {
   readonly dynamoDBClient?: DynamoDBClient;
   /** Use this S3 client instead of creating one. */
   readonly s3Client?: S3Client;
+  /**
+   * Use this Lambda client (trigger administration checks that functions exist; the dispatcher
+   * invokes them) instead of creating one on first use at `endpoint`.
+   */
+  readonly lambdaClient?: LambdaClient;
   /** Backoff and deadline for retrying throttling and transient errors. */
   readonly retry?: Partial<RetryPolicy>;
   /** How long topic metadata is cached before it is read again. @default 30000 */
@@ -70,6 +78,9 @@ export class DirectTransport implements Transport {
   readonly topics: TopicCache;
   /** Whether {@link close} destroys the AWS clients (only when this transport created both). */
   readonly #ownsClients: boolean;
+  readonly #lambdaConfig: LambdaClientConfig;
+  readonly #ownsLambda: boolean;
+  #lambda: LambdaClient | undefined;
 
   constructor(options: TributaryOptions = {}) {
     const region = resolveRegion(options.region);
@@ -95,10 +106,25 @@ export class DirectTransport implements Transport {
     this.registry = new TopicRegistry(this.ctx);
     this.topics = new TopicCache(this.registry, options.metadataMaxAgeMs ?? 30_000, this.ctx.now);
     this.#ownsClients = !options.dynamoDBClient && !options.s3Client;
+    this.#lambda = options.lambdaClient;
+    this.#ownsLambda = options.lambdaClient === undefined;
+    // Lambda retries its own throttles: the dispatcher decides about them (they never count as errors).
+    this.#lambdaConfig = { ...common, maxAttempts: 1 };
+  }
+
+  /** The Lambda client (created on first use, with this transport's endpoint, region and credentials). */
+  get lambda(): LambdaClient {
+    this.#lambda ??= new LambdaClient(this.#lambdaConfig);
+    return this.#lambda;
+  }
+
+  /** Trigger administration over this transport's tables. */
+  triggers(): TriggerRegistry {
+    return new TriggerRegistry(this.ctx, this.registry, (name) => functionExists(this.lambda, name));
   }
 
   admin(): Admin {
-    return new DirectAdmin(this.ctx, this.registry);
+    return new DirectAdmin(this.ctx, this.registry, this.triggers());
   }
 
   producer<V>(options: ProducerOptions<V> & { readonly serializer: Serializer<V> }): Producer<V> {
@@ -120,6 +146,7 @@ export class DirectTransport implements Transport {
 
   /** Destroys the AWS clients this transport created (not ones passed in). */
   close(): void {
+    if (this.#ownsLambda) this.#lambda?.destroy();
     if (!this.#ownsClients) return;
     this.ctx.ddb.destroy();
     this.ctx.s3.destroy();

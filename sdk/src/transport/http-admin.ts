@@ -1,5 +1,5 @@
 /**
- * Topic and group administration over the HTTP API: the {@link Admin} interface, each method one
+ * Topic, group and trigger administration over the HTTP API: the {@link Admin} interface, each method one
  * (or, for {@link HttpAdmin.offsetsForTimestamp}, a few) API calls, with the wire's ISO dates and
  * `null`s turned back into `Date`s and `undefined`s so results compare equal across transports.
  */
@@ -13,24 +13,71 @@ import type {
   TopicDescription,
   TopicSummary,
 } from '../admin.ts';
-import type { PartitionOffsetsBody } from '../api/schemas.ts';
+import type { OperationBody } from '../api/contract.ts';
+import type { PartitionOffsetsBody, TriggerDescriptionBody } from '../api/schemas.ts';
 import { mapLimited } from '../concurrency.ts';
-import { UnsupportedOperationError } from '../errors.ts';
+import { TriggerNotFoundError, UnsupportedOperationError } from '../errors.ts';
 import type { GroupDescription, GroupSummary, OffsetResetTarget } from '../groups/group-admin.ts';
-import { validateTopicName } from '../topics/names.ts';
+import { LEGAL_TOPIC_NAME, validateTopicName } from '../topics/names.ts';
 import { validatePartitionCount } from '../topics/registry.ts';
+import type { TriggerDescription, TriggerSummary } from '../triggers/trigger-registry.ts';
+import {
+  type TriggerConfig,
+  type TriggerUpdate,
+  validateTriggerConfig,
+} from '../triggers/trigger-settings.ts';
 import type { HttpClient } from './http-client.ts';
 
 /** Partition offset lookups in flight at once for {@link HttpAdmin.offsetsForTimestamp}. */
 const LOOKUP_CONCURRENCY = 8;
 
-/** Administration of topics and consumer groups through the HTTP API. */
+/** Administration of topics, consumer groups and triggers through the HTTP API. */
 export class HttpAdmin implements Admin {
   readonly #client: HttpClient;
 
   /** @internal use `tributary.admin()` */
   constructor(client: HttpClient) {
     this.#client = client;
+  }
+
+  /**
+   * Creates a trigger; see {@link Admin.createTrigger}. The settings are checked here first, with
+   * the direct transport's rules (the same `InvalidTriggerError`, nothing sent); the topic, a
+   * destination topic and the function are checked by the API.
+   */
+  async createTrigger(config: TriggerConfig): Promise<TriggerDescription> {
+    validateTriggerConfig(config);
+    return description(await this.#client.call('createTrigger', { body: wireSettings(config) }));
+  }
+
+  /** Changes a trigger's settings; see {@link Admin.updateTrigger}. */
+  async updateTrigger(name: string, update: TriggerUpdate): Promise<TriggerDescription> {
+    const body: OperationBody<'updateTrigger'> = wireSettings(update);
+    return description(
+      await this.#client.call('updateTrigger', { params: { trigger: knownName(name) }, body }),
+    );
+  }
+
+  /** Deletes a trigger; its consumer group and committed offsets stay. `TriggerNotFoundError` if unknown. */
+  async deleteTrigger(name: string): Promise<void> {
+    await this.#client.call('deleteTrigger', { params: { trigger: knownName(name) } });
+  }
+
+  /** All triggers, sorted by name. */
+  async listTriggers(): Promise<TriggerSummary[]> {
+    const { triggers } = await this.#client.call('listTriggers');
+    return triggers.map((t) => ({
+      name: t.name,
+      topic: t.topic,
+      functionName: t.functionName,
+      groupId: t.groupId,
+      state: t.state,
+    }));
+  }
+
+  /** A trigger's settings, state, last error, in-flight batches and lag per partition. */
+  async describeTrigger(name: string): Promise<TriggerDescription> {
+    return description(await this.#client.call('describeTrigger', { params: { trigger: knownName(name) } }));
   }
 
   /** Consumer groups, sorted by id. */
@@ -205,6 +252,82 @@ function partitionOffsets(p: PartitionOffsetsBody): PartitionOffsets {
       segments: p.s3.segments,
       bytes: p.s3.bytes,
     },
+  };
+}
+
+/**
+ * `name`, when it can name a trigger. No trigger has an illegal name, so one is answered as the
+ * direct transport answers any name it does not know (and never becomes an empty path segment).
+ */
+function knownName(name: string): string {
+  if (typeof name !== 'string' || !LEGAL_TOPIC_NAME.test(name)) throw new TriggerNotFoundError(name);
+  return name;
+}
+
+/** Trigger settings as a request body: the same keys, with the caller's read-only arrays copied. */
+function wireSettings<T extends TriggerUpdate>(
+  settings: T,
+): Omit<T, 'functionResponseTypes' | 'filterCriteria'> & {
+  functionResponseTypes?: NonNullable<TriggerUpdate['functionResponseTypes']>[number][];
+  filterCriteria?: { filters?: { pattern: string }[] };
+} {
+  const { functionResponseTypes, filterCriteria, ...rest } = settings;
+  return {
+    ...rest,
+    ...(functionResponseTypes === undefined ? {} : { functionResponseTypes: [...functionResponseTypes] }),
+    ...(filterCriteria === undefined
+      ? {}
+      : {
+          filterCriteria:
+            filterCriteria.filters === undefined
+              ? {}
+              : { filters: filterCriteria.filters.map((f) => ({ pattern: f.pattern })) },
+        }),
+  };
+}
+
+/** A trigger's description with the wire's ISO dates and nulls turned back into `Date`s and undefineds. */
+function description(d: TriggerDescriptionBody): TriggerDescription {
+  const { settings } = d;
+  return {
+    name: d.name,
+    topic: d.topic,
+    functionName: d.functionName,
+    groupId: d.groupId,
+    state: d.state,
+    settings: {
+      name: settings.name,
+      topic: settings.topic,
+      functionName: settings.functionName,
+      groupId: settings.groupId,
+      enabled: settings.enabled,
+      startingPosition: settings.startingPosition,
+      startingPositionTimestamp: settings.startingPositionTimestamp ?? undefined,
+      batchSize: settings.batchSize,
+      maximumBatchingWindowInSeconds: settings.maximumBatchingWindowInSeconds,
+      maximumRetryAttempts: settings.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: settings.maximumRecordAgeInSeconds,
+      bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
+      functionResponseTypes: settings.functionResponseTypes,
+      destinationConfig: { onFailure: { destination: settings.destinationConfig.onFailure.destination } },
+      filterCriteria: { filters: settings.filterCriteria.filters.map((f) => ({ pattern: f.pattern })) },
+      scalingConfig: { maximumConcurrency: settings.scalingConfig.maximumConcurrency ?? undefined },
+    },
+    createdAt: new Date(d.createdAt),
+    updatedAt: new Date(d.updatedAt),
+    lastError: d.lastError
+      ? { message: d.lastError.message, code: d.lastError.code, at: new Date(d.lastError.at) }
+      : undefined,
+    inFlightBatches: d.inFlightBatches,
+    partitions: d.partitions.map((p) => ({
+      partition: p.partition,
+      committedOffset: p.committedOffset ?? undefined,
+      highWatermark: p.highWatermark,
+      lag: p.lag,
+      lagMs: p.lagMs,
+      inFlight: p.inFlight,
+      dueAt: dateOrUndefined(p.dueAt),
+    })),
   };
 }
 

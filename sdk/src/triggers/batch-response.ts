@@ -41,6 +41,12 @@ export type BatchOutcome =
       readonly kind: 'partial';
       /** Per `"<topic>-<partition>"` key, the lowest offset reported as failed. */
       readonly lowestFailedOffsets: ReadonlyMap<string, number>;
+      /**
+       * Per `"<topic>-<partition>"` key, every offset reported as failed (ascending, once each):
+       * the records that go to the destination when the retries run out — the others of the
+       * batch were processed, by the function's own account.
+       */
+      readonly failedOffsets: ReadonlyMap<string, readonly number[]>;
     }
   /** Lambda refused to run the function now (429 `TooManyRequestsException`): never a function error. */
   | { readonly kind: 'throttled' }
@@ -52,7 +58,12 @@ export type BatchOutcome =
 /** What the invocation meant for one partition of its batch. */
 export type PartitionOutcome =
   | { readonly kind: 'success' }
-  | { readonly kind: 'partial'; readonly lowestFailedOffset: number }
+  | {
+      readonly kind: 'partial';
+      readonly lowestFailedOffset: number;
+      /** Every offset reported as failed, ascending, `lowestFailedOffset` first. */
+      readonly failedOffsets: readonly number[];
+    }
   | Exclude<BatchOutcome, { readonly kind: 'success' } | { readonly kind: 'partial' }>;
 
 /**
@@ -86,17 +97,27 @@ export function interpretResponse(
   }
   if (failures.length === 0) return { kind: 'success' };
 
-  const lowest = new Map<string, number>();
+  const reported = new Map<string, Set<number>>();
   for (const [i, failure] of failures.entries()) {
     const identified = identify(failure, event);
     if (typeof identified === 'string') {
       return { kind: 'invalid-response', reason: `batchItemFailures[${i}]: ${identified}` };
     }
-    const current = lowest.get(identified.partition);
-    if (current === undefined || identified.offset < current)
-      lowest.set(identified.partition, identified.offset);
+    let offsets = reported.get(identified.partition);
+    if (offsets === undefined) {
+      offsets = new Set();
+      reported.set(identified.partition, offsets);
+    }
+    offsets.add(identified.offset);
   }
-  return { kind: 'partial', lowestFailedOffsets: lowest };
+  const failedOffsets = new Map<string, readonly number[]>();
+  const lowest = new Map<string, number>();
+  for (const [key, offsets] of reported) {
+    const sorted = [...offsets].sort((a, b) => a - b);
+    failedOffsets.set(key, sorted);
+    lowest.set(key, sorted[0]!);
+  }
+  return { kind: 'partial', lowestFailedOffsets: lowest, failedOffsets };
 }
 
 /**
@@ -117,7 +138,13 @@ export function classifyInvokeError(error: unknown): BatchOutcome {
 export function outcomeForPartition(outcome: BatchOutcome, key: string): PartitionOutcome {
   if (outcome.kind === 'partial') {
     const offset = outcome.lowestFailedOffsets.get(key);
-    return offset === undefined ? { kind: 'success' } : { kind: 'partial', lowestFailedOffset: offset };
+    return offset === undefined
+      ? { kind: 'success' }
+      : {
+          kind: 'partial',
+          lowestFailedOffset: offset,
+          failedOffsets: outcome.failedOffsets.get(key) ?? [offset],
+        };
   }
   return outcome;
 }

@@ -43,8 +43,14 @@
  *   (A3). Without bisect that counts as a failed attempt (A9). With bisect it is a split at X (A4)
  *   and counts only when X is the first invoked record (otherwise the same batch would be resent
  *   forever without ever counting).
- * - Giving up sends the records still failing (the whole range, or [X, end) after a partial
- *   response) to the destination, or drops them when there is none, and commits past them.
+ * - Giving up sends the records still failing to the destination (or drops them when there is
+ *   none) and commits past the range: after a function error or an unreadable response the whole
+ *   range; after a partial response exactly the records the last response reported. The other
+ *   records of [X, end) were redelivered with them and processed, by the function's own account:
+ *   writing them as failed would have a destination's reader redo work that succeeded (the docs
+ *   are silent; an earlier version sent all of [X, end)).
+ * - A partial response's failures must all be records of the invocation (`batch-response.ts`
+ *   turns any other report into an invalid response, which fails the whole batch).
  * - Age is checked on a prefix: the leading records older than the limit. Records of a partition
  *   are in append order, so their timestamps only go backwards when producers' clocks disagree;
  *   such a record behind a younger one is delivered.
@@ -380,7 +386,7 @@ export function afterInvocation(
         actions: [
           discard(
             'RetryAttemptsExhausted',
-            offsets.filter((offset) => offset >= failedAt),
+            outcome.kind === 'partial' ? outcome.failedOffsets : offsets,
             settings,
             invoked,
           ),
@@ -453,7 +459,14 @@ function checkInvocation(
   }
   if (offsets.length === 0 && outcome.kind !== 'success')
     fail('nothing was invoked, so only success applies');
-  if (outcome.kind === 'partial' && !offsets.includes(outcome.lowestFailedOffset)) {
-    fail(`the failed offset ${outcome.lowestFailedOffset} was not invoked`);
+  if (outcome.kind === 'partial') {
+    if (!offsets.includes(outcome.lowestFailedOffset)) {
+      fail(`the failed offset ${outcome.lowestFailedOffset} was not invoked`);
+    }
+    if (outcome.failedOffsets[0] !== outcome.lowestFailedOffset) {
+      fail(`the failed offsets must start at the lowest, ${outcome.lowestFailedOffset}`);
+    }
+    const missing = outcome.failedOffsets.find((offset) => !offsets.includes(offset));
+    if (missing !== undefined) fail(`the failed offset ${missing} was not invoked`);
   }
 }

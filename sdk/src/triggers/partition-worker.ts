@@ -5,9 +5,14 @@
  * window, drops records the filters reject, gives up on records past their maximum age, invokes
  * the function with the Kafka ESM event, and applies what the failure policy decides: commit
  * (fenced by the lease epoch), retry, bisect, or send to the destination and commit past. So:
- * - at most one batch of a (trigger, partition) is in flight — the lease says who may invoke;
+ * - at most one batch of a (trigger, partition) is in flight — the lease says who may invoke, and
+ *   before each invocation it is extended to cover the whole invocation (the function's timeout
+ *   and more), so that a worker that stalls or dies mid-invocation still holds the partition until
+ *   its invocation must have ended;
  * - records go in offset order, and none is skipped except by the failure policy;
- * - a worker that dies at any point is resumed from the committed offset (at least once).
+ * - a worker that dies at any point is resumed from the committed offset (at least once);
+ * - a trigger disabled, deleted or updated stops its workers before their next invocation, and an
+ *   offset reset of its group makes a worker start over from the new offset.
  *
  * The I/O is behind small ports ({@link WorkerPorts}) so the same loop runs in AWS and locally, and
  * the lease and commit rules live in the groups table's store.
@@ -54,27 +59,42 @@ export interface HeldDispatchLease {
   readonly carried: PartitionState | undefined;
 }
 
+/** A lease a release did not give up, as it is now. */
+export interface KeptDispatchLease {
+  readonly lease: HeldDispatchLease;
+  /** Someone else moved the committed offset (an offset reset): start over from `lease.committed`. */
+  readonly offsetMoved: boolean;
+}
+
 /** What a worker needs from the groups table. */
 export interface DispatchLeasePort {
   /** Takes the lease unless another live worker holds it (then undefined). */
   take(): Promise<HeldDispatchLease | undefined>;
-  /** Commits `offset`, fenced by the lease's epoch; throws `LeaseLostError` when it was taken away. */
-  commit(lease: HeldDispatchLease, offset: number): Promise<void>;
-  /** Keeps the lease alive for another lease period; throws `LeaseLostError` when it was taken away. */
-  renew(lease: HeldDispatchLease): Promise<void>;
+  /**
+   * Commits `offset`, fenced by the lease's epoch; throws `LeaseLostError` when it was taken away.
+   * Returns undefined once committed; when someone else moved the committed offset meanwhile (an
+   * offset reset), nothing is written and the lease is returned with the offset now committed, to
+   * start over from.
+   */
+  commit(lease: HeldDispatchLease, offset: number): Promise<HeldDispatchLease | undefined>;
+  /**
+   * Keeps the lease alive for `forMs` from now (a lease period when omitted), never shortening
+   * it; throws `LeaseLostError` when it was taken away.
+   */
+  renew(lease: HeldDispatchLease, forMs?: number): Promise<void>;
   /** How often a running worker renews its lease (well inside the lease period). */
   readonly renewEveryMs: number;
   /**
    * Gives the lease up, marking the partition due at `dueAt` (undefined: not due) and leaving the
-   * failure policy's `state` for the next holder when it has retries in progress. Returns the lease
-   * again, with the new doorbell count, when the doorbell rang since `lease.ring` and the lease was
-   * kept instead (new records: keep delivering).
+   * failure policy's `state` for the next holder when it has retries in progress. A release that
+   * leaves the partition idle keeps the lease instead, and returns it, when the doorbell rang since
+   * `lease.ring` (new records: keep delivering) or the committed offset was moved (start over).
    */
   release(
     lease: HeldDispatchLease,
     dueAt: number | undefined,
     state: PartitionState | undefined,
-  ): Promise<HeldDispatchLease | undefined>;
+  ): Promise<KeptDispatchLease | undefined>;
 }
 
 /** What a worker needs from the log. */
@@ -84,7 +104,10 @@ export interface RecordPort {
   /** The log start: where a committed offset below it continues (retention removed the rest). */
   logStart(): Promise<number>;
   /** Records from `offset` on (at most `maxRecords`), and where the next read continues. */
-  read(offset: number, maxRecords: number): Promise<{ records: RawRecord[]; nextOffset: number }>;
+  read(
+    offset: number,
+    maxRecords: number,
+  ): Promise<{ readonly records: readonly RawRecord[]; readonly nextOffset: number }>;
 }
 
 /** The result of one Invoke call that returned (a function error included). */
@@ -128,6 +151,12 @@ export interface WorkerMetrics {
   Throttles: number;
 }
 
+/** What went wrong with a trigger's last invocation (`describeTrigger`'s last error). */
+export interface TriggerProblem {
+  readonly code: string;
+  readonly message: string;
+}
+
 /** Everything a worker runs against. */
 export interface WorkerPorts {
   readonly leases: DispatchLeasePort;
@@ -135,6 +164,14 @@ export interface WorkerPorts {
   readonly invoker: InvokePort;
   /** Undefined when the trigger has no on-failure destination (given-up records are dropped). */
   readonly destination: DestinationPort | undefined;
+  /**
+   * Whether the trigger still wants deliveries with the settings this worker runs with: false once
+   * it was disabled, deleted or updated. Asked before each invocation (the answer may be cached
+   * briefly); on false the worker stops and hands the partition on.
+   */
+  readonly settingsCurrent: () => Promise<boolean>;
+  /** Told after each invocation what went wrong with it, or undefined when it succeeded. */
+  readonly reportProblem: (problem: TriggerProblem | undefined) => Promise<void>;
   readonly now: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly random: () => number;
@@ -148,6 +185,11 @@ export interface WorkerTarget {
   readonly timestampType: TimestampType;
   readonly filter: RecordFilter | undefined;
   readonly bootstrapServers: string;
+  /**
+   * The longest an invocation can take (the function's timeout, plus its init phase and the
+   * network): the lease is extended by this much before each invocation.
+   */
+  readonly invocationLeaseMs: number;
 }
 
 /** How a worker run ended. */
@@ -234,40 +276,61 @@ export class PartitionWorker {
     keep: (lease: HeldDispatchLease) => void,
   ): Promise<WorkerResult> {
     let lease = taken;
-    {
-      const start = await this.#startPosition(lease);
-      // Retries in progress continue where the previous holder left them (their counts included).
-      let state = lease.carried?.position === start ? lease.carried : initialState(start);
-      this.#readFrom = state.position;
-      this.#committedSoFar = state.position;
-      for (;;) {
-        const now = this.#ports.now();
-        if (options.signal.reason instanceof LeaseLostError) throw options.signal.reason;
-        if (now >= options.deadline || options.signal.aborted) {
-          const dueAt = Math.max(now, state.notBefore);
-          await this.#ports.leases.release(lease, dueAt, state);
-          return { status: 'continue', dueAt, metrics: this.#metrics };
-        }
-        if (state.notBefore > now) {
-          // A backoff: wait here when it ends in time, else hand the partition to a later worker.
-          if (state.notBefore >= options.deadline) {
-            await this.#ports.leases.release(lease, state.notBefore, state);
-            return { status: 'continue', dueAt: state.notBefore, metrics: this.#metrics };
-          }
-          await this.#ports.sleep(state.notBefore - now, options.signal).catch(() => undefined);
-          continue;
-        }
-        const round = await this.#round(state, lease, options);
-        if (round === 'caught-up') {
-          const kept = await this.#ports.leases.release(lease, undefined, undefined);
-          if (!kept) return { status: 'idle', metrics: this.#metrics };
-          lease = kept;
-          keep(kept);
-          continue;
-        }
-        state = round;
+    const hold = (kept: HeldDispatchLease) => {
+      lease = kept;
+      keep(kept);
+    };
+    let state = await this.#begin(lease);
+    for (;;) {
+      const now = this.#ports.now();
+      if (options.signal.reason instanceof LeaseLostError) throw options.signal.reason;
+      if (now >= options.deadline || options.signal.aborted) {
+        return this.#handOn(lease, Math.max(now, state.notBefore), state);
       }
+      if (state.notBefore > now) {
+        // A backoff: wait here when it ends in time, else hand the partition to a later worker.
+        if (state.notBefore >= options.deadline) return this.#handOn(lease, state.notBefore, state);
+        await this.#ports.sleep(state.notBefore - now, options.signal).catch(() => undefined);
+        continue;
+      }
+      let round: PartitionState | 'caught-up' | { readonly stopped: PartitionState };
+      try {
+        round = await this.#round(state, lease, options);
+      } catch (error) {
+        if (!(error instanceof OffsetMoved)) throw error;
+        hold(error.lease);
+        state = await this.#begin(error.lease);
+        continue;
+      }
+      if (round === 'caught-up') {
+        const kept = await this.#ports.leases.release(lease, undefined, undefined);
+        if (!kept) return { status: 'idle', metrics: this.#metrics };
+        hold(kept.lease);
+        if (kept.offsetMoved) state = await this.#begin(kept.lease);
+        continue;
+      }
+      if ('stopped' in round) return this.#handOn(lease, this.#ports.now(), round.stopped);
+      state = round;
     }
+  }
+
+  /** Releases the lease leaving the partition due at `dueAt`, with the retry state for the next worker. */
+  async #handOn(lease: HeldDispatchLease, dueAt: number, state: PartitionState): Promise<WorkerResult> {
+    await this.#ports.leases.release(lease, dueAt, state);
+    return { status: 'continue', dueAt, metrics: this.#metrics };
+  }
+
+  /**
+   * The state to deliver from under `lease` — its committed offset, with the retries in progress
+   * the previous holder left (their counts included) — with nothing buffered.
+   */
+  async #begin(lease: HeldDispatchLease): Promise<PartitionState> {
+    const start = await this.#startPosition(lease);
+    const state = lease.carried?.position === start ? lease.carried : initialState(start);
+    this.#buffer = [];
+    this.#readFrom = state.position;
+    this.#committedSoFar = state.position;
+    return state;
   }
 
   async #startPosition(lease: HeldDispatchLease): Promise<number> {
@@ -277,12 +340,16 @@ export class PartitionWorker {
     return Math.max(lease.committed, logStart);
   }
 
-  /** One delivery round: returns the next state, or 'caught-up' when there is nothing to deliver. */
+  /**
+   * One delivery round: returns the next state, 'caught-up' when there is nothing to deliver, or
+   * `stopped` (with the state so far) when the run must end before invoking (it was stopped, or
+   * the trigger changed).
+   */
   async #round(
     state: PartitionState,
     lease: HeldDispatchLease,
     options: WorkerRunOptions,
-  ): Promise<PartitionState | 'caught-up'> {
+  ): Promise<PartitionState | 'caught-up' | { readonly stopped: PartitionState }> {
     const settings = this.#target.settings;
     const delivery = nextDelivery(state);
     let to: number;
@@ -316,6 +383,10 @@ export class PartitionWorker {
       return next;
     }
 
+    // Nothing is invoked for a run that was stopped, or for a trigger disabled, deleted or changed
+    // since the run began: the next run reads the trigger again (a disabled one has none).
+    if (options.signal?.aborted || !(await this.#ports.settingsCurrent())) return { stopped: next };
+
     const from = next.position;
     const invocation = { from, to, offsets: remaining.map((r) => r.offset) };
     const key = partitionKey(this.#target.topic, this.#target.partition);
@@ -325,6 +396,9 @@ export class PartitionWorker {
       outcome = { kind: 'payload-too-large' };
     } else {
       const event = buildKafkaEvent(remaining, this.#target.bootstrapServers);
+      // The lease covers this invocation to its end even if no renewal lands meanwhile (a stalled
+      // or killed dispatcher): no other worker can start a batch of this partition before then.
+      await this.#ports.leases.renew(lease, this.#target.invocationLeaseMs);
       try {
         result = await this.#ports.invoker.invoke(serializeKafkaEvent(event));
         outcome = interpretResponse(result, event, reportsBatchItemFailures(settings));
@@ -336,6 +410,7 @@ export class PartitionWorker {
         else this.#metrics.InvokeErrorCount++;
       }
     }
+    await this.#ports.reportProblem(problemOf(outcome, remaining.length));
     const step = afterInvocation(
       next,
       invocation,
@@ -446,7 +521,8 @@ export class PartitionWorker {
   ): Promise<void> {
     for (const action of actions) {
       if (action.type === 'commit') {
-        await this.#ports.leases.commit(lease, action.offset);
+        const moved = await this.#ports.leases.commit(lease, action.offset);
+        if (moved) throw new OffsetMoved(moved);
         this.#metrics.CommittedEventCount += Math.max(0, action.offset - this.#committedSoFar);
         this.#committedSoFar = Math.max(this.#committedSoFar, action.offset);
         continue;
@@ -478,5 +554,57 @@ export class PartitionWorker {
       value: r.value,
       headers: r.headers,
     };
+  }
+}
+
+/** Thrown inside a run when a commit found the committed offset moved by someone else. */
+class OffsetMoved extends Error {
+  readonly lease: HeldDispatchLease;
+
+  constructor(lease: HeldDispatchLease) {
+    super('The committed offset was moved by someone else (an offset reset)');
+    this.lease = lease;
+  }
+}
+
+/** What went wrong with an invocation of `count` records, as `describeTrigger` shows it. */
+function problemOf(outcome: BatchOutcome, count: number): TriggerProblem | undefined {
+  switch (outcome.kind) {
+    case 'success':
+      return undefined;
+    case 'function-error': {
+      const detail = [outcome.errorType, outcome.errorMessage].filter((p) => p !== undefined).join(': ');
+      return {
+        code: outcome.timedOut ? 'FunctionTimedOut' : 'FunctionError',
+        message: `The function failed (${outcome.functionError})${detail === '' ? '' : `: ${detail}`}`,
+      };
+    }
+    case 'partial': {
+      const failed = [...outcome.failedOffsets.values()].reduce((n, offsets) => n + offsets.length, 0);
+      return {
+        code: 'PartialBatchFailure',
+        message: `The function reported ${failed} of ${count} record(s) as failed`,
+      };
+    }
+    case 'invalid-response':
+      return {
+        code: 'InvalidBatchResponse',
+        message: `The function's batch response is invalid: ${outcome.reason}`,
+      };
+    case 'throttled':
+      return {
+        code: 'TooManyRequestsException',
+        message: 'Lambda throttled the invocation; it is retried with backoff',
+      };
+    case 'invoke-error':
+      return {
+        code: outcome.errorName,
+        message: `The Invoke call failed without running the function: ${outcome.errorName}`,
+      };
+    case 'payload-too-large':
+      return {
+        code: 'MaximumPayloadSizeExceeded',
+        message: `A batch of ${count} record(s) exceeds Lambda's invocation payload limit`,
+      };
   }
 }

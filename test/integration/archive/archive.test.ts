@@ -28,7 +28,8 @@ const BASE_TIMESTAMP = Date.now() - 3_600_000;
 
 /** Produces `count` records in batches of `perBatch`; values carry their index. */
 async function produce(topic: string, count: number, perBatch = 5, from = 0): Promise<void> {
-  const producer = tributary.producer();
+  // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+  const producer = tributary.producer({ compression: 'none' });
   for (let i = from; i < from + count; i += perBatch) {
     await producer.send({
       topic,

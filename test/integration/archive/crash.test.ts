@@ -39,7 +39,8 @@ function recordValue(i: number): string {
 async function setUp(): Promise<{ topic: string; ref: PartitionRef }> {
   const topic = uniqueTopic('crash');
   await admin.createTopic({ topic, configs: CONFIGS });
-  const producer = tributary.producer();
+  // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+  const producer = tributary.producer({ compression: 'none' });
   for (let i = 0; i < RECORDS; i += 5) {
     await producer.send({
       topic,
@@ -57,7 +58,8 @@ async function setUp(): Promise<{ topic: string; ref: PartitionRef }> {
 
 /** Appends 40 more records (offsets RECORDS.. RECORDS + 39) in batches of 5. */
 async function produceMore(topic: string): Promise<void> {
-  const producer = tributary.producer();
+  // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+  const producer = tributary.producer({ compression: 'none' });
   for (let i = RECORDS; i < RECORDS + 40; i += 5) {
     await producer.send({
       topic,

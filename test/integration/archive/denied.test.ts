@@ -38,7 +38,8 @@ function clientWith(ddbRule: FaultRule, s3Rule: FaultRule): Tributary {
 async function archivedTopic(): Promise<string> {
   const topic = uniqueTopic('denied');
   await admin.createTopic({ topic, configs: { 'segment.bytes': 4096, 'local.retention.ms': 0 } });
-  const producer = tributary.producer();
+  // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+  const producer = tributary.producer({ compression: 'none' });
   for (let i = 0; i < 100; i += 5) {
     await producer.send({
       topic,

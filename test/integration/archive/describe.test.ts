@@ -21,7 +21,8 @@ const ARCHIVE_NOW = { 'segment.bytes': 4096, 'local.retention.ms': 0 };
 /** Produces `count` records of ~150 bytes to partition 0 in batches of 5, timestamped an hour ago. */
 async function produce(topic: string, count: number): Promise<void> {
   const base = Date.now() - 3_600_000;
-  const producer = tributary.producer();
+  // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+  const producer = tributary.producer({ compression: 'none' });
   for (let i = 0; i < count; i += 5) {
     await producer.send({
       topic,

@@ -10,7 +10,8 @@ afterAll(() => tributary.close());
 /** Produces `count` records of ~150 bytes in batches of `perBatch`, timestamped an hour ago. */
 async function produce(topic: string, count: number, perBatch = 5): Promise<void> {
   const base = Date.now() - 3_600_000;
-  const producer = tributary.producer();
+  // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+  const producer = tributary.producer({ compression: 'none' });
   for (let i = 0; i < count; i += perBatch) {
     await producer.send({
       topic,

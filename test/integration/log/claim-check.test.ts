@@ -104,7 +104,8 @@ describe('claim check', () => {
       command === 'PutItemCommand' && dropped++ < 2 ? 'drop-response' : undefined,
     );
     const client = testClient({ dynamoDBClient: faulty });
-    const producer = client.producer({ lingerMs: 0 });
+    // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+    const producer = client.producer({ lingerMs: 0, compression: 'none' });
     const values = Array.from({ length: 4 }, (_, i) => `${i}:${'x'.repeat(i % 2 === 0 ? 3000 : 100)}`);
     for (const value of values) await producer.send({ topic, messages: [{ value }] });
     await producer.close();
@@ -120,7 +121,8 @@ describe('claim check', () => {
   it('raises a typed error naming the object when a claimed batch is missing', async () => {
     const topic = uniqueTopic('missing');
     await admin.createTopic({ topic, configs: { 'large.message.threshold.bytes': 1024 } });
-    const producer = tributary.producer();
+    // Stored sizes here assume uncompressed batches (the producer compresses with zstd by default).
+    const producer = tributary.producer({ compression: 'none' });
     await producer.send({ topic, messages: [{ value: 'y'.repeat(5000) }] });
     await producer.close();
     const [key] = await objectsOf(topic);

@@ -8,6 +8,7 @@ import {
   type SegmentBatch,
   splitBatches,
   verifySegment,
+  wholeBatchesEnd,
 } from '../../../sdk/src/archive/segment-format.ts';
 import { CorruptRecordError, InvalidArgumentError } from '../../../sdk/src/errors.ts';
 import { segmentObjectKeys } from '../../../sdk/src/keys.ts';
@@ -340,6 +341,34 @@ describe('buildSegment: random segments', () => {
             return h.baseOffset <= target && target <= h.baseOffset + h.lastOffsetDelta;
           });
           expect(holder).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('wholeBatchesEnd: a read from any indexed batch to it holds whole batches, as many as fit', async () => {
+    const random = seededRandom(testSeed('segment wholeBatchesEnd'));
+    const batches = await randomBatches(random, 40, 30);
+    const starts = batches.map((_, i) => batches.slice(0, i).reduce((n, b) => n + b.bytes.length, 0));
+    for (const interval of [0, 150, 600, 1_000_000]) {
+      const segment = buildSegment(batches, { indexIntervalBytes: interval });
+      const positions = offsetEntries(segment.index).map((e) => e.position);
+      for (const from of positions) {
+        for (let want = from + 1; want <= segment.bytes + 10; want += 37) {
+          const end = wholeBatchesEnd(segment.index, from, want, segment.bytes, 'seg.index');
+          // Ends at a batch start (or the segment's end) after `from`: the read splits with nothing left over.
+          expect(end).toBeGreaterThan(from);
+          expect([...starts, segment.bytes]).toContain(end);
+          expect(splitBatches(segment.log.subarray(from, end), 'seg.log').rest).toBe(0);
+          if (want >= segment.bytes) expect(end).toBe(segment.bytes);
+          else if (end > want) {
+            // Longer than asked only when no indexed batch start lies in (from, want].
+            expect(positions.filter((p) => p > from && p <= want)).toEqual([]);
+            expect(positions.filter((p) => p > want && p < end)).toEqual([]);
+          } else {
+            // Otherwise the last indexed start within reach: no later one fits.
+            expect(positions.filter((p) => p > end && p <= want)).toEqual([]);
+          }
         }
       }
     }

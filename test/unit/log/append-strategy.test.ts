@@ -26,6 +26,28 @@ describe('append strategy', () => {
     expect(s.path).toBe('one-phase');
   });
 
+  it("claims a new appender's first large batches with a placeholder, and drops the prior within a few quiet appends", () => {
+    // The appender's order: choose the path, attempt, fold the outcome in.
+    const paths: string[] = [];
+    let s = INITIAL_CONTENTION;
+    for (let i = 0; i < 20; i++) {
+      s = choosePath(s, 127 * 1024);
+      paths.push(s.path);
+      s = recordAttempt(s, false);
+    }
+    expect(paths[0]).toBe('two-phase');
+    expect(paths.filter((p) => p === 'two-phase')).toHaveLength(5);
+    expect(paths.slice(5).every((p) => p === 'one-phase')).toBe(true);
+  });
+
+  it('stays two-phase when its first appends collide', () => {
+    let s = choosePath(recordAttempt(INITIAL_CONTENTION, false), 127 * 1024);
+    for (let i = 0; i < 3; i++) s = choosePath(recordAttempt(s, i === 0), 127 * 1024);
+    expect(s.path).toBe('two-phase');
+    for (let i = 0; i < 5; i++) s = choosePath(recordAttempt(s, false), 127 * 1024);
+    expect(s.path).toBe('two-phase');
+  });
+
   it('keeps one-unit batches one-phase even under contention (a placeholder would not save anything)', () => {
     let s = INITIAL_CONTENTION;
     for (let i = 0; i < 30; i++) s = choosePath(recordAttempt(s, true), 900);

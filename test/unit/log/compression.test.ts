@@ -17,6 +17,7 @@ import {
   compress,
   compressionCode,
   compressionFromCode,
+  DEFAULT_COMPRESSION_LEVELS,
   decompress,
 } from '../../../sdk/src/log/compression.ts';
 import { seededRandom, testSeed } from '../../helpers/random.ts';
@@ -281,5 +282,54 @@ describe('gzip', () => {
     const flipped = gz.slice();
     flipped[gz.length - 5]! ^= 0xff; // inside the CRC-32 trailer
     await expect(decompress('gzip', flipped)).rejects.toThrow(CorruptRecordError);
+  });
+});
+
+describe('levels', () => {
+  const random = seededRandom(7);
+  const text = bytesOf(
+    Array.from(
+      { length: 3000 },
+      (_, i) =>
+        `{"id":${i},"customer":"c-${Math.floor(random() * 500)}","total":${(random() * 300).toFixed(2)},"city":"${['Lyon', 'Osaka', 'Austin'][i % 3]}"}`,
+    ).join('\n'),
+  );
+
+  it.each([
+    ['gzip', 1],
+    ['gzip', 9],
+    ['zstd', 1],
+    ['zstd', 19],
+  ] as const)('round-trips %s at level %i', async (codec, level) => {
+    const packed = await compress(codec, text, level);
+    expect(Buffer.from(await decompress(codec, packed)).equals(Buffer.from(text))).toBe(true);
+  });
+
+  it('compresses smaller at higher levels, and the default level is the codec default', async () => {
+    for (const codec of ['gzip', 'zstd'] as const) {
+      const [low, high] = [await compress(codec, text, 1), await compress(codec, text, 9)];
+      expect(high.byteLength).toBeLessThan(low.byteLength);
+      expect(
+        Buffer.from(await compress(codec, text)).equals(
+          Buffer.from(await compress(codec, text, DEFAULT_COMPRESSION_LEVELS[codec])),
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it('refuses a level for codecs without levels, and levels out of range', async () => {
+    await expect(compress('lz4', text, 3)).rejects.toThrow(InvalidArgumentError);
+    await expect(compress('snappy', text, 1)).rejects.toThrow(InvalidArgumentError);
+    await expect(compress('gzip', text, 0)).rejects.toThrow(InvalidArgumentError);
+    await expect(compress('zstd', text, 23)).rejects.toThrow(InvalidArgumentError);
+    await expect(compress('zstd', text, 2.5)).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('writes zstd frames that record their content size (the input size is told to the encoder)', async () => {
+    const frame = await compress('zstd', text);
+    // Frame header descriptor (RFC 8878 3.1.1.1.1): a content size field is present when its flag
+    // is set or the frame is a single segment.
+    const descriptor = frame[4]!;
+    expect(descriptor >>> 6 !== 0 || (descriptor & 0x20) !== 0).toBe(true);
   });
 });

@@ -92,16 +92,25 @@ describe('interpretResponse with ReportBatchItemFailures', () => {
         ['orders-eu-3', 1208],
         ['orders-eu-5', 88],
       ]),
+      failedOffsets: new Map([
+        ['orders-eu-3', [1208, 1210]],
+        ['orders-eu-5', [88]],
+      ]),
     });
     expect(outcomeForPartition(outcome, 'orders-eu-3')).toEqual({
       kind: 'partial',
       lowestFailedOffset: 1208,
+      failedOffsets: [1208, 1210],
     });
   });
 
   it('accepts an offset written as a decimal string (the ESM coerces it)', () => {
     const outcome = interpretResponse(ok(failures(item('orders-eu-5', '88'))), event, true);
-    expect(outcomeForPartition(outcome, 'orders-eu-5')).toEqual({ kind: 'partial', lowestFailedOffset: 88 });
+    expect(outcomeForPartition(outcome, 'orders-eu-5')).toEqual({
+      kind: 'partial',
+      lowestFailedOffset: 88,
+      failedOffsets: [88],
+    });
     expect(outcomeForPartition(outcome, 'orders-eu-3')).toEqual({ kind: 'success' });
   });
 
@@ -194,6 +203,6 @@ describe('classifyInvokeError', () => {
     expect(countsAsAttempt({ kind: 'throttled' })).toBe(false);
     expect(countsAsAttempt({ kind: 'invoke-error', errorName: 'X', retriable: true })).toBe(false);
     expect(countsAsAttempt({ kind: 'success' })).toBe(false);
-    expect(countsAsAttempt({ kind: 'partial', lowestFailedOffset: 1 })).toBe(true);
+    expect(countsAsAttempt({ kind: 'partial', lowestFailedOffset: 1, failedOffsets: [1] })).toBe(true);
   });
 });

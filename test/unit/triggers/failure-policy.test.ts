@@ -50,7 +50,11 @@ const fnError: PartitionOutcome = {
   errorMessage: 'boom',
 };
 const timeout: PartitionOutcome = { ...fnError, timedOut: true, errorType: 'Sandbox.Timedout' };
-const partialAt = (offset: number): PartitionOutcome => ({ kind: 'partial', lowestFailedOffset: offset });
+const partialAt = (offset: number, ...more: number[]): PartitionOutcome => ({
+  kind: 'partial',
+  lowestFailedOffset: offset,
+  failedOffsets: [offset, ...more],
+});
 const throttled: PartitionOutcome = { kind: 'throttled' };
 
 function retrying(from: number, to: number, attempts: number, invokeCount = attempts + 1): PartitionState {
@@ -266,10 +270,12 @@ describe('afterInvocation: every rule of the table', () => {
       next: { position: 12, pending: [{ from: 12, to: 15, attempts: 2, invokeCount: 3 }] },
     },
     {
-      name: 'a partial response with retries exhausted gives up on the failed suffix only',
+      // The contract changed here: it used to give up on all of [13, 15), records the function
+      // had just reported as processed included.
+      name: 'a partial response with retries exhausted gives up on exactly the reported records',
       state: retrying(10, 15, 2),
       invocation: batch(10, 15),
-      outcome: partialAt(13),
+      outcome: partialAt(11, 13),
       settings: settings({
         functionResponseTypes: ['ReportBatchItemFailures'],
         maximumRetryAttempts: 2,
@@ -280,7 +286,7 @@ describe('afterInvocation: every rule of the table', () => {
         {
           type: 'discard',
           condition: 'RetryAttemptsExhausted',
-          offsets: [13, 14],
+          offsets: [11, 13],
           to: 'destination',
           approximateInvokeCount: 4,
         },
@@ -463,6 +469,7 @@ describe('afterInvocation: every rule of the table', () => {
     ['an empty range', initialState(5), batch(5, 5), success],
     ['a failure with nothing invoked', initialState(5), batch(5, 8, []), fnError],
     ['a partial failure at an offset not invoked', initialState(5), batch(5, 8, [5, 7]), partialAt(6)],
+    ['a later partial failure not invoked', initialState(5), batch(5, 8, [5, 7]), partialAt(5, 6)],
   ])('refuses %s (a dispatcher bug)', (_, state, invocation, outcome) => {
     expect(() => afterInvocation(state, invocation, outcome, settings(), NOW, 0)).toThrow(LogInvariantError);
   });
@@ -616,8 +623,11 @@ describe('invariants for any sequence of outcomes (property)', () => {
             const invocation = { from: state.position, to, offsets };
             let outcome: PartitionOutcome;
             if (offsets.length === 0) outcome = { kind: 'success' };
-            else if (step.kind === 'partial') outcome = partialAt(offsets[step.pick % offsets.length]!);
-            else if (step.kind === 'function-error') outcome = fnError;
+            else if (step.kind === 'partial') {
+              // The lowest failure, and some of the later records too.
+              const lowest = offsets[step.pick % offsets.length]!;
+              outcome = partialAt(lowest, ...offsets.filter((o) => o > lowest && (o + step.pick) % 3 === 0));
+            } else if (step.kind === 'function-error') outcome = fnError;
             else if (step.kind === 'invalid-response') outcome = { kind: 'invalid-response', reason: 'x' };
             else if (step.kind === 'invoke-error')
               outcome = { kind: 'invoke-error', errorName: 'X', retriable: step.pick % 2 === 0 };
@@ -627,8 +637,11 @@ describe('invariants for any sequence of outcomes (property)', () => {
             expect(result.state.notBefore).toBeGreaterThanOrEqual(now);
             // What the function completed: everything on success, the records before the failure on a partial response.
             if (outcome.kind === 'success') for (const o of offsets) processed.add(o);
-            if (outcome.kind === 'partial')
-              for (const o of offsets) if (o < outcome.lowestFailedOffset) processed.add(o);
+            // (A partial response says which records failed: the others were processed.)
+            if (outcome.kind === 'partial') {
+              const failed = outcome.failedOffsets;
+              for (const o of offsets) if (!failed.includes(o)) processed.add(o);
+            }
             state = result.state;
             apply(result.actions);
             // Pending ranges are contiguous from the position.

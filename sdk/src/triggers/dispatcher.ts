@@ -1,0 +1,501 @@
+/**
+ * The trigger dispatcher: turns new records into invocations of trigger functions, in AWS (one
+ * Lambda function of the stack) and on the local stack alike. Three entry points:
+ * - {@link Dispatcher.doorbell}: the log table's stream says which partitions got records. The
+ *   stream is only a doorbell — what to deliver is read from the log by offset, from the trigger
+ *   group's committed offset — so stream order, duplicates or loss cannot reorder or skip records.
+ *   Each (trigger, partition) is rung (marked due, its ring counter bumped); where no dispatcher
+ *   holds it, a worker is started (in AWS an asynchronous invocation of this function, so a long
+ *   delivery never holds a stream shard).
+ * - {@link Dispatcher.work}: one worker run for one (trigger, partition) — see
+ *   `partition-worker.ts`; at most one holds a partition's lease, so one batch is in flight.
+ * - {@link Dispatcher.sweep}: the schedule's catch-up: partitions that are due (a worker died, a
+ *   backoff ended, a doorbell was lost, a trigger was enabled) and not held get a worker. It reads
+ *   each enabled trigger's lease items with one small query (a few hundred bytes per partition):
+ *   no records, (almost) no cost.
+ * A trigger's `scalingConfig.maximumConcurrency` caps how many of its partitions are delivered at
+ * once; the rest stay due and are started as workers finish.
+ */
+import { randomBytes } from 'node:crypto';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { StorageContext } from '../context.ts';
+import { TopicNotFoundError, TributaryError } from '../errors.ts';
+import { type DispatchLeaseRecord, LeaseStore } from '../groups/lease-store.ts';
+import { sleep } from '../retry.ts';
+import type { RawValue } from '../serde.ts';
+import type { TopicCache } from '../topics/topic-cache.ts';
+import type { TopicMetadata } from '../topics/topic-metadata.ts';
+import { DirectPartitionSource } from '../transport/direct-source.ts';
+import { destinationPort } from './destinations.ts';
+import { compileFilterCriteria } from './event-filter.ts';
+import type { PartitionState } from './failure-policy.ts';
+import { lambdaInvoker } from './lambda-invoker.ts';
+import {
+  type DispatchLeasePort,
+  type HeldDispatchLease,
+  PartitionWorker,
+  type TriggerProblem,
+  type WorkerMetrics,
+  type WorkerResult,
+} from './partition-worker.ts';
+import { TRIGGER_LIST_MAX_AGE_MS, type TriggerRecordOf, type TriggerRegistry } from './trigger-registry.ts';
+import { onFailureDestination, parseFunctionName, type TriggerSettings } from './trigger-settings.ts';
+
+/** One unit of work: deliver `partition` of trigger `trigger`. */
+export interface WorkJob {
+  readonly trigger: string;
+  readonly partition: number;
+}
+
+/** A partition that got records, from a log table stream record's key. */
+export interface RungPartition {
+  readonly topic: string;
+  readonly incarnation: string;
+  readonly partition: number;
+}
+
+/** What the dispatcher runs on. */
+export interface DispatcherOptions {
+  readonly ctx: StorageContext;
+  readonly topics: TopicCache;
+  readonly triggers: TriggerRegistry;
+  readonly lambda: LambdaClient;
+  readonly sqs: () => SQSClient;
+  /** Starts a worker for `job` elsewhere (AWS: an asynchronous self-invocation; locally: in process). */
+  readonly startWorker: (job: WorkJob) => Promise<void>;
+  /** Appends dead letters to a Tributary topic. */
+  readonly appendToTopic: (
+    topic: string,
+    messages: readonly { readonly key: Uint8Array | null; readonly value: RawValue }[],
+  ) => Promise<void>;
+  /** The region the functions are in (their ARNs in destination records). */
+  readonly region: string;
+  /** `bootstrapServers` of the events (Tributary has no brokers: the Kafka gateway's address, or a name). */
+  readonly bootstrapServers: string;
+  /** How long a worker's lease lasts without renewal. @default 30000 */
+  readonly leaseMs?: number;
+  /** Receives each worker run's counters (Lambda's ESM metric names). @default none */
+  readonly onMetrics?: (trigger: TriggerSettings, partition: number, metrics: WorkerMetrics) => void;
+  /** Receives problems that did not stop the dispatcher (a trigger whose topic is gone...). @default none */
+  readonly onProblem?: (message: string, error: unknown) => void;
+  /** How long the list of triggers is cached (at most `TRIGGER_LIST_MAX_AGE_MS`). @default 10000 */
+  readonly triggerCacheMs?: number;
+}
+
+const DEFAULT_LEASE_MS = 30_000;
+/** Room kept at the end of a worker run for releasing the lease and handing on. */
+const RELEASE_MARGIN_MS = 5_000;
+/**
+ * What an invocation may take beyond its function's timeout: Lambda's init phase (up to 10 s, in
+ * AWS and on the local stack alike, not counted in the timeout) and the network. The lease is
+ * extended by timeout + this before each invocation.
+ */
+const INVOCATION_OVERHEAD_MS = 12_000;
+
+/** The dispatcher of one deployment; one instance per process. */
+export class Dispatcher {
+  readonly #options: DispatcherOptions;
+  readonly #leaseMs: number;
+  readonly #id = `dispatcher-${randomBytes(6).toString('hex')}`;
+  #cache: { at: number; triggers: readonly TriggerRecordOf[] } | undefined;
+  readonly #timeouts = new Map<string, number>();
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /**
+   * The doorbell: rings every enabled trigger's lease of each partition that got records and starts
+   * a worker where none holds it. Partitions of other incarnations (a deleted topic) are ignored.
+   */
+  async doorbell(partitions: readonly RungPartition[]): Promise<void> {
+    const unique = new Map(
+      partitions.map((p) => [`${p.topic}\u0000${p.incarnation}\u0000${p.partition}`, p]),
+    );
+    if (unique.size === 0) return;
+    const triggers = await this.#enabledTriggers();
+    await Promise.all(
+      [...unique.values()].map(async (p) => {
+        const topic = await this.#topic(p.topic, p);
+        if (!topic || topic.incarnation !== p.incarnation) return;
+        for (const trigger of triggers.filter((t) => t.settings.topic === p.topic)) {
+          const leases = new LeaseStore(this.#options.ctx, trigger.settings.groupId);
+          const { held } = await leases.ring(p.topic, p.partition);
+          if (held) continue;
+          if (trigger.settings.scalingConfig.maximumConcurrency !== undefined) {
+            // Capped: the sweep of this trigger starts what the cap allows (this partition is due now).
+            await this.#sweepTrigger(trigger, topic);
+          } else {
+            await this.#options.startWorker({ trigger: trigger.settings.name, partition: p.partition });
+          }
+        }
+      }),
+    );
+  }
+
+  /** Catch-up: starts workers for every due partition no dispatcher holds, within each trigger's cap. */
+  async sweep(): Promise<void> {
+    for (const trigger of await this.#enabledTriggers(true)) {
+      const topic = await this.#topic(trigger.settings.topic);
+      if (!topic) continue;
+      try {
+        await this.#sweepTrigger(trigger, topic);
+      } catch (error) {
+        this.#options.onProblem?.(`Sweeping trigger ${trigger.settings.name} failed`, error);
+      }
+    }
+  }
+
+  /**
+   * Runs one worker for `job` until its partition is caught up or `deadline` (epoch ms) is near;
+   * when it stops with work left (out of time, or a backoff ends after the deadline), the
+   * partition stays due and — when `continueNow` — the next worker is started at once.
+   */
+  async work(
+    job: WorkJob,
+    deadline: number,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<WorkerResult> {
+    const trigger = await this.#trigger(job.trigger);
+    if (!trigger?.settings.enabled) return { status: 'busy' };
+    const settings = trigger.settings;
+    const topic = await this.#topic(settings.topic, { partition: job.partition });
+    if (!topic || job.partition >= topic.partitions) return { status: 'busy' };
+    const ref = { topic: topic.name, incarnation: topic.incarnation, partition: job.partition };
+    const source = new DirectPartitionSource(this.#options.ctx, ref);
+    const targetTimeout = await this.#functionTimeoutMs(settings.functionName);
+    // Invocations start only while the slowest one still ends inside this run.
+    const stopStarting = deadline - targetTimeout - RELEASE_MARGIN_MS;
+    const destination = onFailureDestination(settings);
+    const worker = new PartitionWorker(
+      {
+        settings,
+        topic: topic.name,
+        partition: job.partition,
+        timestampType: topic.config.timestampType === 'LogAppendTime' ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
+        filter:
+          settings.filterCriteria.filters.length > 0
+            ? compileFilterCriteria(settings.filterCriteria.filters)
+            : undefined,
+        bootstrapServers: this.#options.bootstrapServers,
+        invocationLeaseMs: targetTimeout + INVOCATION_OVERHEAD_MS,
+      },
+      {
+        leases: this.#leasePort(settings, topic, job.partition),
+        records: {
+          start: () => source.reader.logStartOffset(),
+          logStart: () => source.reader.logStartOffset(),
+          read: (offset, maxRecords) =>
+            source.fetch(offset, { maxRecords, maxBytes: 6 * 1024 * 1024, maxWaitMs: 0 }),
+        },
+        invoker: lambdaInvoker(this.#options.lambda, settings.functionName),
+        destination: destination
+          ? destinationPort(destination, {
+              triggerName: settings.name,
+              functionArn: this.#functionArn(settings.functionName),
+              bootstrapServers: this.#options.bootstrapServers,
+              now: this.#options.ctx.now,
+              appendToTopic: this.#options.appendToTopic,
+              sqs: this.#options.sqs,
+              s3: () => this.#options.ctx.s3,
+            })
+          : undefined,
+        settingsCurrent: this.#settingsCheck(trigger, topic),
+        reportProblem: this.#problemReporter(trigger),
+        now: this.#options.ctx.now,
+        sleep: (ms, signal) => sleep(ms, signal),
+        random: Math.random,
+      },
+    );
+    let result: WorkerResult;
+    try {
+      result = await worker.run({
+        deadline: Math.max(this.#options.ctx.now() + 1, stopStarting),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      await this.#options.triggers
+        .recordError(settings.name, describeError(error))
+        .catch((recording: unknown) =>
+          this.#options.onProblem?.('Recording a trigger error failed', recording),
+        );
+      throw error;
+    }
+    if (result.status !== 'busy') this.#options.onMetrics?.(settings, job.partition, result.metrics);
+    if (settings.scalingConfig.maximumConcurrency !== undefined && result.status !== 'busy') {
+      // A slot freed: hand it to another due partition of this trigger.
+      await this.#sweepTrigger(trigger, topic).catch((error: unknown) =>
+        this.#options.onProblem?.(`Sweeping trigger ${settings.name} failed`, error),
+      );
+    }
+    return result;
+  }
+
+  async #sweepTrigger(trigger: TriggerRecordOf, topic: TopicMetadata): Promise<void> {
+    const settings = trigger.settings;
+    const states = await new LeaseStore(this.#options.ctx, settings.groupId).dispatchStates(topic.name);
+    const now = this.#options.ctx.now();
+    const held = states.filter((s) => s.heldUntil !== undefined && s.heldUntil > now).length;
+    const cap = settings.scalingConfig.maximumConcurrency ?? Number.POSITIVE_INFINITY;
+    const due = states
+      .filter((s) => s.due !== undefined && s.due <= now && !(s.heldUntil !== undefined && s.heldUntil > now))
+      .filter((s) => s.partition < topic.partitions)
+      .sort((a, b) => (a.due ?? 0) - (b.due ?? 0))
+      .map((s) => s.partition);
+    // A partition without a lease item was never rung: one added to the topic after the trigger,
+    // whose first doorbell came while a dispatcher's list of triggers did not have the trigger
+    // yet (or was lost). Nothing else would ever mark it due, so it gets a worker (once: the
+    // worker's lease creates the item). Not while the trigger is new: its creation writes the
+    // items of the partitions it starts on (LATEST's offsets must be in place before a worker).
+    const known = new Set(states.map((s) => s.partition));
+    const settled = trigger.stored.createdAt + TRIGGER_LIST_MAX_AGE_MS < now;
+    const unrung = settled
+      ? Array.from({ length: topic.partitions }, (_, p) => p).filter((p) => !known.has(p))
+      : [];
+    for (const partition of [...due, ...unrung].slice(0, Math.max(0, cap - held))) {
+      await this.#options.startWorker({ trigger: settings.name, partition });
+    }
+  }
+
+  /**
+   * Whether `trigger` still is enabled with the settings a run started with, and its topic still
+   * the incarnation the run delivers, read again at most every trigger cache period: a run stops
+   * before its next invocation once the trigger was disabled, deleted or updated, or its topic
+   * deleted (a retried batch is still buffered and would be invoked forever); the next run reads
+   * the new settings, or finds nothing to do.
+   */
+  #settingsCheck(trigger: TriggerRecordOf, topic: TopicMetadata): () => Promise<boolean> {
+    const now = this.#options.ctx.now;
+    const everyMs = Math.min(
+      this.#options.triggerCacheMs ?? TRIGGER_LIST_MAX_AGE_MS,
+      TRIGGER_LIST_MAX_AGE_MS,
+    );
+    let checkedAt = now();
+    let current = true;
+    return async () => {
+      if (!current || now() - checkedAt < everyMs) return current;
+      const [latest, latestTopic] = await Promise.all([
+        this.#trigger(trigger.settings.name),
+        this.#topic(topic.name),
+      ]);
+      checkedAt = now();
+      current =
+        latest?.settings.enabled === true &&
+        latest.stored.version === trigger.stored.version &&
+        latestTopic?.incarnation === topic.incarnation;
+      return current;
+    };
+  }
+
+  /**
+   * Records each change of what went wrong with a trigger's invocations as its last error
+   * (`describeTrigger`), and clears it once an invocation succeeds: a function error is what a
+   * user asks a trigger about first, and it is no exception of the dispatcher's.
+   */
+  #problemReporter(trigger: TriggerRecordOf): (problem: TriggerProblem | undefined) => Promise<void> {
+    const keyOf = (problem: TriggerProblem | undefined) =>
+      problem === undefined ? undefined : `${problem.code}\u0000${problem.message}`;
+    let recorded = keyOf(parseProblem(trigger.stored.lastError));
+    return async (problem) => {
+      const key = keyOf(problem);
+      if (key === recorded) return;
+      try {
+        await this.#options.triggers.recordError(trigger.settings.name, problem);
+        recorded = key;
+      } catch (error) {
+        this.#options.onProblem?.(`Recording the state of trigger ${trigger.settings.name} failed`, error);
+      }
+    };
+  }
+
+  #leasePort(settings: TriggerSettings, topic: TopicMetadata, partition: number): DispatchLeasePort {
+    const store = new LeaseStore(this.#options.ctx, settings.groupId);
+    const now = this.#options.ctx.now;
+    // The store's view of each lease handed out (it moves on with every commit).
+    const records = new WeakMap<HeldDispatchLease, DispatchLeaseRecord>();
+    const held = (record: DispatchLeaseRecord): HeldDispatchLease => {
+      const lease: HeldDispatchLease = {
+        epoch: record.epoch,
+        committed: record.committed,
+        ring: record.ring,
+        carried: parseCarried(record.policyState, topic.incarnation),
+      };
+      records.set(lease, record);
+      return lease;
+    };
+    const recordOf = (lease: HeldDispatchLease) => records.get(lease)!;
+    return {
+      renewEveryMs: Math.max(1_000, Math.floor(this.#leaseMs / 3)),
+      take: async () => {
+        const taken = await store.takeDispatch(
+          topic.name,
+          partition,
+          this.#id,
+          now() + this.#leaseMs,
+          topic.incarnation,
+        );
+        return taken ? held(taken) : undefined;
+      },
+      commit: async (lease, offset) => {
+        const { lease: record, offsetMoved } = await store.commitDispatch(
+          topic.name,
+          partition,
+          recordOf(lease),
+          offset,
+        );
+        if (offsetMoved) return held(record);
+        records.set(lease, record);
+        return undefined;
+      },
+      renew: (lease, forMs) =>
+        store.renewDispatch(
+          topic.name,
+          partition,
+          recordOf(lease),
+          now() + Math.max(this.#leaseMs, forMs ?? 0),
+        ),
+      release: async (lease, dueAt, state) => {
+        const kept = await store.releaseDispatch(
+          topic.name,
+          partition,
+          recordOf(lease),
+          dueAt,
+          state === undefined || (state.pending.length === 0 && state.notBefore <= now())
+            ? undefined
+            : JSON.stringify({ incarnation: topic.incarnation, state } satisfies CarriedState),
+        );
+        return kept ? { lease: held(kept.lease), offsetMoved: kept.offsetMoved } : undefined;
+      },
+    };
+  }
+
+  async #enabledTriggers(fresh = false): Promise<readonly TriggerRecordOf[]> {
+    const maxAge = Math.min(this.#options.triggerCacheMs ?? TRIGGER_LIST_MAX_AGE_MS, TRIGGER_LIST_MAX_AGE_MS);
+    const now = this.#options.ctx.now();
+    if (fresh || !this.#cache || now - this.#cache.at > maxAge) {
+      this.#cache = { at: now, triggers: await this.#options.triggers.list() };
+    }
+    return this.#cache.triggers.filter((t) => t.settings.enabled);
+  }
+
+  async #trigger(name: string): Promise<TriggerRecordOf | undefined> {
+    try {
+      return await this.#options.triggers.get(name);
+    } catch (error) {
+      if (error instanceof TributaryError && error.code === 'TRIGGER_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * A topic's metadata (cached), read again when it disagrees with what a stream record or a job
+   * says (a partition beyond the cached count: partitions were added; another incarnation: the
+   * topic was recreated), so new partitions are delivered at once rather than after the cache
+   * expires.
+   */
+  async #topic(
+    name: string,
+    seen: { readonly partition: number; readonly incarnation?: string } = { partition: 0 },
+  ): Promise<TopicMetadata | undefined> {
+    try {
+      const cached = await this.#options.topics.get(name);
+      const stale =
+        seen.partition >= cached.partitions ||
+        (seen.incarnation !== undefined && seen.incarnation !== cached.incarnation);
+      if (!stale) return cached;
+      this.#options.topics.invalidate(name);
+      return await this.#options.topics.get(name);
+    } catch (error) {
+      if (error instanceof TopicNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** The target's timeout (GetFunctionConfiguration, cached): invocations must end inside a run. */
+  async #functionTimeoutMs(functionName: string): Promise<number> {
+    const cached = this.#timeouts.get(functionName);
+    if (cached !== undefined) return cached;
+    let timeout = 900_000;
+    try {
+      const ref = parseFunctionName(functionName);
+      const out = await this.#options.lambda.send(
+        new GetFunctionConfigurationCommand({
+          FunctionName: ref.functionName,
+          ...(ref.qualifier === undefined ? {} : { Qualifier: ref.qualifier }),
+        }),
+      );
+      timeout = (out.Timeout ?? 900) * 1000;
+    } catch (error) {
+      this.#options.onProblem?.(`Reading the timeout of ${functionName} failed (assuming 15 minutes)`, error);
+    }
+    this.#timeouts.set(functionName, timeout);
+    return timeout;
+  }
+
+  #functionArn(functionName: string): string {
+    if (functionName.startsWith('arn:')) return functionName;
+    const ref = parseFunctionName(functionName);
+    return `arn:aws:lambda:${this.#options.region}:${ref.accountId ?? '000000000000'}:function:${ref.functionName}${ref.qualifier ? `:${ref.qualifier}` : ''}`;
+  }
+}
+
+/**
+ * The failure policy's state as a worker leaves it for the next one, with the incarnation of the
+ * topic it is about: a lease item that never had a commit has no incarnation of its own, and the
+ * retries of a deleted topic must not be carried into one created again under the name (they
+ * would "redeliver" offsets the new topic does not have yet, and commit past them).
+ */
+interface CarriedState {
+  readonly incarnation: string;
+  readonly state: PartitionState;
+}
+
+function parseCarried(json: string | undefined, incarnation: string): PartitionState | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const carried = JSON.parse(json) as Partial<CarriedState>;
+    return carried.incarnation === incarnation ? carried.state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The problem a stored last error (JSON) names, if any. */
+function parseProblem(json: string | undefined): TriggerProblem | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(json) as Partial<TriggerProblem>;
+    return typeof parsed.code === 'string' && typeof parsed.message === 'string'
+      ? { code: parsed.code, message: parsed.message }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeError(error: unknown): { message: string; code: string } {
+  if (error instanceof TributaryError) return { message: error.message, code: error.code };
+  const e = error as { name?: unknown; message?: unknown };
+  return {
+    message: typeof e?.message === 'string' ? e.message : String(error),
+    code: typeof e?.name === 'string' ? e.name : 'Error',
+  };
+}
+
+/**
+ * The partition a log table stream record is about, or undefined for items that are not batches
+ * (partition metadata at `off = -1`, segment manifests and producer state under `…#…` keys).
+ */
+export function rungPartitionOf(keys: {
+  readonly pk?: string | undefined;
+  readonly off?: string | undefined;
+}): RungPartition | undefined {
+  const { pk, off } = keys;
+  if (pk === undefined || off === undefined || pk.includes('#') || Number(off) < 0) return undefined;
+  const match = /^([a-zA-Z0-9._-]+):([A-Za-z0-9_-]+):(\d+)$/.exec(pk);
+  if (!match) return undefined;
+  return { topic: match[1]!, incarnation: match[2]!, partition: Number(match[3]) };
+}
