@@ -1,5 +1,5 @@
 /**
- * `lambda:GetFunction` for trigger administration: creating (or updating) a trigger checks that its
+ * `lambda:GetFunctionConfiguration` for trigger administration: creating (or updating) a trigger checks that its
  * function exists before anything is written (`FunctionNotFoundError`), with `GetFunction`
  * (`sdk/src/triggers/function-lookup.ts`).
  */
@@ -32,14 +32,14 @@ export function grantFunctionLookup(
   const resource = anyFunctionArn(scope);
   const grant = iam.Grant.addToPrincipal({
     grantee,
-    actions: ['lambda:GetFunction'],
+    actions: ['lambda:GetFunctionConfiguration'],
     resourceArns: [resource],
   });
   if (acknowledgeOn) {
     acknowledgeWildcardResource(
       acknowledgeOn,
       resource,
-      'Creating a trigger checks that its function exists (lambda:GetFunction) before writing anything; the ' +
+      'Creating a trigger checks that its function exists (lambda:GetFunctionConfiguration) before writing anything; the ' +
         'functions a trigger may name are not known to the stack, so the check may look up any function of the ' +
         "stack's account and region. GetFunction cannot invoke or change a function.",
     );

@@ -276,7 +276,7 @@ export class Tributary extends Construct {
    * Lets `grantee` administer Tributary: create, alter, grow and delete topics, list and delete
    * groups, reset offsets, manage triggers, and everything producers and consumers may do, on every
    * topic and group. Includes `Scan` of the tables (listing), deleting archive objects (purging
-   * deleted topics), every route of the API, and `lambda:GetFunction` on the functions of the
+   * deleted topics), every route of the API, and `lambda:GetFunctionConfiguration` on the functions of the
    * stack's account and region (creating a trigger on the direct transport checks that its function
    * exists; triggers are items of the topic registry, covered by the table grants). No table or
    * bucket management actions.

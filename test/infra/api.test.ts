@@ -117,7 +117,7 @@ describe('TributaryApi', () => {
         'secretsmanager:GetSecretValue',
         'secretsmanager:DescribeSecret',
         // Trigger creation checks that the function exists (see grants in dispatcher.test.ts).
-        'lambda:GetFunction',
+        'lambda:GetFunctionConfiguration',
       ]),
     );
     const secretStatements = statements.filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:')));

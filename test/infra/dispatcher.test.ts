@@ -183,7 +183,7 @@ describe('TributaryDispatcher', () => {
         s.actions.some((a) => a.startsWith('lambda:')),
       );
       expect(lambdaStatements.map((s) => [s.actions, s.resources])).toEqual([
-        [['lambda:GetFunction'], [anyFunction]],
+        [['lambda:GetFunctionConfiguration'], [anyFunction]],
       ]);
     }
   });
@@ -219,7 +219,10 @@ describe('TributaryDispatcher', () => {
         .filter((s) => s.actions.some((a) => a.startsWith('lambda:')))
         .map((s) => [s.actions, s.resources]),
     ).toEqual([
-      [['lambda:GetFunction'], [`arn:<AWS::Partition>:lambda:${ENV.region}:${ENV.account}:function:*`]],
+      [
+        ['lambda:GetFunctionConfiguration'],
+        [`arn:<AWS::Partition>:lambda:${ENV.region}:${ENV.account}:function:*`],
+      ],
     ]);
 
     // The provider framework's own role: its logs, and invoking (and reading) our handler only.

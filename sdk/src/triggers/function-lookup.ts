@@ -1,5 +1,5 @@
-/** Whether a Lambda function exists, asked the way a deployer would: `GetFunction`. */
-import { GetFunctionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+/** Whether a Lambda function exists: `GetFunctionConfiguration` (metadata only, no code download URL). */
+import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 
 /**
  * True when `functionName` (name, `name:qualifier` or ARN) names a function the caller can see;
@@ -8,8 +8,8 @@ import { GetFunctionCommand, type LambdaClient } from '@aws-sdk/client-lambda';
  */
 export async function functionExists(client: LambdaClient, functionName: string): Promise<boolean> {
   try {
-    // GetFunction takes every form a trigger accepts (a qualifier appended to a name or an ARN).
-    await client.send(new GetFunctionCommand({ FunctionName: functionName }));
+    // It takes every form a trigger accepts (a qualifier appended to a name or an ARN).
+    await client.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
     return true;
   } catch (error) {
     if ((error as { name?: unknown }).name === 'ResourceNotFoundException') return false;

@@ -117,6 +117,11 @@ export class TriggerRegistry {
     const settings = validateTriggerConfig(config);
     const topic = await this.#topics.get(settings.topic);
     await this.#checkReferences(settings);
+    if (await this.#store.getTrigger(settings.name)) throw new TriggerAlreadyExistsError(settings.name);
+    // The group's starting offsets first: a creation interrupted after them is simply repeated
+    // (they are set only where none is), and one interrupted before the trigger item exists
+    // leaves no trigger that could start from the wrong place.
+    await this.#initGroup(settings, topic);
     const now = this.#ctx.now();
     const created = await this.#store.createTrigger({
       name: settings.name,
@@ -127,7 +132,6 @@ export class TriggerRegistry {
       lastError: undefined,
     });
     if (!created) throw new TriggerAlreadyExistsError(settings.name);
-    await this.#initGroup(settings, topic);
     return this.describe(settings.name);
   }
 
