@@ -101,14 +101,14 @@ export function deadLetterRecord(letter: DeadLetter): KafkaEventRecord {
   return record;
 }
 
-/** Waits until every partition of the trigger has lag 0 and none is held by a dispatcher. */
+/** Waits until every partition of the trigger has lag 0, none is held by a dispatcher and none is due. */
 export async function waitCaughtUp(admin: Admin, trigger: string, timeoutMs = 30_000): Promise<void> {
   let last: unknown;
   await until(
     async () => {
       const described = await admin.describeTrigger(trigger);
       last = described.partitions;
-      return described.partitions.every((p) => p.lag === 0 && !p.inFlight);
+      return described.partitions.every((p) => p.lag === 0 && !p.inFlight && p.dueAt === undefined);
     },
     { timeoutMs, message: `trigger ${trigger} caught up and idle` },
   ).catch((error: unknown) => {

@@ -151,8 +151,9 @@ export class Dispatcher {
 
   /**
    * Runs one worker for `job` until its partition is caught up or `deadline` (epoch ms) is near;
-   * when it stops with work left (out of time, or a backoff ends after the deadline), the
-   * partition stays due and — when `continueNow` — the next worker is started at once.
+   * when it stops with work left (out of time, a backoff that ends after the deadline, or the
+   * trigger or its topic changed), the partition stays due (`continue`, with when) for the next
+   * worker, which the caller starts.
    */
   async work(
     job: WorkJob,
@@ -248,13 +249,11 @@ export class Dispatcher {
     // A partition without a lease item was never rung: one added to the topic after the trigger,
     // whose first doorbell came while a dispatcher's list of triggers did not have the trigger
     // yet (or was lost). Nothing else would ever mark it due, so it gets a worker (once: the
-    // worker's lease creates the item). Not while the trigger is new: its creation writes the
-    // items of the partitions it starts on (LATEST's offsets must be in place before a worker).
+    // worker's lease creates the item). A partition the trigger started on has its item (and
+    // starting offset) written before the trigger's own, and a worker's take reads it strongly
+    // consistently: a stale read here only costs a worker that finds nothing to do.
     const known = new Set(states.map((s) => s.partition));
-    const settled = trigger.stored.createdAt + TRIGGER_LIST_MAX_AGE_MS < now;
-    const unrung = settled
-      ? Array.from({ length: topic.partitions }, (_, p) => p).filter((p) => !known.has(p))
-      : [];
+    const unrung = Array.from({ length: topic.partitions }, (_, p) => p).filter((p) => !known.has(p));
     for (const partition of [...due, ...unrung].slice(0, Math.max(0, cap - held))) {
       await this.#options.startWorker({ trigger: settings.name, partition });
     }

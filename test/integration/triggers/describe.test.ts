@@ -73,6 +73,8 @@ describe.concurrent('describeTrigger', () => {
       startingPosition: 'TRIM_HORIZON',
       maximumBatchingWindowInSeconds: 0,
     });
+    // Both partitions idle first (the trigger's creation had a worker look at each).
+    await waitCaughtUp(admin, name);
     await produce(tributary, topic, [{ value: 'sleep:1500', partition: 1 }]);
     await until(() => invocationSpans(topic).length === 1, { message: 'the invocation' });
     const during = await admin.describeTrigger(name);
