@@ -58,6 +58,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
         concurrency: 32,
       },
       { name: 'recorder-slow', module: RECORDER, environment, timeoutMs: 1_000, concurrency: 8 },
+      // Longer than a trigger's function may run (840 s): creating a trigger on it is refused.
+      { name: 'recorder-too-long', module: RECORDER, environment, timeoutMs: 900_000, concurrency: 1 },
       { name: 'lambda-helper', module: LAMBDA_HELPER, environment, concurrency: 8 },
       { name: 'probe', module: PROBE, environment, timeoutMs: 2_000, concurrency: 16 },
     ],

@@ -22,7 +22,7 @@ import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames 
 import type { Serializer } from '../serde.ts';
 import { TopicRegistry } from '../topics/registry.ts';
 import { TopicCache } from '../topics/topic-cache.ts';
-import { functionExists } from '../triggers/function-lookup.ts';
+import { lookUpFunction } from '../triggers/function-lookup.ts';
 import { TriggerRegistry } from '../triggers/trigger-registry.ts';
 import { directSources } from './direct-source.ts';
 import type { PartitionSourceFactory } from './partition-source.ts';
@@ -120,7 +120,7 @@ export class DirectTransport implements Transport {
 
   /** Trigger administration over this transport's tables. */
   triggers(): TriggerRegistry {
-    return new TriggerRegistry(this.ctx, this.registry, (name) => functionExists(this.lambda, name));
+    return new TriggerRegistry(this.ctx, this.registry, (name) => lookUpFunction(this.lambda, name));
   }
 
   admin(): Admin {

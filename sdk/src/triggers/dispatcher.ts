@@ -43,6 +43,9 @@ import {
 import { TRIGGER_LIST_MAX_AGE_MS, type TriggerRecordOf, type TriggerRegistry } from './trigger-registry.ts';
 import { onFailureDestination, parseFunctionName, type TriggerSettings } from './trigger-settings.ts';
 
+/** A worker run's counters, and Lambda's `OffsetLag` (records of the partition left when it ended). */
+export type DispatchMetrics = WorkerMetrics & { readonly OffsetLag: number };
+
 /** One unit of work: deliver `partition` of trigger `trigger`. */
 export interface WorkJob {
   readonly trigger: string;
@@ -77,7 +80,7 @@ export interface DispatcherOptions {
   /** How long a worker's lease lasts without renewal. @default 30000 */
   readonly leaseMs?: number;
   /** Receives each worker run's counters (Lambda's ESM metric names). @default none */
-  readonly onMetrics?: (trigger: TriggerSettings, partition: number, metrics: WorkerMetrics) => void;
+  readonly onMetrics?: (trigger: TriggerSettings, partition: number, metrics: DispatchMetrics) => void;
   /** Receives problems that did not stop the dispatcher (a trigger whose topic is gone...). @default none */
   readonly onProblem?: (message: string, error: unknown) => void;
   /** How long the list of triggers is cached (at most `TRIGGER_LIST_MAX_AGE_MS`). @default 10000 */
@@ -100,7 +103,7 @@ export class Dispatcher {
   readonly #leaseMs: number;
   readonly #id = `dispatcher-${randomBytes(6).toString('hex')}`;
   #cache: { at: number; triggers: readonly TriggerRecordOf[] } | undefined;
-  readonly #timeouts = new Map<string, number>();
+  readonly #functions = new Map<string, { readonly timeoutMs: number; readonly arn: string }>();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -167,9 +170,21 @@ export class Dispatcher {
     if (!topic || job.partition >= topic.partitions) return { status: 'busy' };
     const ref = { topic: topic.name, incarnation: topic.incarnation, partition: job.partition };
     const source = new DirectPartitionSource(this.#options.ctx, ref);
-    const targetTimeout = await this.#functionTimeoutMs(settings.functionName);
+    const target = await this.#functionConfig(settings.functionName);
+    const targetTimeout = target.timeoutMs;
     // Invocations start only while the slowest one still ends inside this run.
     const stopStarting = deadline - targetTimeout - RELEASE_MARGIN_MS;
+    if (stopStarting <= this.#options.ctx.now()) {
+      // A run this short cannot invoke the function once (its timeout is longer than the run):
+      // starting run after run would only spin. Report it and leave the partition to the sweep.
+      await this.#options.triggers.recordError(settings.name, {
+        code: 'FunctionTimeoutTooLong',
+        message:
+          `The function's timeout (${Math.round(targetTimeout / 1000)} s) leaves a dispatcher run no time to invoke it; ` +
+          'Kafka event source mappings allow at most 14 minutes (840 s): lower it.',
+      });
+      return { status: 'busy' };
+    }
     const destination = onFailureDestination(settings);
     const worker = new PartitionWorker(
       {
@@ -196,7 +211,7 @@ export class Dispatcher {
         destination: destination
           ? destinationPort(destination, {
               triggerName: settings.name,
-              functionArn: this.#functionArn(settings.functionName),
+              functionArn: target.arn,
               bootstrapServers: this.#options.bootstrapServers,
               now: this.#options.ctx.now,
               appendToTopic: this.#options.appendToTopic,
@@ -225,7 +240,12 @@ export class Dispatcher {
         );
       throw error;
     }
-    if (result.status !== 'busy') this.#options.onMetrics?.(settings, job.partition, result.metrics);
+    if (result.status !== 'busy') {
+      // Lambda's OffsetLag: records of the partition not yet processed when the run ended.
+      const end = await source.reader.highWatermark(false).catch(() => undefined);
+      const offsetLag = end === undefined ? 0 : Math.max(0, end - worker.position);
+      this.#options.onMetrics?.(settings, job.partition, { ...result.metrics, OffsetLag: offsetLag });
+    }
     if (settings.scalingConfig.maximumConcurrency !== undefined && result.status !== 'busy') {
       // A slot freed: hand it to another due partition of this trigger.
       await this.#sweepTrigger(trigger, topic).catch((error: unknown) =>
@@ -413,28 +433,36 @@ export class Dispatcher {
     }
   }
 
-  /** The target's timeout (GetFunctionConfiguration, cached): invocations must end inside a run. */
-  async #functionTimeoutMs(functionName: string): Promise<number> {
-    const cached = this.#timeouts.get(functionName);
+  /**
+   * The target's timeout and ARN (GetFunctionConfiguration, cached per process): invocations must
+   * end inside a run, and failure records name the function as Lambda does. When it cannot be read
+   * (no permission, Lambda unreachable) Lambda's default timeout (3 s) is assumed for now, not
+   * cached, and the ARN is built from the name.
+   */
+  async #functionConfig(functionName: string): Promise<{ readonly timeoutMs: number; readonly arn: string }> {
+    const cached = this.#functions.get(functionName);
     if (cached !== undefined) return cached;
-    let timeout = 900_000;
     try {
-      const ref = parseFunctionName(functionName);
+      // GetFunctionConfiguration takes every form a trigger accepts, a qualifier appended included.
       const out = await this.#options.lambda.send(
-        new GetFunctionConfigurationCommand({
-          FunctionName: ref.functionName,
-          ...(ref.qualifier === undefined ? {} : { Qualifier: ref.qualifier }),
-        }),
+        new GetFunctionConfigurationCommand({ FunctionName: functionName }),
       );
-      timeout = (out.Timeout ?? 900) * 1000;
+      const config = {
+        timeoutMs: (out.Timeout ?? 3) * 1000,
+        arn: qualifiedArn(out.FunctionArn, functionName) ?? this.#builtArn(functionName),
+      };
+      this.#functions.set(functionName, config);
+      return config;
     } catch (error) {
-      this.#options.onProblem?.(`Reading the timeout of ${functionName} failed (assuming 15 minutes)`, error);
+      this.#options.onProblem?.(
+        `Reading the configuration of ${functionName} failed (assuming a 3 s timeout)`,
+        error,
+      );
+      return { timeoutMs: 3_000, arn: this.#builtArn(functionName) };
     }
-    this.#timeouts.set(functionName, timeout);
-    return timeout;
   }
 
-  #functionArn(functionName: string): string {
+  #builtArn(functionName: string): string {
     if (functionName.startsWith('arn:')) return functionName;
     const ref = parseFunctionName(functionName);
     return `arn:aws:lambda:${this.#options.region}:${ref.accountId ?? '000000000000'}:function:${ref.functionName}${ref.qualifier ? `:${ref.qualifier}` : ''}`;
@@ -450,6 +478,13 @@ export class Dispatcher {
 interface CarriedState {
   readonly incarnation: string;
   readonly state: PartitionState;
+}
+
+/** The function's ARN with the trigger's qualifier (GetFunctionConfiguration answers the unqualified one for `$LATEST`). */
+function qualifiedArn(arn: string | undefined, functionName: string): string | undefined {
+  if (arn === undefined) return undefined;
+  const qualifier = parseFunctionName(functionName).qualifier;
+  return qualifier === undefined || arn.endsWith(`:${qualifier}`) ? arn : `${arn}:${qualifier}`;
 }
 
 function parseCarried(json: string | undefined, incarnation: string): PartitionState | undefined {

@@ -233,6 +233,11 @@ export class PartitionWorker {
   #buffer: TriggerRecord[] = [];
   /** Where the next read of fresh records continues. */
   #readFrom = 0;
+  /** The committed position as this run last knew it: where the partition continues. */
+  get position(): number {
+    return this.#committedSoFar;
+  }
+
   /** The highest offset committed by this run (for `CommittedEventCount`). */
   #committedSoFar = 0;
 

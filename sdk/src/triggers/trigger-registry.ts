@@ -16,6 +16,7 @@
 import type { StorageContext } from '../context.ts';
 import {
   FunctionNotFoundError,
+  InvalidTriggerError,
   TopicNotFoundError,
   TriggerAlreadyExistsError,
   TriggerNotFoundError,
@@ -28,6 +29,7 @@ import { LEGAL_TOPIC_NAME } from '../topics/names.ts';
 import type { TopicRegistry } from '../topics/registry.ts';
 import type { TopicMetadata } from '../topics/topic-metadata.ts';
 import { type StoredTrigger, TopicStore } from '../topics/topic-store.ts';
+import type { FunctionFacts } from './function-lookup.ts';
 import {
   onFailureDestination,
   parseFunctionName,
@@ -46,8 +48,14 @@ import {
  */
 export const TRIGGER_LIST_MAX_AGE_MS = 10_000;
 
-/** Tells whether a Lambda function exists (GetFunction, or the local stack's registry). */
-export type FunctionLookup = (functionName: string) => Promise<boolean>;
+/** A function's facts (GetFunctionConfiguration), undefined when it does not exist. */
+export type FunctionLookup = (functionName: string) => Promise<FunctionFacts | undefined>;
+
+/**
+ * Longest function timeout a trigger accepts (s): Lambda's Kafka event source mappings take at
+ * most 14 minutes, and a dispatcher run (15 minutes) must fit one invocation and hand on.
+ */
+export const MAX_FUNCTION_TIMEOUT_SECONDS = 840;
 
 /** A trigger as listed. */
 export interface TriggerSummary {
@@ -242,7 +250,16 @@ export class TriggerRegistry {
     const destination = onFailureDestination(settings);
     if (destination?.kind === 'topic') await this.#topics.get(destination.topic);
     const fn = parseFunctionName(settings.functionName);
-    if (!(await this.#functions(settings.functionName))) throw new FunctionNotFoundError(fn.functionName);
+    const facts = await this.#functions(settings.functionName);
+    if (!facts) throw new FunctionNotFoundError(fn.functionName);
+    if (facts.timeoutSeconds > MAX_FUNCTION_TIMEOUT_SECONDS) {
+      throw new InvalidTriggerError(
+        'functionName',
+        settings.functionName,
+        `its timeout is ${facts.timeoutSeconds} s; a trigger's function may run at most ${MAX_FUNCTION_TIMEOUT_SECONDS} s ` +
+          "(14 minutes, as for Lambda's Kafka event source mappings)",
+      );
+    }
   }
 
   async #initGroup(settings: TriggerSettings, topic: TopicMetadata): Promise<void> {

@@ -526,3 +526,24 @@ describe.each(TRANSPORTS)('trigger administration (%s transport)', (transport) =
     await admin.deleteTrigger(name);
   });
 });
+
+describe('trigger functions', () => {
+  it('refuses a function whose timeout is over 14 minutes, creating nothing', async () => {
+    const client = testClient();
+    try {
+      const admin = client.admin();
+      const topic = uniqueTopic('trig-long');
+      await admin.createTopic({ topic });
+      const name = `long-${topic}`;
+      const refused = await admin
+        .createTrigger({ name, topic, functionName: 'recorder-too-long', startingPosition: 'LATEST' })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(InvalidTriggerError);
+      expect((refused as InvalidTriggerError).setting).toBe('functionName');
+      expect((await admin.listTriggers()).map((t) => t.name)).not.toContain(name);
+      await expect(admin.describeGroup(`trigger-${name}`)).rejects.toBeInstanceOf(GroupNotFoundError);
+    } finally {
+      client.close();
+    }
+  });
+});
