@@ -29,7 +29,7 @@ module.exports = {
         'cli, functions, local, gateway, console, bench and scripts import the SDK through sdk/src/index.ts ' +
         '(public) or sdk/src/internal.ts (our own processes), never a deeper path.',
       severity: 'error',
-      from: { path: '^(cli|functions|local|gateway|console|bench|scripts)/' },
+      from: { path: '^(cli|functions|local|gateway|console|bench|scripts|examples)/' },
       to: { path: '^sdk/', pathNot: SDK_ENTRIES },
     },
     {
