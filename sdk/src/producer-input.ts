@@ -71,7 +71,7 @@ export interface ProducerOptions<V> {
 }
 
 /** The defaults of {@link ProducerOptions} (their `@default`s), in one place. */
-const PRODUCER_DEFAULTS = {
+export const PRODUCER_DEFAULTS = {
   lingerMs: 5,
   maxBatchBytes: 128 * 1024,
   compression: 'zstd' as Compression,

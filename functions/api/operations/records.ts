@@ -40,6 +40,7 @@ export const recordOperations: Operations<'produce' | 'fetch' | 'partitionOffset
       messages,
       ...(body.producer ? { producer: requestProducer(body.producer) } : {}),
       ...(body.expectedOffset !== undefined ? { expectedOffset: body.expectedOffset } : {}),
+      ...(body.compression !== undefined ? { compression: body.compression } : {}),
     });
     return {
       topic: params.topic,

@@ -441,6 +441,12 @@ export const ProduceBody = z
   .object({
     records: z.array(ProduceRecordBody).min(1).max(10_000),
     encoding: Encoding.optional().describe('Default utf8.'),
+    compression: z
+      .enum(['none', 'gzip', 'snappy', 'lz4', 'zstd'])
+      .optional()
+      .describe(
+        "Codec of the stored batches, when the topic's compression.type is producer (a topic codec overrides it). Default zstd.",
+      ),
     expectedOffset: offset
       .optional()
       .describe(

@@ -18,6 +18,8 @@ import { type SegmentInfo, TierMetadata } from './tier-metadata.ts';
 const MIN_READ_BYTES = 64 * 1024;
 /** Largest ranged GET (a single batch larger than this is read whole). */
 const MAX_READ_BYTES = 8 * 1024 * 1024;
+/** A read also takes the rest of its segment when that rest is at most this fraction of the read. */
+const SEGMENT_REST_FRACTION = 0.25;
 
 /** Batches read from a segment, contiguous from the requested offset. */
 export interface RemoteFetch {
@@ -83,9 +85,12 @@ export class RemoteLog {
       position < segment.bytes &&
       (batches.length === 0 || (records < limits.maxRecords && bytes < limits.maxBytes))
     ) {
-      // As much as the fetch still wants, ending where a batch starts.
+      // As much as the fetch still wants, ending where a batch starts; and the rest of the segment
+      // too when it is short: a GET costs more than its bytes (a request, and S3's first-byte
+      // latency), and what the fetch does not hand out is kept for the next one.
       const want = Math.min(MAX_READ_BYTES, Math.max(MIN_READ_BYTES, limits.maxBytes - bytes));
-      const end = wholeBatchesEnd(index, position, position + want, segment.bytes, indexLocation);
+      let end = wholeBatchesEnd(index, position, position + want, segment.bytes, indexLocation);
+      if (segment.bytes - end <= want * SEGMENT_REST_FRACTION) end = segment.bytes;
       const chunk = await this.store.read(key, position, end);
       if (chunk.byteLength !== end - position) {
         throw new CorruptRecordError(

@@ -282,8 +282,9 @@ export class GroupAdmin {
 
   /** How old the record at `offset` is (ms), from its timestamp. */
   async #ageOf(reader: PartitionReader, offset: number, now: number): Promise<number> {
-    const { batchOffset } = await reader.seek(offset);
-    const { batches } = await reader.fetch(batchOffset, { maxRecords: 1, maxBytes: 1 });
+    // The batch the seek read is the one wanted: the fetch returns it without reading it again.
+    const { batchOffset, batch } = await reader.seek(offset);
+    const { batches } = await reader.fetch(batchOffset, { maxRecords: 1, maxBytes: 1 }, batch);
     for (const slot of batches) {
       if (slot.voided) continue;
       const record = (await decodeRecordBatch(slot.body, reader.label)).records.find(

@@ -35,7 +35,8 @@ import { encodeRecordBatch } from './record-batch.ts';
 
 /**
  * Limits of one fetch. They decide whether another page is read: a fetch returns every batch of
- * the pages it read (already paid for), so it may exceed them by up to one page (1 MB).
+ * the pages it read (already paid for), so it may exceed them by up to one page (1 MB); from S3,
+ * by the rest of a segment when that is short (a quarter of the read at most), which saves a GET.
  */
 export interface FetchLimits {
   readonly maxRecords: number;

@@ -19,6 +19,7 @@ import {
 } from '../errors.ts';
 import type { ProducerMetrics, RecordMetadata } from '../producer.ts';
 import {
+  PRODUCER_DEFAULTS,
   type Prepared,
   type ProducerMessage,
   prepareMessages,
@@ -29,6 +30,7 @@ import type { TopicMetadata } from '../topics/registry.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { MAX_INLINE_BATCH_BYTES } from './appender.ts';
 import { BatchWriter, checkBatchSize, type EncodedBatch, NO_PRODUCER } from './batch-writer.ts';
+import type { Compression } from './compression.ts';
 import { IdempotentAppender } from './idempotent-append.ts';
 import { Partitioner } from './partitioner.ts';
 import { MAX_PRODUCER_EPOCH, MAX_PRODUCER_ID, recordsDigest, SEQUENCE_MODULUS } from './producer-state.ts';
@@ -55,6 +57,8 @@ export interface AppendRequest {
   readonly producer?: RequestProducer;
   /** Append only at this offset of the one partition every message names. */
   readonly expectedOffset?: number;
+  /** Codec of the stored batches (a topic's `compression.type` codec overrides it). @default 'zstd', the producer's */
+  readonly compression?: Compression;
 }
 
 /** Settings of a {@link RequestAppender}. */
@@ -124,7 +128,11 @@ export class RequestAppender {
     }
     const outcomes = request.producer
       ? await this.#appendIdempotent(topic, request, request.producer, shares)
-      : await Promise.all(shares.map((share) => this.#appendShare(topic, share, request.expectedOffset)));
+      : await Promise.all(
+          shares.map((share) =>
+            this.#appendShare(topic, share, request.expectedOffset, compressionOf(request)),
+          ),
+        );
     for (const { share } of outcomes) {
       this.#partitioner.onBatchSealed(topic.name, share.partition, topic.partitions);
     }
@@ -162,7 +170,7 @@ export class RequestAppender {
             producerEpoch: producer.epoch,
             baseSequence: producer.sequences.get(share.partition)!,
           },
-          'none',
+          compressionOf(request),
         );
         checkBatchSize(topic, batch);
         const digest = recordsDigest(
@@ -203,6 +211,7 @@ export class RequestAppender {
     topic: TopicMetadata,
     share: Share,
     expectedOffset: number | undefined,
+    compression: Compression,
   ): Promise<ShareOutcome> {
     const landed: RecordMetadata[] = [];
     const limit =
@@ -216,7 +225,7 @@ export class RequestAppender {
           share.partition,
           group.map((p) => p.record),
           NO_PRODUCER,
-          'none',
+          compression,
         );
         const staged = await this.#writer.stage(topic, batch);
         const result = await this.#writer.append(
@@ -353,4 +362,9 @@ function answer(
     )
     .sort((a, b) => a.index - b.index);
   throw new PartiallyAppendedError(topic, appended, failed);
+}
+
+/** The codec a request's batches get when the topic leaves it to the producer: the SDK producer's default. */
+function compressionOf(request: AppendRequest): Compression {
+  return request.compression ?? PRODUCER_DEFAULTS.compression;
 }

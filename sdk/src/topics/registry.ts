@@ -17,7 +17,7 @@ import { withRetry } from '../retry.ts';
 import { parseTopicConfig, validateTopicConfigs } from './configs.ts';
 import { validateTopicName } from './names.ts';
 import type { TopicMetadata } from './topic-metadata.ts';
-import { TopicStore } from './topic-store.ts';
+import { TopicStore, type TopicTombstone } from './topic-store.ts';
 
 /** Most partitions a topic may have. */
 export const MAX_PARTITIONS = 4096;
@@ -135,6 +135,17 @@ export class TopicRegistry {
     const tombstones = (await this.#topics.listTombstones()).filter(
       (t) => name === undefined || t.topic.name === name,
     );
+    return this.finishPurges(tombstones, onProgress);
+  }
+
+  /**
+   * Purges the deleted topics of `tombstones` (listed by the caller, e.g. the archiver from its one
+   * scan of the table) and drops the tombstones. Returns how many there were.
+   */
+  async finishPurges(
+    tombstones: readonly TopicTombstone[],
+    onProgress?: (p: PurgeProgress) => void,
+  ): Promise<number> {
     for (const tombstone of tombstones) {
       const dead = tombstone.topic;
       for (let partition = 0; partition < dead.partitions; partition++) {
@@ -145,6 +156,13 @@ export class TopicRegistry {
         );
       }
       await this.#purgeObjects(topicObjectPrefix(dead.name, dead.incarnation));
+      await this.#topics.deleteArchiveSchedules(
+        Array.from({ length: dead.partitions }, (_, partition) => ({
+          topic: dead.name,
+          incarnation: dead.incarnation,
+          partition,
+        })),
+      );
       await this.#topics.deleteTombstone(tombstone);
     }
     return tombstones.length;

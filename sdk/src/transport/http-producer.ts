@@ -450,6 +450,7 @@ export class HttpProducer<V> implements Producer<V> {
       const producer = this.#producerPart(queue, counts);
       const body: ProduceBody = {
         encoding: 'base64',
+        compression: this.#options.compression,
         records: records.map((r) => r.body),
         ...(expectedOffset === undefined ? {} : { expectedOffset }),
         ...(producer ? { producer } : {}),

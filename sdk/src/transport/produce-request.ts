@@ -10,7 +10,10 @@ import type { Prepared } from '../producer-input.ts';
 export const MAX_RECORDS_PER_REQUEST = 10_000;
 
 /** Bytes of a produce body around its records: `{"encoding":"base64","records":[]}`. */
-export const PRODUCE_ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ encoding: 'base64', records: [] }));
+export const PRODUCE_ENVELOPE_BYTES = Buffer.byteLength(
+  // The longest codec name: the envelope is an upper bound whatever the producer compresses with.
+  JSON.stringify({ encoding: 'base64', compression: 'snappy', records: [] }),
+);
 
 /** A message in wire form, with the bytes it adds to a request body. */
 export interface WireRecord {

@@ -70,4 +70,34 @@ describe('S3 tier reads', () => {
       expect(reads[reads.length - 1]!.last, key).toBe(bytes - 1);
     }
   });
+
+  it('reads a segment a little larger than a fetch in one GET, not a second one for its last batches', async () => {
+    const topic = uniqueTopic('ranged');
+    await tributary
+      .admin()
+      .createTopic({ topic, configs: { 'segment.bytes': 128 * 1024, 'local.retention.ms': 0 } });
+    const values = Array.from({ length: 400 }, () => randomBytes(1024));
+    const producer = tributary.producer({ lingerMs: 0 });
+    for (let i = 0; i < values.length; i += 10) {
+      await producer.send({ topic, messages: values.slice(i, i + 10).map((value) => ({ value })) });
+    }
+    await producer.close();
+    const report = await tributary.archiver().run({ topics: [topic] });
+    expect(report.segmentsArchived).toBeGreaterThanOrEqual(2);
+    const archived = report.partitions[0]!.localLogStartOffset;
+
+    // A segment holds up to 128 KiB; a fetch wants 112 KiB of it.
+    const consumer = tributary.consumer({ maxBytes: 112 * 1024, maxRecords: 1000 });
+    logReads.length = 0;
+    await consumer.assign([{ topic, partition: 0, offset: 0 }]);
+    const messages = await readAll(consumer, archived);
+    consumer.close();
+    expect(messages.slice(0, archived).map((m) => m.offset)).toEqual(
+      values.slice(0, archived).map((_, i) => i),
+    );
+    const perSegment = new Map<string, number>();
+    for (const r of logReads) perSegment.set(r.key, (perSegment.get(r.key) ?? 0) + 1);
+    expect(perSegment.size).toBe(report.segmentsArchived);
+    expect([...perSegment.values()]).toEqual(Array.from({ length: report.segmentsArchived }, () => 1));
+  });
 });

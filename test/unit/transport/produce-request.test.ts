@@ -56,14 +56,21 @@ describe('toWireRecord', () => {
 });
 
 describe('produceBodyBytes', () => {
-  it('is exactly the length of the JSON body', () => {
+  it('is exactly the length of the JSON body with the longest codec name (an upper bound for the others)', () => {
     const records = [prepared(0, Buffer.from('a')), prepared(1, Buffer.from('bcd')), prepared(0, null)].map(
       toWireRecord,
     );
-    const body = { encoding: 'base64', records: records.map((r) => r.body) };
+    const body = { encoding: 'base64', compression: 'snappy', records: records.map((r) => r.body) };
     expect(produceBodyBytes(records)).toBe(Buffer.byteLength(JSON.stringify(body)));
     expect(produceBodyBytes([])).toBe(PRODUCE_ENVELOPE_BYTES);
-    const withOffset = { encoding: 'base64', expectedOffset: 12345, records: records.map((r) => r.body) };
+    const withOffset = {
+      encoding: 'base64',
+      compression: 'snappy',
+      expectedOffset: 12345,
+      records: records.map((r) => r.body),
+    };
+    const zstd = { encoding: 'base64', compression: 'zstd', records: records.map((r) => r.body) };
+    expect(produceBodyBytes(records)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(zstd)));
     expect(produceBodyBytes(records, Buffer.byteLength(',"expectedOffset":12345'))).toBe(
       Buffer.byteLength(JSON.stringify(withOffset)),
     );
