@@ -22,6 +22,7 @@ import { benchCompression } from './compression.ts';
 import { benchGroups } from './groups.ts';
 import { benchHttp } from './http.ts';
 import { partitionLogItems } from './log-items.ts';
+import { benchTriggers } from './triggers.ts';
 
 const RECORD_BYTES = 1024;
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 30_000);
@@ -379,6 +380,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection | string[]>> = {
   groups: () => benchGroups(stack),
   archive: () => benchArchive(stack),
   http: () => benchHttp(stack, { storedItems, rawPut }),
+  triggers: () => benchTriggers(stack),
 };
 
 try {
