@@ -25,6 +25,15 @@ interface Consumed {
   WriteCapacityUnits?: number;
 }
 
+/** Commands whose consumed capacity is read units (a Scan's too: it reads every item it passes). */
+const READ_COMMANDS = new Set([
+  'QueryCommand',
+  'GetItemCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'TransactGetItemsCommand',
+]);
+
 function itemBytes(item: Record<string, Record<string, unknown>> | undefined): number {
   if (!item) return 0;
   let size = 0;
@@ -68,7 +77,7 @@ export function meterCapacity(client: DynamoDBClient): { totals: CapacityTotals;
       const result = await next({ ...args, input });
       const consumed = result.output.ConsumedCapacity as Consumed | Consumed[] | undefined;
       for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-        const isRead = context.commandName === 'QueryCommand' || context.commandName === 'GetItemCommand';
+        const isRead = READ_COMMANDS.has(context.commandName ?? '');
         const units = c.CapacityUnits ?? 0;
         const table = tableTotals(c.TableName ?? '?');
         if (isRead) {

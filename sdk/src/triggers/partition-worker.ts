@@ -404,6 +404,13 @@ export class PartitionWorker {
       // The lease covers this invocation to its end even if no renewal lands meanwhile (a stalled
       // or killed dispatcher): no other worker can start a batch of this partition before then.
       await this.#ports.leases.renew(lease, this.#target.invocationLeaseMs);
+      // While the function runs, read the next batch (only of fresh records, and only once the
+      // buffer holds no more than this one): the next invocation can start as soon as this one is
+      // committed. What is read ahead stays buffered; nothing is invoked or committed out of turn.
+      const prefetch =
+        delivery.kind === 'read' && this.#buffer.length <= settings.batchSize
+          ? this.#fill(2 * settings.batchSize).catch(() => undefined)
+          : undefined;
       try {
         result = await this.#ports.invoker.invoke(serializeKafkaEvent(event));
         outcome = interpretResponse(result, event, reportsBatchItemFailures(settings));
@@ -414,6 +421,7 @@ export class PartitionWorker {
         if (outcome.kind === 'throttled') this.#metrics.Throttles++;
         else this.#metrics.InvokeErrorCount++;
       }
+      await prefetch;
     }
     await this.#ports.reportProblem(problemOf(outcome, remaining.length));
     const step = afterInvocation(
