@@ -163,26 +163,39 @@ export class HttpClient {
       (request.body as { producer?: unknown } | undefined)?.producer !== undefined;
     const waitMs = waitOf(request);
     const timeoutMs = waitMs > 0 ? Math.max(this.#timeoutMs, waitMs + LONG_POLL_MARGIN_MS) : this.#timeoutMs;
+    if (this.#closing.signal.aborted) throw new ClientClosedError('request');
     const exchange = await this.#signedExchange();
     const mayHaveTakenEffect = idempotent ? undefined : MAY_HAVE_WRITTEN;
-    const outcome = await withRetry(
-      `${route.method} ${built.path}`,
-      async () => {
-        const attempt: Attempt<OperationResult<O>> = await exchange.attempt(
-          built,
-          timeoutMs,
-          mayHaveTakenEffect,
-          request.signal,
-        );
-        if (attempt.ok) return attempt;
-        // Cancelled by the caller: not retriable, so withRetry surfaces it at once.
-        if (request.signal?.aborted || this.#closing.signal.aborted) throw new ClientClosedError('request');
-        // Thrown errors are retried when retriable; a returned one is surfaced without retry.
-        if (idempotent || attempt.notApplied) throw attempt.error;
-        return attempt;
-      },
-      this.#retry,
-    );
+    // The client's close() ends this call too, long-polls included.
+    const cancel = request.signal
+      ? AbortSignal.any([request.signal, this.#closing.signal])
+      : this.#closing.signal;
+    let outcome: Attempt<OperationResult<O>>;
+    try {
+      outcome = await withRetry(
+        `${route.method} ${built.path}`,
+        async () => {
+          const attempt: Attempt<OperationResult<O>> = await exchange.attempt(
+            built,
+            timeoutMs,
+            mayHaveTakenEffect,
+            cancel,
+          );
+          if (attempt.ok) return attempt;
+          // Cancelled by the caller: not retriable, so withRetry surfaces it at once.
+          if (cancel.aborted) throw new ClientClosedError('request');
+          // Thrown errors are retried when retriable; a returned one is surfaced without retry.
+          if (idempotent || attempt.notApplied) throw attempt.error;
+          return attempt;
+        },
+        this.#retry,
+        cancel,
+      );
+    } catch (error) {
+      // A backoff cut short by close() (or the caller's signal) ends as a closed client, typed.
+      if (cancel.aborted) throw new ClientClosedError('request');
+      throw error;
+    }
     if (!outcome.ok) throw outcome.error;
     return outcome.value;
   }

@@ -8,6 +8,7 @@ import { errorToResponse } from '../../../sdk/src/api/error-codec.ts';
 import { routeOf } from '../../../sdk/src/api/routes.ts';
 import {
   AccessDeniedError,
+  ClientClosedError,
   InvalidArgumentError,
   OffsetOutOfRangeError,
   OutOfOrderSequenceError,
@@ -270,5 +271,25 @@ describe('HttpClient', () => {
     await expect(client.call('listGroups')).rejects.toBeInstanceOf(ThrottledError);
     expect(server.requests.length).toBeGreaterThan(1);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('HttpClient.close', () => {
+  it('ends a call in flight with ClientClosedError, and refuses later calls', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server = await startCaptureServer(async () => {
+      await held;
+      return { status: 200, body: { topics: [] } };
+    });
+    const client = new HttpClient({ endpoint: server.url, region: 'eu-west-1', credentials, retry });
+    const call = client.call('listTopics').catch((e: unknown) => e);
+    while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    client.close();
+    expect(await call).toBeInstanceOf(ClientClosedError);
+    await expect(client.call('listTopics')).rejects.toBeInstanceOf(ClientClosedError);
+    release();
   });
 });
