@@ -24,13 +24,16 @@ import type { BenchSection } from './bounds.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 
 /** Partition counts measured; each setting is measured at every count. */
-const PARTITION_COUNTS = (process.env.BENCH_IDLE_PARTITIONS ?? '10,50').split(',').map(Number);
+const PARTITION_COUNTS = (process.env.BENCH_IDLE_PARTITIONS ?? '10,100').split(',').map(Number);
 /** Partitions per topic (a deployment's partitions are spread over topics of this size). */
 const PARTITIONS_PER_TOPIC = 10;
 const BATCH_BYTES = 128 * 1024;
 const IDLE_RUNS = 3;
 /** One run a minute, 30 days. */
+const RUN_INTERVAL_MS = 60_000;
 const RUNS_PER_MONTH = 60 * 24 * 30;
+/** The archiver's default `probeIntervalMs`. */
+const DEFAULT_PROBE_INTERVAL_MS = 3_600_000;
 /** us-east-1 on-demand prices, in $. */
 const PRICE = { readUnit: 0.125 / 1e6, writeUnit: 0.625 / 1e6 };
 const RECORDER = fileURLToPath(new URL('../test/fixtures/functions/recorder.ts', import.meta.url));
@@ -59,7 +62,14 @@ interface RunCost {
 interface Measured {
   readonly setting: Setting['name'];
   readonly partitions: number;
+  /** The scheduled archiver's run (`visit: 'scheduled'`, the stack's function and the local timer). */
   readonly archiver: RunCost;
+  /** A scheduled run in which every partition is probed (each one's turn comes once an hour). */
+  readonly archiverProbing: RunCost;
+  /** A user's run (`visit: 'due'`, the default: a consistent probe of each idle partition). */
+  readonly archiverDue: RunCost;
+  /** Every partition read in full (`visit: 'all'`): what every run read before schedules. */
+  readonly archiverAll: RunCost;
   readonly sweepNoTriggers: RunCost;
   readonly sweepWithTriggers: RunCost;
   readonly workersStarted: number;
@@ -137,17 +147,32 @@ async function measure(stack: LocalStack, setting: Setting, partitions: number):
   }
   await producer.close();
 
-  // The runs that archive what is due (and, once a schedule exists, record it); then idle runs.
+  // The runs that archive what is due and record the schedules; then idle runs.
   const archiver = transport.archiver();
   for (let i = 0; i < 3; i++) await archiver.run();
-  const archiverCost = await idleCost(meter, () => archiver.run());
+  const archiverCost = await idleCost(meter, () => archiver.run({ visit: 'scheduled' }));
+  const probing = transport.archiver({ probeIntervalMs: 0 });
+  const archiverProbing = await idleCost(meter, () => probing.run({ visit: 'scheduled' }));
+  const archiverDue = await idleCost(meter, () => archiver.run({ visit: 'due' }));
+  const archiverAll = await idleCost(meter, () => archiver.run({ visit: 'all' }));
 
   let workersStarted = 0;
   const sqs = new SQSClient({ endpoint: stack.endpoint, region: stack.region, credentials });
+  // Sweeps come a minute apart, longer than the dispatcher function's topic metadata cache (5 s):
+  // each sweep reads the topics of the triggers again.
+  const uncached = new DirectTransport({
+    endpoint: stack.endpoint,
+    region: stack.region,
+    credentials,
+    tablePrefix,
+    bucket: stack.bucket,
+    dynamoDBClient: ddb,
+    metadataMaxAgeMs: -1,
+  });
   const dispatcher = new Dispatcher({
-    ctx: transport.ctx,
-    topics: transport.topics,
-    triggers: transport.triggers(),
+    ctx: uncached.ctx,
+    topics: uncached.topics,
+    triggers: uncached.triggers(),
     lambda: transport.lambda,
     sqs: () => sqs,
     region: stack.region,
@@ -169,12 +194,16 @@ async function measure(stack: LocalStack, setting: Setting, partitions: number):
   }
   const sweepWithTriggers = await idleCost(meter, () => dispatcher.sweep());
   sqs.destroy();
+  uncached.close();
   transport.close();
   ddb.destroy();
   return {
     setting: setting.name,
     partitions,
     archiver: archiverCost,
+    archiverProbing,
+    archiverDue,
+    archiverAll,
     sweepNoTriggers,
     sweepWithTriggers,
     workersStarted,
@@ -183,6 +212,21 @@ async function measure(stack: LocalStack, setting: Setting, partitions: number):
 
 const f = (n: number, digits = 3) => n.toFixed(digits);
 const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+
+/**
+ * A scheduled run averaged over a probe interval: each partition is probed in one run of every
+ * `DEFAULT_PROBE_INTERVAL_MS / RUN_INTERVAL_MS` (60), the other runs only read the schedule.
+ */
+function amortized(r: Measured): RunCost {
+  const share = RUN_INTERVAL_MS / DEFAULT_PROBE_INTERVAL_MS;
+  const mix = (f: (c: RunCost) => number) => f(r.archiver) + (f(r.archiverProbing) - f(r.archiver)) * share;
+  return {
+    readUnits: mix((c) => c.readUnits),
+    writeUnits: mix((c) => c.writeUnits),
+    requests: mix((c) => c.requests),
+    byTable: r.archiver.byTable,
+  };
+}
 
 /** $ per partition-month of a run's units at one run a minute. */
 function monthly(cost: RunCost, partitions: number): number {
@@ -220,7 +264,11 @@ export async function benchIdle(stack: LocalStack): Promise<BenchSection> {
   ];
   for (const r of results) {
     const sweeps: [string, RunCost][] = [
-      ['archiver run', r.archiver],
+      ["archiver run, `visit: 'scheduled'` (the schedule's runs)", r.archiver],
+      ["archiver run, `visit: 'scheduled'`, probing every partition", r.archiverProbing],
+      ['archiver run, scheduled, averaged over an hour (each partition probed once)', amortized(r)],
+      ["archiver run, `visit: 'due'` (the default)", r.archiverDue],
+      ["archiver run, `visit: 'all'` (as every run before schedules)", r.archiverAll],
       ['dispatcher sweep, no triggers', r.sweepNoTriggers],
       ['dispatcher sweep, a trigger per topic', r.sweepWithTriggers],
     ];

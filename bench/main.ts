@@ -21,6 +21,7 @@ import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 import { benchCompression } from './compression.ts';
 import { benchGroups } from './groups.ts';
 import { benchHttp } from './http.ts';
+import { benchIdle } from './idle.ts';
 import { partitionLogItems } from './log-items.ts';
 import { benchTriggers } from './triggers.ts';
 
@@ -381,6 +382,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection | string[]>> = {
   archive: () => benchArchive(stack),
   http: () => benchHttp(stack, { storedItems, rawPut }),
   triggers: () => benchTriggers(stack),
+  idle: () => benchIdle(stack),
 };
 
 try {

@@ -5,12 +5,16 @@ import { parseCommand, UsageError } from './options.ts';
 export async function runArchive(args: string[], client: Tributary): Promise<number> {
   const { values, positionals } = parseCommand(args, {
     topic: { type: 'string', multiple: true },
+    all: { type: 'boolean' },
   });
   const [action, ...extra] = positionals;
   if (action !== 'run') throw new UsageError(`archive takes run; got "${action ?? ''}"`);
   if (extra.length > 0)
     throw new UsageError(`archive run takes topics as --topic T, got "${extra.join(' ')}"`);
-  const report = await client.archiver().run(values.topic ? { topics: values.topic } : {});
+  const report = await client.archiver().run({
+    ...(values.topic ? { topics: values.topic } : {}),
+    visit: values.all ? 'all' : 'due',
+  });
   writeReport(report);
   return 0;
 }
@@ -39,5 +43,9 @@ function writeReport(report: ArchiveReport): void {
       `${report.orphansDeleted} orphaned object(s) deleted; ` +
       (report.purgesFinished > 0 ? `${report.purgesFinished} deleted topic(s) purged; ` : '') +
       `S3 requests: ${puts} PUT, ${gets} GET, ${lists} LIST, ${deletes} DELETE\n`,
+  );
+  process.stdout.write(
+    `Partitions: ${report.partitions.length} visited, ${report.partitionsSkipped} with nothing due ` +
+      `(${report.partitionsProbed} read once to find new records)\n`,
   );
 }

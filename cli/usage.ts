@@ -102,9 +102,10 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
     summary: 'run the archiver once',
     forms: {
       run:
-        'tributary archive run [--topic T ...]\n' +
+        'tributary archive run [--topic T ...] [--all]\n' +
         '    Runs the archiver once (every topic, or only these): moves batches past local retention\n' +
-        '    to S3 segments, applies retention, and prints what it did per partition.',
+        '    to S3 segments, applies retention, and prints what it did per partition. It visits the\n' +
+        '    partitions with work due (by time, new records or changed configs); --all visits every one.',
     },
   },
 };

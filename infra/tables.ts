@@ -234,13 +234,27 @@ export class TributaryTables extends Construct {
 
   /**
    * Lets `grantee` run the archiver over every topic: `Scan` and `GetItem` of the topic registry
-   * (it lists the topics), and `GetItem`, `Query`, `PutItem`, `UpdateItem`, `DeleteItem` on the log
-   * (segment manifests, tier bounds, stubs); KMS decrypt and encrypt when customer managed.
+   * (it lists the topics), `UpdateItem`, `DeleteItem` and `BatchWriteItem` there (the partitions'
+   * archive schedules; the tombstones of deleted topics whose purge it finishes); `GetItem`,
+   * `Query`, `PutItem`, `UpdateItem`, `DeleteItem` on the log (segment manifests, tier bounds,
+   * stubs) and `BatchWriteItem` (purging deleted topics); KMS decrypt and encrypt when customer
+   * managed.
    */
   public grantArchive(grantee: iam.IGrantable): iam.Grant {
     return combine([
-      this.grant(grantee, 'topics', ['dynamodb:GetItem', 'dynamodb:Scan'], undefined),
-      this.grant(grantee, 'log', [...READ, ...WRITE], undefined),
+      this.grant(
+        grantee,
+        'topics',
+        [
+          'dynamodb:GetItem',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+        ],
+        undefined,
+      ),
+      this.grant(grantee, 'log', [...READ, ...WRITE, 'dynamodb:BatchWriteItem'], undefined),
       this.grantKey(grantee, KMS_WRITE),
     ]);
   }

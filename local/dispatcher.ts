@@ -140,7 +140,11 @@ export async function startLocalDispatcher(options: LocalDispatcherOptions): Pro
       for (const record of records) {
         if (record.eventName === 'REMOVE') continue;
         const keys = record.dynamodb?.Keys;
-        const partition = rungPartitionOf({ pk: keys?.pk?.S, off: keys?.off?.N });
+        const partition = rungPartitionOf({
+          pk: keys?.pk?.S,
+          off: keys?.off?.N,
+          newImage: record.dynamodb?.NewImage,
+        });
         if (partition) rung.push(partition);
       }
       await dispatcher.doorbell(rung);

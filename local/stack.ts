@@ -7,7 +7,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { InvalidArgumentError, Tributary, type TributaryOptions } from '../sdk/src/index.ts';
+import {
+  type ArchiveVisit,
+  InvalidArgumentError,
+  Tributary,
+  type TributaryOptions,
+} from '../sdk/src/index.ts';
 import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, PeriodicTask } from '../sdk/src/internal.ts';
 import { type SignatureCheck, startApiServer } from './api-server.ts';
 import { type LocalDispatcher, startLocalDispatcher } from './dispatcher.ts';
@@ -130,6 +135,13 @@ export interface ArchiveTimerOptions {
   readonly intervalMs: number;
   /** Receives failures and a line per run that archived or expired anything. @default silent */
   readonly log?: ((line: string) => void) | undefined;
+  /**
+   * Which partitions each run visits (`ArchiveRunOptions.visit`): `due` finds new records itself
+   * (a read unit per idle partition and run); `scheduled` relies on a dispatcher's doorbell over
+   * the same tables to report them, as the stack's own dispatcher does.
+   * @default 'due'
+   */
+  readonly visit?: Exclude<ArchiveVisit, 'all'>;
 }
 
 /**
@@ -146,7 +158,7 @@ export function startArchiveTimer(options: ArchiveTimerOptions): ArchiveTimer {
   const archiver = tributary.archiver();
   const runs = new PeriodicTask(
     async () => {
-      const report = await archiver.run();
+      const report = await archiver.run({ visit: options.visit ?? 'due' });
       if (report.segmentsArchived > 0 || report.segmentsDeleted > 0 || report.bytesExpired > 0) {
         log?.(
           `Archiver: ${report.segmentsArchived} segment(s) archived (${report.bytesArchived} bytes), ` +
@@ -321,7 +333,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (api) started.push(api);
     const archiveTimer =
       archiveIntervalMs > 0
-        ? startArchiveTimer({ connection, intervalMs: archiveIntervalMs, log })
+        ? startArchiveTimer({
+            connection,
+            intervalMs: archiveIntervalMs,
+            log,
+            // The stack's dispatcher rings the archive schedules; without it each run probes.
+            visit: dispatcherOptions === false ? 'due' : 'scheduled',
+          })
         : undefined;
     const dispatcher =
       dispatcherOptions === false

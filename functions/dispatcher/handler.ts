@@ -112,7 +112,11 @@ async function doorbell(event: DynamoDBStreamEvent): Promise<DynamoDBBatchRespon
   for (const record of event.Records) {
     if (record.eventName === 'REMOVE') continue;
     const keys = record.dynamodb?.Keys;
-    const partition = rungPartitionOf({ pk: keys?.pk?.S, off: keys?.off?.N });
+    const partition = rungPartitionOf({
+      pk: keys?.pk?.S,
+      off: keys?.off?.N,
+      newImage: record.dynamodb?.NewImage,
+    });
     if (partition) rung.push({ partition, sequence: record.dynamodb?.SequenceNumber });
   }
   try {

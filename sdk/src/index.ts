@@ -21,6 +21,7 @@ export type {
   TopicDescription,
   TopicSummary,
 } from './admin.ts';
+export type { ArchiveVisit } from './archive/archive-schedule.ts';
 export type {
   ArchiveReport,
   ArchiveRunOptions,

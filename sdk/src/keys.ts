@@ -164,6 +164,46 @@ export function triggerKey(name: string): string {
   return `trigger#${name}`;
 }
 
+const ARCHIVE_SCHEDULE_PREFIX = 'schedule#';
+
+/**
+ * Topics-table key of a partition's archive schedule (see `archive/archive-schedule.ts`):
+ * `schedule#<topic>#<incarnation>#<partition>`. `#` occurs in neither a topic name nor an
+ * incarnation, so the key never collides with a topic, a tombstone or a trigger, and parses back.
+ */
+export function archiveScheduleKey(ref: PartitionRef): string {
+  return `${ARCHIVE_SCHEDULE_PREFIX}${ref.topic}#${ref.incarnation}#${ref.partition}`;
+}
+
+/** Parses an {@link archiveScheduleKey}; undefined for any other key. */
+export function parseArchiveScheduleKey(key: string): PartitionRef | undefined {
+  if (!key.startsWith(ARCHIVE_SCHEDULE_PREFIX)) return undefined;
+  const [topic, incarnation, partition, ...rest] = key.slice(ARCHIVE_SCHEDULE_PREFIX.length).split('#');
+  if (!topic || !incarnation || partition === undefined || rest.length > 0 || !/^\d+$/.test(partition)) {
+    return undefined;
+  }
+  return { topic, incarnation, partition: Number(partition) };
+}
+
+/**
+ * Attribute names of archive schedule items in the topics table (beside `name` and `kind`). Short:
+ * every archiver run scans them.
+ */
+export const ScheduleAttr = {
+  /** When archiving or retention may next have work without new records (epoch ms); absent: never. */
+  due: 'd',
+  /** When the archiver's last visit started (its clock, epoch ms): it saw the log as of then. */
+  seen: 's',
+  /** The partition's end offset that visit saw: the next batch appended lands exactly there. */
+  end: 'e',
+  /** Fingerprint of the configs and settings the due time was computed from. */
+  basis: 'b',
+  /** When the archiver last found no batch at `end` (its clock, epoch ms). */
+  probed: 'p',
+  /** When a doorbell last reported records for the partition (the dispatcher's clock, epoch ms). */
+  rung: 'r',
+} as const;
+
 /** Attribute names of trigger items in the topics table (beside `name` and `kind`). */
 export const TriggerAttr = {
   /** The trigger's settings (`TriggerSettings`) as JSON. */
@@ -197,6 +237,11 @@ export const GroupAttr = {
   topics: 'tp',
   /** Member items: the member's session timeout (ms). */
   sessionTimeoutMs: 'sto',
+  /**
+   * Member items: the member's change counter, moved whenever it changed a lease's owner; the others
+   * re-read the group's leases only when a counter moved (see `groups/group-view.ts`).
+   */
+  changes: 'chg',
   /** Lease items: member id of the owner (absent when free). */
   owner: 'o',
   /** Lease items: bumped on every change of owner; commits are fenced on it. */
@@ -224,9 +269,15 @@ export const GroupAttr = {
 /** Sort key of a group's metadata item. */
 export const GROUP_META_KEY = 'meta';
 
+/** Sort-key prefix of every member item of a group. */
+export const MEMBER_KEY_PREFIX = 'member#';
+
+/** Sort-key prefix of every lease item of a group. */
+export const LEASE_KEY_PREFIX = 'lease#';
+
 /** Sort key of a member item. */
 export function memberKey(memberId: string): string {
-  return `member#${memberId}`;
+  return `${MEMBER_KEY_PREFIX}${memberId}`;
 }
 
 /** Sort key of a lease item. */
@@ -236,7 +287,7 @@ export function leaseItemKey(topic: string, partition: number): string {
 
 /** Sort-key prefix of every lease item of one topic in a group (`#` cannot occur in topic names). */
 export function leaseKeyPrefix(topic: string): string {
-  return `lease#${topic}#`;
+  return `${LEASE_KEY_PREFIX}${topic}#`;
 }
 
 /** Parses a lease item's sort key. */
@@ -247,7 +298,7 @@ export function parseLeaseItemKey(key: string): { topic: string; partition: numb
 
 /** Parses a member item's sort key. */
 export function parseMemberKey(key: string): string | undefined {
-  return key.startsWith('member#') ? key.slice('member#'.length) : undefined;
+  return key.startsWith(MEMBER_KEY_PREFIX) ? key.slice(MEMBER_KEY_PREFIX.length) : undefined;
 }
 
 /** S3 prefix of everything a partition incarnation stores (segments and claim-check objects). */

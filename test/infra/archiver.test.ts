@@ -46,15 +46,24 @@ describe('TributaryArchiver', () => {
     });
   });
 
-  it('may list topics and rewrite the log, but has no access to consumer groups', () => {
+  it('may list topics, keep archive schedules and rewrite the log, but has no access to consumer groups', () => {
     const statements = statementsOf(template, stack, archiver.handler.role as iam.Role);
     const on = (table: IConstruct) =>
       statements
         .filter((s) => s.resources.includes(`<${logicalId(stack, table)}.Arn>`))
         .flatMap((s) => s.actions);
-    expect(on(tables.topics).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
+    expect(on(tables.topics).sort()).toEqual(
+      [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+      ].sort(),
+    );
     expect(on(tables.log).sort()).toEqual(
       [
+        'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',

@@ -9,6 +9,12 @@
  * it; past hot retention (`local.retention.ms` / `.bytes`, with `remote.storage.enable`) a closed
  * segment moves from DynamoDB to S3. Running values (max timestamp, bytes) are monotonic in offset,
  * so a segment's are those of its last batch, and sizes are subtractions.
+ *
+ * Every rule that depends on the clock has a "from" form: the earliest time it holds (`-Infinity`:
+ * already, whatever the time; `undefined`: not before the partition changes). Without new records
+ * the rule holds exactly from then on, because running timestamps and sizes are fixed and only
+ * `now` moves; the boolean forms are defined through them, so the archive schedule
+ * (`archive-schedule.ts`) and the decisions can never disagree about when work is due.
  */
 import type { CompleteSlot, Slot } from '../log/log-item.ts';
 import type { TopicConfig } from '../topics/configs.ts';
@@ -27,6 +33,53 @@ export type ArchiveConfig = Pick<
 >;
 
 /**
+ * The earliest time a rule holds: `-Infinity` when it holds already, whatever the time; undefined
+ * when time alone never makes it hold (only new records or other configs can).
+ */
+export type HoldsFrom = number | undefined;
+
+/** The earliest of several {@link HoldsFrom} times (undefined when none is set). */
+export function earliest(...times: readonly HoldsFrom[]): HoldsFrom {
+  let first: HoldsFrom;
+  for (const t of times) if (t !== undefined && (first === undefined || t < first)) first = t;
+  return first;
+}
+
+/** Whether a rule that holds from `from` holds at `now`. */
+export function holdsAt(from: HoldsFrom, now: number): boolean {
+  return from !== undefined && now >= from;
+}
+
+/**
+ * When data whose running max timestamp is `maxTimestamp` is older than `ms` (-1: never):
+ * "older" is strictly, at whole milliseconds, so from `maxTimestamp + ms + 1` on.
+ */
+function olderThanFrom(maxTimestamp: number, ms: number): HoldsFrom {
+  return ms >= 0 ? maxTimestamp + ms + 1 : undefined;
+}
+
+/** When a size rule that does not depend on the time holds: already, or not without new records. */
+function sizeRule(holds: boolean): HoldsFrom {
+  return holds ? Number.NEGATIVE_INFINITY : undefined;
+}
+
+/**
+ * When data whose running max timestamp is `maxTimestamp` is past total retention, given how many
+ * bytes the partition would still hold without it.
+ */
+export function pastRetentionFrom(
+  config: ArchiveConfig,
+  maxTimestamp: number,
+  bytesRemaining: number,
+): HoldsFrom {
+  const { retentionMs, retentionBytes } = config;
+  return earliest(
+    olderThanFrom(maxTimestamp, retentionMs),
+    sizeRule(retentionBytes >= 0 && bytesRemaining >= retentionBytes),
+  );
+}
+
+/**
  * Whether data whose running max timestamp is `maxTimestamp` is past total retention, given how
  * many bytes the partition would still hold without it.
  */
@@ -36,9 +89,24 @@ export function pastRetention(
   maxTimestamp: number,
   bytesRemaining: number,
 ): boolean {
-  const { retentionMs, retentionBytes } = config;
-  if (retentionMs >= 0 && maxTimestamp < now - retentionMs) return true;
-  return retentionBytes >= 0 && bytesRemaining >= retentionBytes;
+  return holdsAt(pastRetentionFrom(config, maxTimestamp, bytesRemaining), now);
+}
+
+/**
+ * When hot retention moves a segment whose running max timestamp is `maxTimestamp` to S3, given
+ * how many bytes DynamoDB would still hold without it.
+ */
+export function dueForArchiveFrom(
+  config: ArchiveConfig,
+  maxTimestamp: number,
+  hotBytesRemaining: number,
+): HoldsFrom {
+  const { remoteStorageEnable, localRetentionMs, localRetentionBytes } = config;
+  if (!remoteStorageEnable) return undefined;
+  return earliest(
+    olderThanFrom(maxTimestamp, localRetentionMs),
+    sizeRule(localRetentionBytes >= 0 && hotBytesRemaining >= localRetentionBytes),
+  );
 }
 
 /**
@@ -51,10 +119,7 @@ export function dueForArchive(
   maxTimestamp: number,
   hotBytesRemaining: number,
 ): boolean {
-  const { remoteStorageEnable, localRetentionMs, localRetentionBytes } = config;
-  if (!remoteStorageEnable) return false;
-  if (localRetentionMs >= 0 && maxTimestamp < now - localRetentionMs) return true;
-  return localRetentionBytes >= 0 && hotBytesRemaining >= localRetentionBytes;
+  return holdsAt(dueForArchiveFrom(config, maxTimestamp, hotBytesRemaining), now);
 }
 
 /**
@@ -95,9 +160,19 @@ export function segmentRetention(
   now: number,
 ): SegmentRetention {
   if (segment.endOffset <= logStart.offset) return { kind: 'leftover' };
-  const remaining = totalBytes - logStart.bytes - segment.bytes;
-  if (!pastRetention(config, now, segment.runningMaxTimestamp, remaining)) return { kind: 'keep' };
+  if (!holdsAt(segmentExpiryFrom(segment, logStart, totalBytes, config), now)) return { kind: 'keep' };
   return { kind: 'expire', logStart: { offset: segment.endOffset, bytes: segment.runningBytes } };
+}
+
+/** When retention expires an S3 segment (one not below the log start; see {@link segmentRetention}). */
+export function segmentExpiryFrom(
+  segment: { readonly bytes: number; readonly runningMaxTimestamp: number },
+  logStart: LogPosition,
+  totalBytes: number,
+  config: ArchiveConfig,
+): HoldsFrom {
+  const remaining = totalBytes - logStart.bytes - segment.bytes;
+  return pastRetentionFrom(config, segment.runningMaxTimestamp, remaining);
 }
 
 /**
@@ -123,7 +198,21 @@ export function mayHaveWork(
   config: ArchiveConfig,
   now: number,
 ): boolean {
-  if (!first || first.kind === 'archived') return true;
+  return holdsAt(hotWorkFrom(bounds, tail, first, totalBytes, config), now);
+}
+
+/**
+ * When {@link mayHaveWork} starts to hold. It is a lower bound of when the hot log's first
+ * segment is due: the segment's last running max timestamp is at least its first batch's.
+ */
+export function hotWorkFrom(
+  bounds: PartitionBounds,
+  tail: Slot,
+  first: Slot | undefined,
+  totalBytes: number,
+  config: ArchiveConfig,
+): HoldsFrom {
+  if (!first || first.kind === 'archived') return Number.NEGATIVE_INFINITY;
   const from = bounds.localLogStart;
   const { segmentBytes, segmentMs, remoteStorageEnable, localRetentionMs, localRetentionBytes } = config;
   const { retentionMs, retentionBytes } = config;
@@ -131,15 +220,22 @@ export function mayHaveWork(
   // A segment closes by size or by time, and the segment's last timestamp is ≥ the first's.
   const closable =
     hotBytes > segmentBytes || tail.runningMaxTimestamp - first.runningMaxTimestamp >= segmentMs;
-  if (!closable) return false;
-  const oldEnough = (ms: number) => ms >= 0 && first.runningMaxTimestamp < now - ms;
-  const due =
-    remoteStorageEnable &&
-    (oldEnough(localRetentionMs) || (localRetentionBytes >= 0 && hotBytes > localRetentionBytes));
+  if (!closable) return undefined;
+  const firstTimestamp = first.runningMaxTimestamp;
+  const due = remoteStorageEnable
+    ? earliest(
+        olderThanFrom(firstTimestamp, localRetentionMs),
+        sizeRule(localRetentionBytes >= 0 && hotBytes > localRetentionBytes),
+      )
+    : undefined;
   const expiring =
-    bounds.logStart.offset === from.offset &&
-    (oldEnough(retentionMs) || (retentionBytes >= 0 && totalBytes - bounds.logStart.bytes > retentionBytes));
-  return due || expiring;
+    bounds.logStart.offset === from.offset
+      ? earliest(
+          olderThanFrom(firstTimestamp, retentionMs),
+          sizeRule(retentionBytes >= 0 && totalBytes - bounds.logStart.bytes > retentionBytes),
+        )
+      : undefined;
+  return earliest(due, expiring);
 }
 
 /**
@@ -196,13 +292,40 @@ export function planSegmentStep(
   const from = bounds.localLogStart;
   const to = positionAfter(segment);
   const bytes = to.bytes - from.bytes;
-  const maxTimestamp = segment.at(-1)!.runningMaxTimestamp;
-  const remaining = totalBytes - from.bytes - bytes;
-  if (bounds.logStart.offset === from.offset && pastRetention(config, now, maxTimestamp, remaining)) {
-    return { kind: 'expire', from, to, bytes };
-  }
-  if (dueForArchive(config, now, maxTimestamp, remaining)) return { kind: 'archive', from, to, bytes };
+  const rules = segmentRules(bounds, segment, totalBytes, config);
+  if (holdsAt(rules.expire, now)) return { kind: 'expire', from, to, bytes };
+  if (holdsAt(rules.archive, now)) return { kind: 'archive', from, to, bytes };
   return { kind: 'keep' };
+}
+
+/** When {@link planSegmentStep} stops keeping `segment` (expiring or archiving it). */
+export function segmentStepFrom(
+  bounds: PartitionBounds,
+  segment: readonly CompleteSlot[],
+  totalBytes: number,
+  config: ArchiveConfig,
+): HoldsFrom {
+  const rules = segmentRules(bounds, segment, totalBytes, config);
+  return earliest(rules.expire, rules.archive);
+}
+
+/** When the closed segment at the local log start expires, and when it is due for S3. */
+function segmentRules(
+  bounds: PartitionBounds,
+  segment: readonly CompleteSlot[],
+  totalBytes: number,
+  config: ArchiveConfig,
+): { readonly expire: HoldsFrom; readonly archive: HoldsFrom } {
+  const from = bounds.localLogStart;
+  const to = positionAfter(segment);
+  const maxTimestamp = segment.at(-1)!.runningMaxTimestamp;
+  const remaining = totalBytes - from.bytes - (to.bytes - from.bytes);
+  return {
+    // Batches expire in DynamoDB only while no S3 segment lies before them.
+    expire:
+      bounds.logStart.offset === from.offset ? pastRetentionFrom(config, maxTimestamp, remaining) : undefined,
+    archive: dueForArchiveFrom(config, maxTimestamp, remaining),
+  };
 }
 
 /** The bounds once a step's bound moved and its items were replaced by stubs. */
@@ -245,6 +368,20 @@ export function planOrphanSweep(
   if (!checkPoint) return { kind: 'record' };
   if (localLogStart < checkPoint.end || started - checkPoint.time < graceMs) return { kind: 'wait' };
   return { kind: 'sweep', uploadedBefore: checkPoint.time - graceMs };
+}
+
+/**
+ * When {@link planOrphanSweep} next sweeps without new records: the check point's grace ends, if
+ * the local log start has passed its end already (otherwise only archiving, which needs new
+ * records or time the other rules account for, can get it there).
+ */
+export function orphanSweepFrom(
+  checkPoint: PartitionBounds['claimSweep'],
+  localLogStart: number,
+  graceMs: number,
+): HoldsFrom {
+  if (!checkPoint) return Number.NEGATIVE_INFINITY;
+  return localLogStart < checkPoint.end ? undefined : checkPoint.time + graceMs;
 }
 
 /** When the stubs written at `now` (epoch ms) may expire: epoch seconds, `ttlSeconds` later. */

@@ -20,20 +20,35 @@
  * same bytes); after it, S3 is, and the rerun only finishes the cleanup. Two archivers on one
  * partition cut the same segment and race only on conditional writes.
  *
+ * A run visits only the partitions whose archive schedule (`archive-schedule.ts`, one item per
+ * partition in the topics table, read with the run's one scan of that table) says may have work:
+ * when time made some due, records came (the dispatcher's doorbell rings the schedule), or the
+ * configs changed. Each visit records, as its last write, when the partition may next have work;
+ * a visit that crashes leaves the partition due.
+ *
  * Every decision (what is due, what retention deletes, where the bounds move, when orphans are
- * provable) is made by the pure `archive-plan.ts`; this module reads the state it needs and
- * carries the steps out. DynamoDB commands are built by the log store (`log/log-store.ts`).
+ * provable, when a partition needs a visit) is made by the pure `archive-plan.ts` and
+ * `archive-schedule.ts`; this module reads the state it needs and carries the steps out. DynamoDB
+ * commands are built by the log store (`log/log-store.ts`) and the topic store
+ * (`topics/topic-store.ts`).
  */
 import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
 import { CorruptRecordError } from '../errors.ts';
-import { claimObjectPrefix, type PartitionRef, type SegmentObjectKeys, segmentObjectKeys } from '../keys.ts';
+import {
+  archiveScheduleKey,
+  claimObjectPrefix,
+  type PartitionRef,
+  type SegmentObjectKeys,
+  segmentObjectKeys,
+} from '../keys.ts';
 import { loadClaim } from '../log/claim-check.ts';
 import { type CompleteSlot, type Slot, slotEnd, slotFromItem } from '../log/log-item.ts';
 import { type LogItem, LogStore } from '../log/log-store.ts';
 import { PartitionReader } from '../log/reader.ts';
 import type { TopicConfig } from '../topics/configs.ts';
 import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
+import { type ArchiveView, TopicStore } from '../topics/topic-store.ts';
 import {
   boundsAfter,
   claimObjectsOf,
@@ -48,6 +63,16 @@ import {
   stubExpiry,
   stubRepair,
 } from './archive-plan.ts';
+import {
+  type ArchiveVisit,
+  DEFAULT_PROBE_INTERVAL_MS,
+  type HotLogStop,
+  nextDue,
+  scheduleBasis,
+  type VisitDecision,
+  type VisitFacts,
+  visitDecision,
+} from './archive-schedule.ts';
 import { type BuiltSegment, buildSegment, verifySegment } from './segment-format.ts';
 import { planSegment } from './segment-plan.ts';
 import { SegmentObjectMissing, SegmentStore } from './segment-store.ts';
@@ -72,6 +97,13 @@ export interface ArchiverOptions {
    * @default 3600000 (one hour)
    */
   readonly orphanGraceMs?: number;
+  /**
+   * How often a scheduled run (`visit: 'scheduled'`) reads, for each partition with nothing due,
+   * the one slot its next batch would take: the backstop for a doorbell that was lost. Each such
+   * read is half a read unit and a small write.
+   * @default 3600000 (one hour)
+   */
+  readonly probeIntervalMs?: number;
 }
 
 /** What one run did to one partition. */
@@ -95,7 +127,12 @@ export interface PartitionArchiveReport {
 
 /** What a run did, with S3 request counts for cost reports. */
 export interface ArchiveReport {
+  /** The partitions the run visited (read and worked on where something was due). */
   readonly partitions: readonly PartitionArchiveReport[];
+  /** Partitions the run did not visit: nothing was due. */
+  readonly partitionsSkipped: number;
+  /** Partitions whose next slot the run read to find out whether records came (visited or not). */
+  readonly partitionsProbed: number;
   readonly segmentsArchived: number;
   readonly bytesArchived: number;
   readonly segmentsDeleted: number;
@@ -119,6 +156,20 @@ export interface ArchiveReport {
 export interface ArchiveRunOptions {
   /** Only these topics. @default every topic */
   readonly topics?: readonly string[];
+  /**
+   * Which partitions the run visits:
+   * - `due`: every partition with work due — those whose schedule says so (time, configs, a
+   *   doorbell), and every other one that got records since its last visit, found by reading the
+   *   one slot its next batch would take (a strongly consistent read unit per partition). Nothing
+   *   due is left for a later run, whether or not a dispatcher rings the schedule.
+   * - `scheduled`: those whose schedule says so, trusting the dispatcher's doorbell for new records
+   *   (and probing each partition every `probeIntervalMs` in case a doorbell was lost): well under
+   *   a read unit per idle partition. Records reported by a doorbell after the run read the
+   *   schedule wait for the next run. What the scheduled archiver runs every minute.
+   * - `all`: every partition, read in full whatever its schedule says.
+   * @default 'due'
+   */
+  readonly visit?: ArchiveVisit;
 }
 
 /** Items read per query while planning (pages stop at 1 MB anyway). */
@@ -126,46 +177,83 @@ const PLAN_PAGE_ITEMS = 100;
 /** Stub writes in flight per partition. */
 const STUB_CONCURRENCY = 16;
 
+/** A partition a run looks at, with what its schedule says to do. */
+interface PartitionWork {
+  readonly ref: PartitionRef;
+  readonly config: TopicConfig;
+  readonly basis: string;
+  readonly decision: VisitDecision;
+}
+
+/** What a run did with one partition. */
+type PartitionOutcome =
+  | { readonly kind: 'skipped' }
+  /** Probed: no new records, nothing due. */
+  | { readonly kind: 'probed' }
+  | { readonly kind: 'visited'; readonly report: PartitionArchiveReport; readonly probed: boolean };
+
 /** Runs archiving and retention over topics. Create one per process; runs may overlap safely. */
 export class Archiver {
   readonly #ctx: StorageContext;
   readonly #registry: TopicRegistry;
+  readonly #topics: TopicStore;
+  readonly #log: LogStore;
   readonly #store: SegmentStore;
   readonly #concurrency: number;
   readonly #maxSegments: number;
   readonly #stubTtlSeconds: number;
   readonly #orphanGraceMs: number;
+  readonly #probeIntervalMs: number;
 
   constructor(ctx: StorageContext, registry: TopicRegistry, options: ArchiverOptions = {}) {
     this.#ctx = ctx;
     this.#registry = registry;
+    this.#topics = new TopicStore(ctx);
+    this.#log = new LogStore(ctx);
     this.#store = new SegmentStore(ctx);
     this.#concurrency = options.concurrency ?? 4;
     this.#maxSegments = options.maxSegmentsPerPartition ?? 64;
     this.#stubTtlSeconds = options.stubTtlSeconds ?? 86_400;
     this.#orphanGraceMs = options.orphanGraceMs ?? 3_600_000;
+    this.#probeIntervalMs = options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
   }
 
-  /** Archives and applies retention to every partition of the chosen topics once. */
+  /** Archives and applies retention to the partitions of the chosen topics that have work due. */
   async run(options: ArchiveRunOptions = {}): Promise<ArchiveReport> {
+    const mode = options.visit ?? 'due';
+    // The topics table is read once: live topics, tombstones and schedules in one scan.
+    const view = await this.#topics.archiveView();
     // The archiver is the deployment's background worker: it also finishes interrupted purges.
-    const purgesFinished = options.topics ? 0 : await this.#registry.resumePurges();
+    const purgesFinished = options.topics ? 0 : await this.#registry.finishPurges(view.tombstones);
     const topics = options.topics
       ? await Promise.all(options.topics.map((t) => this.#registry.get(t)))
-      : await this.#registry.list();
-    const work = topics.flatMap((topic: TopicMetadata) =>
-      Array.from({ length: topic.partitions }, (_, partition) => ({
-        ref: { topic: topic.name, incarnation: topic.incarnation, partition },
-        config: topic.config,
-      })),
-    );
+      : view.topics;
+    const schedules = new Map(view.schedules.map((entry) => [entry.key, entry]));
+    const now = this.#ctx.now();
+    const work = topics.flatMap((topic: TopicMetadata): PartitionWork[] => {
+      const basis = scheduleBasis(topic.config, this.#orphanGraceMs);
+      return Array.from({ length: topic.partitions }, (_, partition) => {
+        const ref = { topic: topic.name, incarnation: topic.incarnation, partition };
+        const decision = visitDecision(schedules.get(archiveScheduleKey(ref)), {
+          mode,
+          basis,
+          config: topic.config,
+          now,
+          probeIntervalMs: this.#probeIntervalMs,
+        });
+        return { ref, config: topic.config, basis, decision };
+      });
+    });
     const before = { ...this.#store.stats };
-    const partitions = await mapLimited(work, this.#concurrency, (w) =>
-      this.archivePartition(w.ref, w.config),
-    );
+    const outcomes = await mapLimited(work, this.#concurrency, (w) => this.#handle(w, mode));
+    if (!options.topics) await this.#removeDeadSchedules(view);
+    const partitions = outcomes.flatMap((o) => (o.kind === 'visited' ? [o.report] : []));
     const sum = (f: (p: PartitionArchiveReport) => number) => partitions.reduce((n, p) => n + f(p), 0);
     return {
       partitions,
+      partitionsSkipped: outcomes.filter((o) => o.kind !== 'visited').length,
+      partitionsProbed: outcomes.filter((o) => o.kind === 'probed' || (o.kind === 'visited' && o.probed))
+        .length,
       segmentsArchived: sum((p) => p.segmentsArchived),
       bytesArchived: sum((p) => p.bytesArchived),
       segmentsDeleted: sum((p) => p.segmentsDeleted),
@@ -181,13 +269,51 @@ export class Archiver {
     };
   }
 
-  /** Archives and applies retention to one partition. */
+  /** Archives and applies retention to one partition, whatever its schedule says, and records its schedule. */
   async archivePartition(ref: PartitionRef, config: TopicConfig): Promise<PartitionArchiveReport> {
-    return new PartitionArchiver(this.#ctx, this.#store, ref, config, {
+    return this.#visit(ref, config, scheduleBasis(config, this.#orphanGraceMs));
+  }
+
+  async #handle(work: PartitionWork, mode: ArchiveVisit): Promise<PartitionOutcome> {
+    const { ref, decision } = work;
+    if (decision.kind === 'skip') return { kind: 'skipped' };
+    if (decision.kind === 'probe') {
+      const probedAt = this.#ctx.now();
+      if (!(await this.#log.hasBatch(ref, decision.end, decision.consistent))) {
+        // Only scheduled runs wait probeIntervalMs between probes; the others probe every run.
+        if (mode === 'scheduled') await this.#topics.recordArchiveProbe(ref, probedAt);
+        return { kind: 'probed' };
+      }
+    }
+    const report = await this.#visit(ref, work.config, work.basis);
+    return { kind: 'visited', report, probed: decision.kind === 'probe' };
+  }
+
+  /** One visit, then its schedule entry: the last write, so a visit that fails leaves the partition due. */
+  async #visit(ref: PartitionRef, config: TopicConfig, basis: string): Promise<PartitionArchiveReport> {
+    const visit = await new PartitionArchiver(this.#ctx, this.#store, ref, config, {
       maxSegments: this.#maxSegments,
       stubTtlSeconds: this.#stubTtlSeconds,
       orphanGraceMs: this.#orphanGraceMs,
     }).run();
+    await this.#topics.recordArchiveVisit(ref, {
+      seen: visit.facts.started,
+      end: visit.facts.tail ? slotEnd(visit.facts.tail) : 0,
+      due: nextDue(visit.facts, config, this.#orphanGraceMs),
+      basis,
+    });
+    return visit.report;
+  }
+
+  /**
+   * Deletes schedules of incarnations that are not live (a deleted topic's, written by a visit or a
+   * doorbell that raced its deletion). One whose topic was created after the scan read the topics
+   * only goes missing, which makes its partition due: harmless.
+   */
+  async #removeDeadSchedules(view: ArchiveView): Promise<void> {
+    const live = new Set(view.topics.map((t) => `${t.name}#${t.incarnation}`));
+    const dead = view.schedules.filter((e) => !live.has(`${e.ref.topic}#${e.ref.incarnation}`));
+    if (dead.length > 0) await this.#topics.deleteArchiveSchedules(dead.map((e) => e.ref));
   }
 }
 
@@ -219,6 +345,8 @@ class PartitionArchiver {
   readonly #metadata: TierMetadata;
   readonly #reader: PartitionReader;
   readonly #log: LogStore;
+  /** The oldest S3 segment retention kept, or else the first this visit archived: when retention next looks. */
+  #oldestSegment: { readonly bytes: number; readonly runningMaxTimestamp: number } | undefined;
   #report = {
     segmentsArchived: 0,
     batchesArchived: 0,
@@ -245,7 +373,9 @@ class PartitionArchiver {
     this.#log = new LogStore(ctx);
   }
 
-  async run(): Promise<PartitionArchiveReport> {
+  /** The visit: its report, and what it saw for the schedule (`archive-schedule.ts`). */
+  async run(): Promise<{ readonly report: PartitionArchiveReport; readonly facts: VisitFacts }> {
+    // Before any read: everything appended before this is in what the visit reads.
     const started = this.#ctx.now();
     let bounds = await this.#metadata.bounds();
     // Step 1: an earlier run that moved a bound and stopped left items to replace by stubs.
@@ -254,19 +384,32 @@ class PartitionArchiver {
     const tail = await this.#reader.tail(true);
     const totalBytes = tail?.runningBytes ?? 0;
     bounds = await this.#applySegmentRetention(bounds, totalBytes);
-    for (let n = 0; n < this.#settings.maxSegments; n++) {
-      if (!tail || !(await this.#mayHaveWork(bounds, tail, totalBytes))) break;
-      const next = await this.#moveNextSegment(bounds, totalBytes);
-      if (!next) break;
-      bounds = next;
+    // Where step 3 stopped; a visit that reaches the segment limit may have work left.
+    let hotLog: HotLogStop = tail ? { kind: 'unfinished' } : { kind: 'tail-only' };
+    for (let n = 0; tail && n < this.#settings.maxSegments; n++) {
+      const next = await this.#moveNextSegment(bounds, tail, totalBytes);
+      if (next.kind === 'stopped') {
+        hotLog = next.stop;
+        break;
+      }
+      bounds = next.bounds;
     }
-    await this.#sweepOrphans(bounds, started, tail ? slotEnd(tail) : 0);
+    const claimSweep = await this.#sweepOrphans(bounds, started, tail ? slotEnd(tail) : 0);
+    if (!this.#oldestSegment && bounds.logStart.offset < bounds.localLogStart.offset) {
+      // S3 holds segments this visit neither kept nor wrote (another archiver wrote them while it
+      // ran): retention's next look is the oldest one's.
+      this.#oldestSegment = await this.#metadata.segmentAt(bounds.logStart.offset);
+      if (!this.#oldestSegment) hotLog = { kind: 'unfinished' };
+    }
     return {
-      topic: this.#ref.topic,
-      partition: this.#ref.partition,
-      ...this.#report,
-      logStartOffset: bounds.logStart.offset,
-      localLogStartOffset: bounds.localLogStart.offset,
+      report: {
+        topic: this.#ref.topic,
+        partition: this.#ref.partition,
+        ...this.#report,
+        logStartOffset: bounds.logStart.offset,
+        localLogStartOffset: bounds.localLogStart.offset,
+      },
+      facts: { started, bounds: { ...bounds, claimSweep }, tail, oldestSegment: this.#oldestSegment, hotLog },
     };
   }
 
@@ -275,7 +418,10 @@ class PartitionArchiver {
     let logStart = bounds.logStart;
     for await (const segment of this.#metadata.segments()) {
       const decision = segmentRetention(segment, logStart, totalBytes, this.#config, this.#ctx.now());
-      if (decision.kind === 'keep') break;
+      if (decision.kind === 'keep') {
+        this.#oldestSegment = segment;
+        break;
+      }
       if (decision.kind === 'leftover') {
         await this.#deleteSegment(segment);
         continue;
@@ -296,9 +442,16 @@ class PartitionArchiver {
     await this.#metadata.deleteSegment(segment.baseOffset);
   }
 
-  /** Whether step 3 may find anything to do (see {@link mayHaveWork}), reading one item at most. */
-  async #mayHaveWork(bounds: PartitionBounds, tail: Slot, totalBytes: number): Promise<boolean> {
-    if (!hotBatchesBeforeTail(bounds, tail)) return false;
+  /**
+   * Whether step 3 may find anything to do (see {@link mayHaveWork}), reading one item at most;
+   * when not, where it stops.
+   */
+  async #mayHaveWork(
+    bounds: PartitionBounds,
+    tail: Slot,
+    totalBytes: number,
+  ): Promise<HotLogStop | undefined> {
+    if (!hotBatchesBeforeTail(bounds, tail)) return { kind: 'tail-only' };
     const page = await this.#log.queryBatches(this.#ref, {
       from: bounds.localLogStart.offset,
       limit: 1,
@@ -306,24 +459,42 @@ class PartitionArchiver {
     });
     const item = page.items[0];
     const first = item ? slotFromItem(item) : undefined;
-    return mayHaveWork(bounds, tail, first, totalBytes, this.#config, this.#ctx.now());
+    return mayHaveWork(bounds, tail, first, totalBytes, this.#config, this.#ctx.now())
+      ? undefined
+      : { kind: 'not-yet', first };
   }
 
   /**
    * Step 3: cuts the next closed segment and archives (or expires) it when due. Returns the new
-   * bounds, or undefined when there is nothing (more) to do now.
+   * bounds, or where the hot log stops when there is nothing (more) to do now.
    */
-  async #moveNextSegment(bounds: PartitionBounds, totalBytes: number): Promise<PartitionBounds | undefined> {
-    const segment = await this.#readClosedSegment(bounds.localLogStart.offset);
-    if (!segment) return undefined;
+  async #moveNextSegment(
+    bounds: PartitionBounds,
+    tail: Slot,
+    totalBytes: number,
+  ): Promise<
+    | { readonly kind: 'moved'; readonly bounds: PartitionBounds }
+    | { readonly kind: 'stopped'; readonly stop: HotLogStop }
+  > {
+    const nothing = await this.#mayHaveWork(bounds, tail, totalBytes);
+    if (nothing) return { kind: 'stopped', stop: nothing };
+    const read = await this.#readClosedSegment(bounds.localLogStart.offset);
+    if (read.kind === 'open') return { kind: 'stopped', stop: read };
+    // Another archiver moved the hot log under this read: the next run looks again.
+    if (read.kind === 'stale') return { kind: 'stopped', stop: { kind: 'unfinished' } };
+    const segment = read.segment;
     const step = planSegmentStep(bounds, segment, totalBytes, this.#config, this.#ctx.now());
-    if (step.kind === 'keep') return undefined;
+    if (step.kind === 'keep') return { kind: 'stopped', stop: { kind: 'kept', segment } };
     try {
       if (step.kind === 'expire') {
         await this.#expireBatches(step);
       } else {
         const written = await this.#writeSegment(segment, step.from);
         await this.#recordSegment(written, segment, step);
+        this.#oldestSegment ??= {
+          bytes: written.segment.bytes,
+          runningMaxTimestamp: segment.at(-1)!.runningMaxTimestamp,
+        };
         await this.#advanceLocalLogStart(step);
         this.#report.segmentsArchived++;
         this.#report.batchesArchived += segment.length;
@@ -333,15 +504,25 @@ class PartitionArchiver {
       // Another archiver finished this segment and removed its large-batch objects under us.
       if (!(error instanceof CorruptRecordError || error instanceof SegmentObjectMissing)) throw error;
       const now = await this.#metadata.bounds();
-      if (now.localLogStart.offset >= step.to.offset) return now;
+      if (now.localLogStart.offset >= step.to.offset) return { kind: 'moved', bounds: now };
       throw error;
     }
     await this.#deleteArchivedItems(step.from.offset, step.to.offset, segment);
-    return boundsAfter(bounds, step);
+    return { kind: 'moved', bounds: boundsAfter(bounds, step) };
   }
 
-  /** Reads batches from `from` until the next segment is closed; undefined when it is not. */
-  async #readClosedSegment(from: number): Promise<CompleteSlot[] | undefined> {
+  /**
+   * Reads batches from `from` until the next segment is closed. `open`: it is not (with the
+   * earliest deadline of a pending claim read); `stale`: the slots were archived meanwhile, or a
+   * gap showed (a consistent read never shows one in the hot log: stop rather than guess).
+   */
+  async #readClosedSegment(
+    from: number,
+  ): Promise<
+    | { readonly kind: 'closed'; readonly segment: CompleteSlot[] }
+    | { readonly kind: 'open'; readonly pendingDeadline: number | undefined }
+    | { readonly kind: 'stale' }
+  > {
     const slots: Slot[] = [];
     const limits = { segmentBytes: this.#config.segmentBytes, segmentMs: this.#config.segmentMs };
     let startKey: LogItem | undefined;
@@ -354,15 +535,18 @@ class PartitionArchiver {
       });
       for (const item of page.items) {
         const slot = slotFromItem(item);
-        // A consistent read never shows a gap in the hot log; stop rather than guess.
-        if (slot.offset !== nextInChain(slots, from)) return undefined;
+        if (slot.offset !== nextInChain(slots, from)) return { kind: 'stale' };
         slots.push(slot);
       }
       const plan = planSegment(slots, limits);
-      if (plan.kind === 'closed') return slots.slice(0, plan.take) as CompleteSlot[];
-      if (plan.kind === 'stale') return undefined;
+      if (plan.kind === 'closed')
+        return { kind: 'closed', segment: slots.slice(0, plan.take) as CompleteSlot[] };
+      if (plan.kind === 'stale') return { kind: 'stale' };
       startKey = page.lastKey;
-      if (!startKey) return undefined;
+      if (!startKey) {
+        const deadlines = slots.flatMap((slot) => (slot.kind === 'pending' ? [slot.deadline] : []));
+        return { kind: 'open', pendingDeadline: deadlines.length > 0 ? Math.min(...deadlines) : undefined };
+      }
     }
   }
 
@@ -438,20 +622,25 @@ class PartitionArchiver {
     return slots;
   }
 
-  /** Step 4 (see the module comment). `end` was read after `started`. */
-  async #sweepOrphans(bounds: PartitionBounds, started: number, end: number): Promise<void> {
+  /** Step 4 (see the module comment). `end` was read after `started`. Returns the check point left. */
+  async #sweepOrphans(
+    bounds: PartitionBounds,
+    started: number,
+    end: number,
+  ): Promise<PartitionBounds['claimSweep']> {
     const plan = planOrphanSweep(
       bounds.claimSweep,
       bounds.localLogStart.offset,
       started,
       this.#settings.orphanGraceMs,
     );
-    if (plan.kind === 'wait') return;
+    if (plan.kind === 'wait') return bounds.claimSweep;
     if (plan.kind === 'sweep') {
       const orphans = await this.#store.listOlderThan(claimObjectPrefix(this.#ref), plan.uploadedBefore);
       if (orphans.length > 0) await this.#store.delete(orphans);
       this.#report.orphansDeleted += orphans.length;
     }
     await this.#metadata.setClaimSweep(started, end);
+    return { time: started, end };
   }
 }

@@ -271,6 +271,25 @@ export class LogStore {
     return out.Item ? slotFromItem(out.Item) : undefined;
   }
 
+  /**
+   * Whether an item occupies the slot at `offset`. A miss costs DynamoDB's minimum (half a read
+   * unit, one when `consistent`); a hit is billed for the whole item, projection or not.
+   */
+  async hasBatch(ref: PartitionRef, offset: number, consistent: boolean): Promise<boolean> {
+    const out = await this.#send(`Reading ${partitionLabel(ref)} at ${offset}`, () =>
+      this.#ctx.ddb.send(
+        new GetItemCommand({
+          TableName: this.#ctx.tables.log,
+          Key: logKey(partitionKey(ref), offset),
+          ProjectionExpression: '#off',
+          ExpressionAttributeNames: { '#off': LogAttr.offset },
+          ConsistentRead: consistent,
+        }),
+      ),
+    );
+    return out.Item !== undefined;
+  }
+
   /** Puts a complete batch at `slot` if the slot is free (one-phase append). */
   putBatch(
     ref: PartitionRef,

@@ -3,9 +3,11 @@
  * topic items are mapped to and from {@link TopicMetadata} here. The registry (`registry.ts`)
  * keeps the domain logic: validation, incarnations, config changes and purges.
  *
- * The table holds one item per live topic (`name` = the topic, `kind = topic`) and one per
- * deletion still purging (`name` = {@link tombstoneKey}, `kind = tombstone`). A failed condition
- * comes back as a value (`false`, `undefined`); every other error propagates untouched.
+ * The table holds one item per live topic (`name` = the topic, `kind = topic`), one per
+ * deletion still purging (`name` = {@link tombstoneKey}, `kind = tombstone`), one per trigger
+ * (`kind = trigger`) and one per partition the archiver keeps a schedule for
+ * (`name` = {@link archiveScheduleKey}, `kind = schedule`). A failed condition comes back as a value
+ * (`false`, `undefined`); every other error propagates untouched.
  */
 import {
   type AttributeValue,
@@ -18,13 +20,27 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { batchWriteAll } from '../batch-write.ts';
 import type { StorageContext } from '../context.ts';
-import { parseTombstoneKey, TopicAttr, TriggerAttr, tombstoneKey, triggerKey } from '../keys.ts';
+import {
+  archiveScheduleKey,
+  type PartitionRef,
+  parseArchiveScheduleKey,
+  parseTombstoneKey,
+  ScheduleAttr,
+  TopicAttr,
+  TriggerAttr,
+  tombstoneKey,
+  triggerKey,
+} from '../keys.ts';
 import { withRetry } from '../retry.ts';
 import { parseTopicConfig } from './configs.ts';
 import type { TopicMetadata } from './topic-metadata.ts';
 
 type Item = Record<string, AttributeValue>;
+
+/** The kinds of items in the topics table. */
+type ItemKind = 'topic' | 'tombstone' | 'trigger' | 'schedule';
 
 /** A deleted topic incarnation whose items may still be purging. */
 export interface TopicTombstone {
@@ -44,6 +60,41 @@ export interface StoredTrigger {
   readonly updatedAt: number;
   /** JSON `{ message, code, at }` of the last delivery error, if any. */
   readonly lastError: string | undefined;
+}
+
+/**
+ * A partition's archive schedule as stored: what the archiver's last visit found (when it started,
+ * the end offset it saw, when work is due next and what that was computed from) and when a
+ * doorbell last reported records. `archive/archive-schedule.ts` decides with it.
+ */
+export interface ArchiveScheduleEntry {
+  /** The item's key ({@link archiveScheduleKey}). */
+  readonly key: string;
+  readonly ref: PartitionRef;
+  readonly due: number | undefined;
+  readonly seen: number | undefined;
+  readonly end: number | undefined;
+  readonly basis: string | undefined;
+  readonly probed: number | undefined;
+  readonly rung: number | undefined;
+}
+
+/** What the archiver records of a visit. */
+export interface ArchiveVisitRecord {
+  /** When the visit started (before it read the partition). */
+  readonly seen: number;
+  /** The partition's end offset the visit saw. */
+  readonly end: number;
+  /** When work may be due next without new records; undefined: never. */
+  readonly due: number | undefined;
+  readonly basis: string;
+}
+
+/** What one archiver run needs of the topics table, read in one scan. */
+export interface ArchiveView {
+  readonly topics: TopicMetadata[];
+  readonly tombstones: TopicTombstone[];
+  readonly schedules: ArchiveScheduleEntry[];
 }
 
 function triggerFromItem(item: Item): StoredTrigger {
@@ -110,13 +161,7 @@ export class TopicStore {
 
   /** Every tombstone (in the table's order). */
   async listTombstones(): Promise<TopicTombstone[]> {
-    return (await this.#scan('tombstone')).map((item) => {
-      const key = item[TopicAttr.name]!.S!;
-      const stored = topicFromItem(item);
-      // The item carries the dead topic's attributes under the tombstone's key.
-      const name = parseTombstoneKey(key)?.topic ?? key;
-      return { key, topic: { ...stored, name } };
-    });
+    return (await this.#scan('tombstone')).map(tombstoneFromItem);
   }
 
   /**
@@ -269,6 +314,16 @@ export class TopicStore {
     return (await this.#scan('trigger')).map(triggerFromItem);
   }
 
+  /** Every trigger and every live topic, in one scan (the dispatcher's sweep needs both). */
+  async listTriggersAndTopics(): Promise<{ triggers: StoredTrigger[]; topics: TopicMetadata[] }> {
+    const out: { triggers: StoredTrigger[]; topics: TopicMetadata[] } = { triggers: [], topics: [] };
+    for (const item of await this.#scan('trigger', 'topic')) {
+      if (item[TopicAttr.kind]?.S === 'trigger') out.triggers.push(triggerFromItem(item));
+      else out.topics.push(topicFromItem(item));
+    }
+    return out;
+  }
+
   /** Replaces a trigger's settings if it is still at `version`; false when it changed or is gone. */
   async updateTrigger(name: string, version: number, settings: string, now: number): Promise<boolean> {
     try {
@@ -334,17 +389,130 @@ export class TopicStore {
     return out.Attributes?.[TopicAttr.kind]?.S === 'trigger';
   }
 
-  async #scan(kind: 'topic' | 'tombstone' | 'trigger'): Promise<Item[]> {
+  // ---------- archive schedules ----------
+
+  /**
+   * Live topics, tombstones and archive schedules in one consistent scan: an archiver run reads
+   * the topics table once, whatever it holds.
+   */
+  async archiveView(): Promise<ArchiveView> {
+    const view: { topics: TopicMetadata[]; tombstones: TopicTombstone[]; schedules: ArchiveScheduleEntry[] } =
+      {
+        topics: [],
+        tombstones: [],
+        schedules: [],
+      };
+    for (const item of await this.#scan('topic', 'tombstone', 'schedule')) {
+      const kind = item[TopicAttr.kind]?.S;
+      if (kind === 'topic') view.topics.push(topicFromItem(item));
+      else if (kind === 'tombstone') view.tombstones.push(tombstoneFromItem(item));
+      else {
+        const entry = scheduleFromItem(item);
+        if (entry) view.schedules.push(entry);
+      }
+    }
+    return view;
+  }
+
+  /**
+   * Records what an archiver visit of a partition found. The doorbell's `rung` is left as it is:
+   * a ring that came after the visit started must still count.
+   */
+  async recordArchiveVisit(ref: PartitionRef, visit: ArchiveVisitRecord): Promise<void> {
+    const sets = ['#kind = :kind', '#s = :s', '#e = :e', '#b = :b'];
+    const values: Item = {
+      ':kind': { S: 'schedule' },
+      ':s': { N: String(visit.seen) },
+      ':e': { N: String(visit.end) },
+      ':b': { S: visit.basis },
+    };
+    if (visit.due !== undefined) {
+      sets.push('#d = :d');
+      values[':d'] = { N: String(visit.due) };
+    }
+    await this.#send(`Recording the archive schedule of ${archiveScheduleKey(ref)}`, () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.topics,
+          Key: { [TopicAttr.name]: { S: archiveScheduleKey(ref) } },
+          UpdateExpression: `SET ${sets.join(', ')}${visit.due === undefined ? ' REMOVE #d' : ''}`,
+          ExpressionAttributeNames: {
+            '#kind': TopicAttr.kind,
+            '#s': ScheduleAttr.seen,
+            '#e': ScheduleAttr.end,
+            '#b': ScheduleAttr.basis,
+            '#d': ScheduleAttr.due,
+          },
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  /** Records that the archiver found no batch at a partition's recorded end at `at`. */
+  async recordArchiveProbe(ref: PartitionRef, at: number): Promise<void> {
+    await this.#send(`Recording the archive schedule of ${archiveScheduleKey(ref)}`, () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.topics,
+          Key: { [TopicAttr.name]: { S: archiveScheduleKey(ref) } },
+          UpdateExpression: 'SET #kind = :kind, #p = :p',
+          ExpressionAttributeNames: { '#kind': TopicAttr.kind, '#p': ScheduleAttr.probed },
+          ExpressionAttributeValues: { ':kind': { S: 'schedule' }, ':p': { N: String(at) } },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Records that records reached a partition at `at` (the doorbell), creating the schedule item if
+   * there is none. Never moves the ring back: returns false when a ring at least as recent is
+   * recorded already.
+   */
+  async ringArchiveSchedule(ref: PartitionRef, at: number): Promise<boolean> {
+    try {
+      await this.#send(`Ringing the archive schedule of ${archiveScheduleKey(ref)}`, () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.topics,
+            Key: { [TopicAttr.name]: { S: archiveScheduleKey(ref) } },
+            UpdateExpression: 'SET #kind = :kind, #r = :r',
+            ConditionExpression: 'attribute_not_exists(#r) OR #r < :r',
+            ExpressionAttributeNames: { '#kind': TopicAttr.kind, '#r': ScheduleAttr.rung },
+            ExpressionAttributeValues: { ':kind': { S: 'schedule' }, ':r': { N: String(at) } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Deletes archive schedule items (of deleted incarnations), 25 per `BatchWriteItem`. */
+  deleteArchiveSchedules(refs: readonly PartitionRef[]): Promise<void> {
+    return batchWriteAll(
+      { ddb: this.#ctx.ddb, table: this.#ctx.tables.topics, retry: this.#ctx.retry },
+      refs.map((ref) => ({ DeleteRequest: { Key: { [TopicAttr.name]: { S: archiveScheduleKey(ref) } } } })),
+      'Deleting archive schedules',
+    );
+  }
+
+  /** Every item of these kinds (a filter: the scan reads, and is billed for, the whole table). */
+  async #scan(...kinds: readonly ItemKind[]): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
+    const values = Object.fromEntries(kinds.map((kind, i) => [`:k${i}`, { S: kind }]));
     do {
       const page = await this.#send('Listing topics', () =>
         this.#ctx.ddb.send(
           new ScanCommand({
             TableName: this.#ctx.tables.topics,
-            FilterExpression: '#kind = :kind',
+            FilterExpression:
+              kinds.length === 1 ? '#kind = :k0' : `#kind IN (${Object.keys(values).join(', ')})`,
             ExpressionAttributeNames: { '#kind': TopicAttr.kind },
-            ExpressionAttributeValues: { ':kind': { S: kind } },
+            ExpressionAttributeValues: values,
             ConsistentRead: true,
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
@@ -385,5 +553,31 @@ function topicFromItem(item: Item): TopicMetadata {
     configs,
     config: parseTopicConfig(configs),
     createdAt: Number(item[TopicAttr.createdAt]?.N ?? '0'),
+  };
+}
+
+function tombstoneFromItem(item: Item): TopicTombstone {
+  const key = item[TopicAttr.name]!.S!;
+  const stored = topicFromItem(item);
+  // The item carries the dead topic's attributes under the tombstone's key.
+  const name = parseTombstoneKey(key)?.topic ?? key;
+  return { key, topic: { ...stored, name } };
+}
+
+/** A schedule item's entry; undefined for an item whose key is not a schedule's. */
+function scheduleFromItem(item: Item): ArchiveScheduleEntry | undefined {
+  const key = item[TopicAttr.name]?.S ?? '';
+  const ref = parseArchiveScheduleKey(key);
+  if (!ref) return undefined;
+  const num = (name: string) => (item[name]?.N === undefined ? undefined : Number(item[name].N));
+  return {
+    key,
+    ref,
+    due: num(ScheduleAttr.due),
+    seen: num(ScheduleAttr.seen),
+    end: num(ScheduleAttr.end),
+    basis: item[ScheduleAttr.basis]?.S,
+    probed: num(ScheduleAttr.probed),
+    rung: num(ScheduleAttr.rung),
   };
 }

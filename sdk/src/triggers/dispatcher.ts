@@ -6,7 +6,8 @@
  *   group's committed offset — so stream order, duplicates or loss cannot reorder or skip records.
  *   Each (trigger, partition) is rung (marked due, its ring counter bumped); where no dispatcher
  *   holds it, a worker is started (in AWS an asynchronous invocation of this function, so a long
- *   delivery never holds a stream shard).
+ *   delivery never holds a stream shard). The partition's archive schedule is rung too
+ *   (`archive/archive-doorbell.ts`), so the scheduled archiver visits it.
  * - {@link Dispatcher.work}: one worker run for one (trigger, partition) — see
  *   `partition-worker.ts`; at most one holds a partition's lease, so one batch is in flight.
  * - {@link Dispatcher.sweep}: the schedule's catch-up: partitions that are due (a worker died, a
@@ -20,9 +21,11 @@ import { randomBytes } from 'node:crypto';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ArchiveDoorbell } from '../archive/archive-doorbell.ts';
 import type { StorageContext } from '../context.ts';
 import { TopicNotFoundError, TributaryError } from '../errors.ts';
 import { type DispatchLeaseRecord, LeaseStore } from '../groups/lease-store.ts';
+import { LogAttr } from '../keys.ts';
 import { sleep } from '../retry.ts';
 import type { RawValue } from '../serde.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
@@ -104,15 +107,18 @@ export class Dispatcher {
   readonly #id = `dispatcher-${randomBytes(6).toString('hex')}`;
   #cache: { at: number; triggers: readonly TriggerRecordOf[] } | undefined;
   readonly #functions = new Map<string, { readonly timeoutMs: number; readonly arn: string }>();
+  readonly #archive: ArchiveDoorbell;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.#archive = new ArchiveDoorbell(options.ctx);
   }
 
   /**
-   * The doorbell: rings every enabled trigger's lease of each partition that got records and starts
-   * a worker where none holds it. Partitions of other incarnations (a deleted topic) are ignored.
+   * The doorbell: rings the archive schedule and every enabled trigger's lease of each partition
+   * that got records, and starts a worker where none holds it. Partitions of other incarnations (a
+   * deleted topic) are ignored.
    */
   async doorbell(partitions: readonly RungPartition[]): Promise<void> {
     const unique = new Map(
@@ -124,6 +130,7 @@ export class Dispatcher {
       [...unique.values()].map(async (p) => {
         const topic = await this.#topic(p.topic, p);
         if (!topic || topic.incarnation !== p.incarnation) return;
+        await this.#archive.ring(topic, p.partition);
         for (const trigger of triggers.filter((t) => t.settings.topic === p.topic)) {
           const leases = new LeaseStore(this.#options.ctx, trigger.settings.groupId);
           const { held } = await leases.ring(p.topic, p.partition);
@@ -139,10 +146,16 @@ export class Dispatcher {
     );
   }
 
-  /** Catch-up: starts workers for every due partition no dispatcher holds, within each trigger's cap. */
+  /**
+   * Catch-up: starts workers for every due partition no dispatcher holds, within each trigger's cap.
+   * One scan of the topics table lists the triggers and their topics (a sweep reads no topic item
+   * of its own), then one eventually consistent query per enabled trigger reads its leases.
+   */
   async sweep(): Promise<void> {
-    for (const trigger of await this.#enabledTriggers(true)) {
-      const topic = await this.#topic(trigger.settings.topic);
+    const { triggers, topics } = await this.#options.triggers.listWithTopics();
+    this.#cache = { at: this.#options.ctx.now(), triggers };
+    for (const trigger of triggers.filter((t) => t.settings.enabled)) {
+      const topic = topics.get(trigger.settings.topic);
       if (!topic) continue;
       try {
         await this.#sweepTrigger(trigger, topic);
@@ -391,10 +404,10 @@ export class Dispatcher {
     };
   }
 
-  async #enabledTriggers(fresh = false): Promise<readonly TriggerRecordOf[]> {
+  async #enabledTriggers(): Promise<readonly TriggerRecordOf[]> {
     const maxAge = Math.min(this.#options.triggerCacheMs ?? TRIGGER_LIST_MAX_AGE_MS, TRIGGER_LIST_MAX_AGE_MS);
     const now = this.#options.ctx.now();
-    if (fresh || !this.#cache || now - this.#cache.at > maxAge) {
+    if (!this.#cache || now - this.#cache.at > maxAge) {
       this.#cache = { at: now, triggers: await this.#options.triggers.list() };
     }
     return this.#cache.triggers.filter((t) => t.settings.enabled);
@@ -521,13 +534,17 @@ function describeError(error: unknown): { message: string; code: string } {
 
 /**
  * The partition a log table stream record is about, or undefined for items that are not batches
- * (partition metadata at `off = -1`, segment manifests and producer state under `…#…` keys).
+ * (partition metadata at `off = -1`, segment manifests and producer state under `…#…` keys) and,
+ * when the record's `newImage` is given, for the stubs the archiver leaves of archived batches:
+ * they bring no records.
  */
 export function rungPartitionOf(keys: {
   readonly pk?: string | undefined;
   readonly off?: string | undefined;
+  readonly newImage?: Readonly<Record<string, { readonly N?: string | undefined }>> | undefined;
 }): RungPartition | undefined {
   const { pk, off } = keys;
+  if (keys.newImage?.[LogAttr.archived]?.N === '1') return undefined;
   if (pk === undefined || off === undefined || pk.includes('#') || Number(off) < 0) return undefined;
   const match = /^([a-zA-Z0-9._-]+):([A-Za-z0-9_-]+):(\d+)$/.exec(pk);
   if (!match) return undefined;

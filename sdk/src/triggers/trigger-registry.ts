@@ -181,10 +181,19 @@ export class TriggerRegistry {
 
   /** Every trigger, sorted by name. */
   async list(): Promise<TriggerRecordOf[]> {
-    const all = await this.#store.listTriggers();
-    return all
-      .map((stored) => ({ stored, settings: settingsOf(stored) }))
-      .sort((a, b) => (a.stored.name < b.stored.name ? -1 : a.stored.name > b.stored.name ? 1 : 0));
+    return recordsOf(await this.#store.listTriggers());
+  }
+
+  /**
+   * Every trigger (sorted by name) and every live topic by name, from one scan of the topics
+   * table: the dispatcher's sweep reads no topic item of its own.
+   */
+  async listWithTopics(): Promise<{
+    readonly triggers: TriggerRecordOf[];
+    readonly topics: ReadonlyMap<string, TopicMetadata>;
+  }> {
+    const { triggers, topics } = await this.#store.listTriggersAndTopics();
+    return { triggers: recordsOf(triggers), topics: new Map(topics.map((t) => [t.name, t])) };
   }
 
   /** A trigger with its state, last error, in-flight batches and lag per partition (records and time). */
@@ -306,6 +315,13 @@ export class TriggerRegistry {
 /** Trigger names follow topic names' rules. */
 function isTriggerName(name: unknown): name is string {
   return typeof name === 'string' && LEGAL_TOPIC_NAME.test(name);
+}
+
+/** Stored triggers with their settings, sorted by name. */
+function recordsOf(stored: readonly StoredTrigger[]): TriggerRecordOf[] {
+  return stored
+    .map((t) => ({ stored: t, settings: settingsOf(t) }))
+    .sort((a, b) => (a.stored.name < b.stored.name ? -1 : a.stored.name > b.stored.name ? 1 : 0));
 }
 
 /**

@@ -146,8 +146,10 @@ function idempotentBody(
   records: readonly { partition: number; value: string }[],
   sequences: Readonly<Record<number, number>>,
   epoch = 0,
+  compression?: ProduceBody['compression'],
 ): ProduceBody {
   return {
+    ...(compression === undefined ? {} : { compression }),
     records: records.map((r) => ({ value: r.value, partition: r.partition, timestamp: 1_000 })),
     producer: {
       id,
@@ -541,8 +543,13 @@ describe('idempotent produce over HTTP', () => {
       { partition: 1, value: 'small' },
       ...[0, 1, 2].map((i) => ({ partition: 0, value: `${i}`.repeat(900) })),
     ];
+    // Uncompressed, so that the batch's size is the records' (max.message.bytes is checked on the
+    // stored, compressed batch, as in Kafka).
     const error = await client
-      .call('produce', { params: { topic }, body: idempotentBody('5005', records, { 0: 0, 1: 0 }) })
+      .call('produce', {
+        params: { topic },
+        body: idempotentBody('5005', records, { 0: 0, 1: 0 }, 0, 'none'),
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RecordTooLargeError);
     for (const partition of [0, 1]) {
@@ -581,7 +588,8 @@ describe('idempotent produce over HTTP', () => {
       const records = [0, 1].map((i) => ({ partition: 0, value: `${i}`.repeat(1_500) }));
       const result = await client.call('produce', {
         params: { topic },
-        body: idempotentBody('6006', records, { 0: 0 }),
+        // Uncompressed: the batch must be over the claim-check threshold as stored.
+        body: idempotentBody('6006', records, { 0: 0 }, 0, 'none'),
       });
       expect(proxy.counts.dropResponse).toBe(1);
       const [log] = await readLog(topic, 1);
