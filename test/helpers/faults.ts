@@ -13,6 +13,11 @@ export type FaultAction =
   | 'fail-before-send'
   /** Send the request (it takes effect), then throw a network error: the response is lost. */
   | 'drop-response'
+  /**
+   * Do not send the request, and answer as if it had succeeded (empty output): a write lost without
+   * its writer knowing, as the others see a writer that died between two writes.
+   */
+  | 'drop-request'
   /** Send, then let the test rewrite the output (e.g. to simulate a stale read). */
   | { readonly rewrite: (output: Record<string, unknown>) => Record<string, unknown> }
   /**
@@ -44,6 +49,7 @@ export interface FaultCounts {
   throttle: number;
   failBeforeSend: number;
   dropResponse: number;
+  dropRequest: number;
   rewrite: number;
   delay: number;
   error: number;
@@ -65,6 +71,7 @@ export function injectFaults(
     throttle: 0,
     failBeforeSend: 0,
     dropResponse: 0,
+    dropRequest: 0,
     rewrite: 0,
     delay: 0,
     error: 0,
@@ -89,6 +96,10 @@ export function injectFaults(
         await next(args);
         counts.dropResponse++;
         throw networkError('Injected lost response');
+      }
+      if (action === 'drop-request') {
+        counts.dropRequest++;
+        return { output: { $metadata: { httpStatusCode: 200 } } };
       }
       if ('rewrite' in action) {
         const result = await next(args);

@@ -240,13 +240,16 @@ export class GroupConsumer<V> {
       },
       {
         assigned: (lease) => this.#assigned(lease),
+        // A poll waiting for idle partitions (or a long-poll) returns at once: hand-offs wait for no one.
         revokeRequested: (lease) => {
           this.#revoking.add(lease);
           this.#waker.wake();
+          this.#consumer.wakeup();
         },
         lost: (lease) => {
           this.#lost.add(lease);
           this.#waker.wake();
+          this.#consumer.wakeup();
         },
       },
       (error) => this.#reportError(error),
@@ -403,7 +406,6 @@ export class GroupConsumer<V> {
   }
 
   async #process(handlers: RunHandlers<V>): Promise<void> {
-    let idleMs = 0;
     while (this.#running) {
       try {
         await this.#settleRebalance();
@@ -414,12 +416,11 @@ export class GroupConsumer<V> {
           await this.#settleRebalance();
         }
         await this.#maybeAutoCommit();
-        if (batches.length > 0) {
-          idleMs = 0;
-          continue;
-        }
-        idleMs = Math.min(this.#settings.maxIdleIntervalMs, Math.max(20, idleMs * 2));
-        await this.#waker.sleep(idleMs);
+        // poll() itself waits for its partitions' idle intervals (each is looked at once per
+        // maxIdleIntervalMs); only a member holding nothing has nothing to wait on. An assignment
+        // wakes this sleep.
+        if (this.#consumer.assignment().length === 0)
+          await this.#waker.sleep(this.#settings.maxIdleIntervalMs);
       } catch (error) {
         if (error instanceof ClientClosedError && !this.#running) return;
         this.#reportError(error);

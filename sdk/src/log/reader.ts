@@ -258,7 +258,13 @@ export class PartitionReader {
     if (offset >= bounds.localLogStart.offset) {
       const local = await this.#seekLocal(offset);
       if (local !== undefined) return local;
-      if (offset === (await this.highWatermark())) return { batchOffset: offset };
+      const highWatermark = await this.highWatermark();
+      if (offset === highWatermark) return { batchOffset: offset };
+      // A batch at `offset` landed after the seek looked (it was the high watermark then): look again.
+      if (offset < highWatermark) {
+        const landed = await this.#seekLocal(offset);
+        if (landed !== undefined) return landed;
+      }
     } else if (offset >= bounds.logStart.offset) {
       const remote = await this.#remote.seek(offset);
       if (remote !== undefined) return { batchOffset: remote };
