@@ -1,13 +1,19 @@
 /**
  * A member's side of group coordination. Every heartbeat interval it:
- * 1. bumps its heartbeat counter (one small write renews all its leases);
- * 2. reads the whole group in one consistent query and judges the others' liveness by whether
- *    their counters moved (its own clock only, see {@link LivenessTracker});
- * 3. computes the ideal assignment (deterministic, so every member reaches the same answer from
- *    the same view) and acts on its own part at once: detects leases it lost, asks the run loop to
- *    hand off leases that should move (after the in-flight batch and a commit), and takes every
- *    lease that should be its own and is free or held by a dead member — all in this one tick,
- *    so a rebalance converges in one or two heartbeats rather than one lease per cycle.
+ * 1. bumps its heartbeat counter (one small write renews all its leases, and re-publishes its
+ *    change counter);
+ * 2. reads the group's member items in one consistent query (M items, whatever the partitions)
+ *    and judges the others' liveness by whether their counters moved (its own clock only, see
+ *    {@link LivenessTracker});
+ * 3. only when its view may be out of date (a change counter moved, the live set or a subscribed
+ *    topic changed, its last reaction lost a race, or the periodic safety net: see
+ *    `group-view.ts`) reads the leases, computes the ideal assignment (deterministic, so every
+ *    member reaches the same answer from the same view) and acts on its own part at once: detects
+ *    leases it lost, asks the run loop to hand off leases that should move (after the in-flight
+ *    batch and a commit), and takes every lease that should be its own and is free or held by a
+ *    dead member — all in this one tick, so a rebalance converges in one or two heartbeats rather
+ *    than one lease per cycle. Whenever it changed a lease's owner it announces it (its change
+ *    counter), so the others re-read at their next heartbeat.
  * Ownership changes are conditional on the lease's owner and epoch (see {@link LeaseStore}).
  */
 import type { StorageContext } from '../context.ts';
@@ -15,9 +21,10 @@ import { TopicNotFoundError } from '../errors.ts';
 import { PeriodicTask } from '../periodic-task.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
-import { idealAssignment, type LeaseView, leaseKey } from './assignment.ts';
+import { idealAssignment, type LeaseView, leaseKey, type MemberView } from './assignment.ts';
+import { NO_VIEW, needsLeaseRead, type ViewState, viewFingerprint } from './group-view.ts';
 import { isHeld, type LeaseState, transition } from './lease-state.ts';
-import type { GroupSnapshot, LeaseRecord, LeaseStore, MemberInfo } from './lease-store.ts';
+import type { LeaseRecord, LeaseStore, MemberInfo, MemberRecord } from './lease-store.ts';
 import { type LivenessEntry, LivenessTracker } from './liveness.ts';
 
 /** A lease this member holds. */
@@ -46,7 +53,14 @@ export interface MemberState {
   readonly held: readonly HeldLease[];
   readonly liveness: readonly LivenessEntry[];
   readonly lastHeartbeatAt: number;
+  /** The member's change counter (absent in sessions of earlier versions: a new one is started). */
+  readonly changes?: number | undefined;
+  /** The view its last lease read reacted to (absent: read the leases at the next tick). */
+  readonly view?: ViewState | undefined;
 }
+
+/** Outcome of one lease write of a tick: it landed, or the lease was not as read (a lost race). */
+type WriteOutcome = 'changed' | 'refused';
 
 /** Timing of a member. */
 export interface MemberTiming {
@@ -66,8 +80,15 @@ export class GroupMember {
   readonly #held = new Map<string, HeldLease>();
   /** The heartbeat loop: one tick per interval, never two at once. */
   readonly #heartbeats: PeriodicTask;
-  #ideal = new Map<string, string>();
+  /** The ideal owner of every lease, as of the last lease read; undefined before one in this process. */
+  #ideal: Map<string, string> | undefined;
   #lastHeartbeatAt = 0;
+  /** Moved after every lease-owner change this member makes; published with every heartbeat. */
+  #changes: number;
+  #view: ViewState;
+  /** The announcement in flight, if any, and whether another must follow it. */
+  #announcing: Promise<void> | undefined;
+  #announceAgain = false;
   readonly #onError: (error: unknown) => void;
 
   constructor(
@@ -84,6 +105,10 @@ export class GroupMember {
     for (const lease of restored?.held ?? [])
       this.#held.set(leaseKey(lease.topic, lease.partition), { ...lease });
     this.#lastHeartbeatAt = restored?.lastHeartbeatAt ?? 0;
+    // A new counter starts at the clock, so that a restarted static member (same id) never
+    // repeats a value its previous process published.
+    this.#changes = restored?.changes ?? ctx.now();
+    this.#view = restored?.view ?? NO_VIEW;
     this.#ctx = ctx;
     this.#topics = topics;
     this.#store = store;
@@ -133,7 +158,18 @@ export class GroupMember {
       held: this.held().map((lease) => ({ ...lease })),
       liveness: this.#liveness.entries(),
       lastHeartbeatAt: this.#lastHeartbeatAt,
+      changes: this.#changes,
+      view: this.#view,
     };
+  }
+
+  /**
+   * Resolves once the announcements asked for so far were written or failed (a failure goes to
+   * `onError`; the next heartbeat publishes the counter anyway). The HTTP API awaits it before it
+   * answers: nothing runs after a Lambda invocation returns.
+   */
+  flush(): Promise<void> {
+    return this.#announcing ?? Promise.resolve();
   }
 
   /**
@@ -153,8 +189,15 @@ export class GroupMember {
    */
   async handOff(lease: HeldLease): Promise<boolean> {
     const key = leaseKey(lease.topic, lease.partition);
-    const target = this.#ideal.get(key);
     if (lease.state !== 'revoking') return false;
+    // A member restored from a session has not read the leases in this process: read them first.
+    if (this.#ideal === undefined) {
+      this.#stale();
+      await this.tick();
+      // The read may have found the lease lost meanwhile.
+      if (lease.state !== 'revoking') return !isHeld(lease.state);
+    }
+    const target = this.#ideal?.get(key);
     if (target === this.info.memberId) {
       lease.state = transition(lease.state, 'owned');
       return false;
@@ -169,6 +212,8 @@ export class GroupMember {
     );
     this.#held.delete(key);
     lease.state = transition(lease.state, moved ? 'released' : 'lost');
+    if (moved) this.#changed();
+    else this.#stale();
     return true;
   }
 
@@ -181,8 +226,9 @@ export class GroupMember {
     await this.#heartbeats.stop();
     const snapshot = await this.#store.snapshot();
     const now = this.#ctx.now();
-    const live = this.#liveMembers(snapshot, now).filter((m) => m.memberId !== this.info.memberId);
-    const ideal = idealAssignment(await this.#leaseViews(snapshot, live), live);
+    const live = this.#liveMembers(snapshot.members, now).filter((m) => m.memberId !== this.info.memberId);
+    const topics = await this.#subscribedTopics(live);
+    const ideal = idealAssignment(leaseViews(snapshot.leases, topics), live);
     await Promise.all(
       this.held().map(async (lease) => {
         const key = leaseKey(lease.topic, lease.partition);
@@ -192,6 +238,8 @@ export class GroupMember {
         this.#held.delete(key);
       }),
     );
+    // Removing the member item is the announcement: the others re-read the leases when it is gone.
+    await this.flush();
     await this.#store.removeMember(this.info.memberId, this.info.joinId);
   }
 
@@ -203,7 +251,7 @@ export class GroupMember {
   async #tick(): Promise<void> {
     const startedAt = this.#ctx.now();
     try {
-      await this.#store.heartbeat(this.info);
+      await this.#store.heartbeat(this.info, this.#changes);
       this.#lastHeartbeatAt = startedAt;
     } catch (error) {
       // Unable to heartbeat for a whole session: others may already have taken our leases, so
@@ -213,29 +261,61 @@ export class GroupMember {
       }
       throw error;
     }
-    const snapshot = await this.#store.snapshot();
+    // The member items first, then (if needed) the leases: a change announced after this read
+    // is seen at the next tick, and one announced before it was written before the leases are read.
+    const members = await this.#store.members();
     const now = this.#ctx.now();
-    const live = this.#liveMembers(snapshot, now);
-    await this.#removeLongDead(snapshot, now);
-    const views = await this.#leaseViews(snapshot, live);
+    const live = this.#liveMembers(members, now);
+    await this.#removeLongDead(members, now);
+    const topics = await this.#subscribedTopics(live);
+    const liveIds = new Set(live.map((m) => m.memberId));
+    const fingerprint = viewFingerprint(
+      members.map((m) => ({
+        memberId: m.memberId,
+        changes: m.changes,
+        topics: m.topics,
+        live: liveIds.has(m.memberId),
+      })),
+      [...topics.values()].map((t) => ({
+        name: t.name,
+        incarnation: t.incarnation,
+        partitions: t.partitions,
+      })),
+    );
+    if (!needsLeaseRead(this.#view, fingerprint)) {
+      this.#view = { ...this.#view, age: this.#view.age + 1 };
+      return;
+    }
+    // Until this reaction completes, the view is not trusted (a failure means: read again).
+    this.#view = NO_VIEW;
+    const leases = await this.#store.leases();
+    const outcomes = await this.#react(leases, live, topics);
+    if (!outcomes.includes('refused')) this.#view = { fingerprint, age: 0 };
+    if (outcomes.includes('changed')) await this.#announce();
+  }
+
+  /**
+   * Acts on a read of the leases: notes those lost, asks for hand-offs of those that should move,
+   * takes those that should be ours. Returns the outcome of every lease write it made.
+   */
+  async #react(
+    leases: readonly LeaseRecord[],
+    live: readonly MemberView[],
+    topics: ReadonlyMap<string, TopicMetadata>,
+  ): Promise<WriteOutcome[]> {
+    const views = leaseViews(leases, topics);
     const ideal = idealAssignment(views, live);
     this.#ideal = ideal;
-    const byKey = new Map(snapshot.leases.map((l) => [leaseKey(l.topic, l.partition), l]));
-    const incarnations = new Map<string, string>();
-    for (const topic of new Set(live.flatMap((m) => m.topics))) {
-      const meta = await this.#topic(topic);
-      if (meta) incarnations.set(topic, meta.incarnation);
-    }
+    const byKey = new Map(leases.map((l) => [leaseKey(l.topic, l.partition), l]));
 
     // Leases we hold that the table says are someone else's (or a newer epoch) are lost.
     for (const lease of this.held()) {
       const stored = byKey.get(leaseKey(lease.topic, lease.partition));
-      const incarnation = incarnations.get(lease.topic);
       if (
         !stored ||
         stored.owner !== this.info.memberId ||
         stored.epoch !== lease.epoch ||
-        incarnation !== lease.incarnation
+        topics.get(lease.topic)?.incarnation !== lease.incarnation
       ) {
         this.#lose(lease);
       }
@@ -250,33 +330,32 @@ export class GroupMember {
     }
     // Leases that should be ours: take the free ones and those of dead members, all at once.
     const liveIds = new Set(live.map((m) => m.memberId));
-    const takes: Promise<void>[] = [];
+    const writes: Promise<WriteOutcome>[] = [];
     for (const view of views) {
       const key = leaseKey(view.topic, view.partition);
       if (this.#held.has(key)) continue;
       const stored = byKey.get(key);
-      const incarnation = incarnations.get(view.topic);
-      if (!incarnation) continue;
+      const incarnation = topics.get(view.topic)!.incarnation;
       const mine = ideal.get(key) === this.info.memberId;
       const ownerLive =
         stored?.owner !== undefined && liveIds.has(stored.owner) && stored.owner !== this.info.memberId;
       if (stored?.owner === this.info.memberId && !mine) {
         // Handed to us under an older view (or held by our previous incarnation): pass it on.
-        takes.push(this.#pass(stored, ideal.get(key), incarnation));
+        writes.push(this.#pass(stored, ideal.get(key), incarnation));
         continue;
       }
       if (!mine || ownerLive) continue;
-      takes.push(this.#take(view.topic, view.partition, stored, incarnation));
+      writes.push(this.#take(view.topic, view.partition, stored, incarnation));
     }
-    await Promise.all(takes);
+    return Promise.all(writes);
   }
 
   /**
    * Deletes the items of members silent for two session timeouts, so members that crashed do
    * not accumulate (conditional on their counter, so a member that came back stays).
    */
-  async #removeLongDead(snapshot: GroupSnapshot, now: number): Promise<void> {
-    const dead = snapshot.members.filter(
+  async #removeLongDead(members: readonly MemberRecord[], now: number): Promise<void> {
+    const dead = members.filter(
       (m) =>
         m.memberId !== this.info.memberId && !this.#liveness.isLive(m.memberId, now, 2 * m.sessionTimeoutMs),
     );
@@ -288,11 +367,12 @@ export class GroupMember {
     partition: number,
     stored: LeaseRecord | undefined,
     incarnation: string,
-  ): Promise<void> {
+  ): Promise<WriteOutcome> {
     // Taking also bumps the epoch of a lease that already names us: a zombie of this member's
     // previous process (static membership) is fenced off too.
     const taken = await this.#store.changeOwner(topic, partition, stored, this.info.memberId, incarnation);
-    if (!taken) return;
+    if (!taken) return 'refused';
+    this.#changes++;
     const lease: HeldLease = {
       topic,
       partition,
@@ -303,10 +383,47 @@ export class GroupMember {
     };
     this.#held.set(leaseKey(topic, partition), lease);
     await this.#events.assigned(lease);
+    return 'changed';
   }
 
-  async #pass(stored: LeaseRecord, target: string | undefined, incarnation: string): Promise<void> {
-    await this.#store.changeOwner(stored.topic, stored.partition, stored, target, incarnation);
+  async #pass(stored: LeaseRecord, target: string | undefined, incarnation: string): Promise<WriteOutcome> {
+    const moved = await this.#store.changeOwner(stored.topic, stored.partition, stored, target, incarnation);
+    if (!moved) return 'refused';
+    this.#changes++;
+    return 'changed';
+  }
+
+  /** Counts a lease-owner change made outside a tick and announces it at once. */
+  #changed(): void {
+    this.#changes++;
+    void this.#announce();
+  }
+
+  /** The next tick reads the leases (a write lost a race: the view was out of date). */
+  #stale(): void {
+    this.#view = NO_VIEW;
+  }
+
+  /**
+   * Publishes the change counter: one write at a time, and one more after it when changes were
+   * counted meanwhile, so a burst of hand-offs costs a few writes, not one each. A failure goes to
+   * `onError` only: the next heartbeat publishes the counter anyway.
+   */
+  #announce(): Promise<void> {
+    this.#announceAgain = true;
+    this.#announcing ??= (async () => {
+      try {
+        while (this.#announceAgain) {
+          this.#announceAgain = false;
+          await this.#store.announce(this.info, this.#changes);
+        }
+      } catch (error) {
+        this.#onError(error);
+      } finally {
+        this.#announcing = undefined;
+      }
+    })();
+    return this.#announcing;
   }
 
   #lose(lease: HeldLease): void {
@@ -315,10 +432,10 @@ export class GroupMember {
     this.#events.lost(lease);
   }
 
-  #liveMembers(snapshot: GroupSnapshot, now: number): { memberId: string; topics: readonly string[] }[] {
-    for (const m of snapshot.members) this.#liveness.observe(m.memberId, m.heartbeat, now);
-    this.#liveness.retain(new Set(snapshot.members.map((m) => m.memberId)));
-    return snapshot.members
+  #liveMembers(members: readonly MemberRecord[], now: number): MemberView[] {
+    for (const m of members) this.#liveness.observe(m.memberId, m.heartbeat, now);
+    this.#liveness.retain(new Set(members.map((m) => m.memberId)));
+    return members
       .filter(
         (m) =>
           m.memberId === this.info.memberId || this.#liveness.isLive(m.memberId, now, m.sessionTimeoutMs),
@@ -326,20 +443,14 @@ export class GroupMember {
       .map((m) => ({ memberId: m.memberId, topics: m.topics }));
   }
 
-  async #leaseViews(
-    snapshot: GroupSnapshot,
-    live: readonly { topics: readonly string[] }[],
-  ): Promise<LeaseView[]> {
-    const owners = new Map(snapshot.leases.map((l) => [leaseKey(l.topic, l.partition), l.owner]));
-    const views: LeaseView[] = [];
-    for (const topic of [...new Set(live.flatMap((m) => m.topics))].sort()) {
-      const meta = await this.#topic(topic);
-      if (!meta) continue;
-      for (let partition = 0; partition < meta.partitions; partition++) {
-        views.push({ topic, partition, owner: owners.get(leaseKey(topic, partition)) });
-      }
+  /** The metadata of every existing topic the live members subscribe to. */
+  async #subscribedTopics(live: readonly MemberView[]): Promise<Map<string, TopicMetadata>> {
+    const topics = new Map<string, TopicMetadata>();
+    for (const name of [...new Set(live.flatMap((m) => m.topics))].sort()) {
+      const meta = await this.#topic(name);
+      if (meta) topics.set(name, meta);
     }
-    return views;
+    return topics;
   }
 
   async #topic(name: string): Promise<TopicMetadata | undefined> {
@@ -350,6 +461,18 @@ export class GroupMember {
       throw error;
     }
   }
+}
+
+/** Every partition of `topics` with its owner as stored (none when it has no lease item yet). */
+function leaseViews(leases: readonly LeaseRecord[], topics: ReadonlyMap<string, TopicMetadata>): LeaseView[] {
+  const owners = new Map(leases.map((l) => [leaseKey(l.topic, l.partition), l.owner]));
+  const views: LeaseView[] = [];
+  for (const [topic, meta] of topics) {
+    for (let partition = 0; partition < meta.partitions; partition++) {
+      views.push({ topic, partition, owner: owners.get(leaseKey(topic, partition)) });
+    }
+  }
+  return views;
 }
 
 function asRecord(lease: HeldLease): LeaseRecord {

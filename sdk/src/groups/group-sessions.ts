@@ -1,9 +1,10 @@
 /**
  * Group membership for callers that cannot keep a heartbeat loop in this process: the HTTP API.
- * Each call restores the member from a session the caller carries (its held leases and what it
- * has observed of the others' heartbeats), runs one coordination tick — exactly what a direct
- * member does on its timer — and returns the new assignment and session. Liveness is judged on
- * the API's clocks (synchronised Lambda hosts), never the caller's.
+ * Each call restores the member from a session the caller carries (its held leases, what it has
+ * observed of the others' heartbeats, its change counter and the view of the group it last read
+ * the leases for), runs one coordination tick — exactly what a direct member does on its timer, so
+ * a call reads the group's leases only when the group changed — and returns the new assignment and
+ * session. Liveness is judged on the API's clocks (synchronised Lambda hosts), never the caller's.
  *
  * Nothing in a session is trusted because the caller sent it: sessions are tokens signed by the
  * API ({@link SessionSigner}), validated as strictly as the join that created them, bound to one
@@ -123,7 +124,10 @@ export class GroupSessions {
   ): Promise<Membership> {
     const claims = this.#open(groupId, memberId, session);
     for (const p of release) this.#checkSubscribed(claims, p.topic, p.partition);
-    return this.#run(groupId, claims.member, claims.state, async (m) => {
+    // A hand-off goes to the lease's ideal owner now: a call that hands leases off reads the leases
+    // (without the session's view, the tick does), the others only when the group changed.
+    const state = release.length > 0 ? { ...claims.state, view: undefined } : claims.state;
+    return this.#run(groupId, claims.member, state, async (m) => {
       await m.resume({ background: false });
       for (const p of release) {
         const lease = m.lease(p.topic, p.partition);
@@ -305,6 +309,8 @@ export class GroupSessions {
       restored,
     );
     await act(member);
+    // Announcements of hand-offs made in this call are written before it answers.
+    await member.flush();
     if (failure) throw failure;
     const state = member.state();
     const now = this.#ctx.now();

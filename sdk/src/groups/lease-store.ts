@@ -31,8 +31,10 @@ import {
 import {
   GROUP_META_KEY,
   GroupAttr,
+  LEASE_KEY_PREFIX,
   leaseItemKey,
   leaseKeyPrefix,
+  MEMBER_KEY_PREFIX,
   memberKey,
   parseLeaseItemKey,
   parseMemberKey,
@@ -51,6 +53,8 @@ export interface MemberRecord {
   readonly instanceId: string | undefined;
   readonly topics: readonly string[];
   readonly sessionTimeoutMs: number;
+  /** The member's change counter: moves whenever the member changed a lease's owner. */
+  readonly changes: number;
 }
 
 /** A partition lease as stored. */
@@ -214,6 +218,53 @@ export class LeaseStore {
   }
 
   /**
+   * The group's member items, read with one strongly consistent query of their key range (not the
+   * leases): what a member reads every heartbeat. Its cost grows with the members, not the partitions.
+   */
+  async members(): Promise<MemberRecord[]> {
+    const items = await this.#queryPrefix('Reading group members', MEMBER_KEY_PREFIX);
+    return items.flatMap((item) => {
+      const memberId = parseMemberKey(item[GroupAttr.key]?.S ?? '');
+      return memberId === undefined ? [] : [memberFromItem(memberId, item)];
+    });
+  }
+
+  /**
+   * Every lease of the group, read with one strongly consistent query of their key range: what a
+   * member reads when its view of the group may be out of date.
+   */
+  async leases(): Promise<LeaseRecord[]> {
+    const items = await this.#queryPrefix('Reading leases', LEASE_KEY_PREFIX);
+    return items.flatMap((item) => {
+      const lease = parseLeaseItemKey(item[GroupAttr.key]?.S ?? '');
+      return lease ? [leaseFromItem(lease.topic, lease.partition, item)] : [];
+    });
+  }
+
+  /** The group's items whose sort key starts with `prefix`, read consistently, all pages. */
+  async #queryPrefix(operation: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.#retry(operation, () =>
+        this.#ctx.ddb.send(
+          new QueryCommand({
+            TableName: this.#ctx.tables.groups,
+            KeyConditionExpression: '#g = :g AND begins_with(#k, :prefix)',
+            ExpressionAttributeNames: { '#g': GroupAttr.group, '#k': GroupAttr.key },
+            ExpressionAttributeValues: { ':g': { S: this.group }, ':prefix': { S: prefix } },
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /**
    * The group's leases of one topic, read with one strongly consistent query of their key range
    * (not the whole group): what a member reading that topic checks its ownership against.
    */
@@ -242,22 +293,22 @@ export class LeaseStore {
     return leases;
   }
 
-  /** Records that the group exists (first join). Idempotent. */
+  /**
+   * Records that the group exists (first join). Idempotent, and never a failed condition: members
+   * joining at once all write it, and a failed conditional write is billed like a write.
+   */
   async ensureGroup(): Promise<void> {
-    try {
-      await this.#retry('Creating consumer group', () =>
-        this.#ctx.ddb.send(
-          new PutItemCommand({
-            TableName: this.#ctx.tables.groups,
-            Item: { ...this.#key(GROUP_META_KEY), [GroupAttr.createdAt]: { N: String(this.#ctx.now()) } },
-            ConditionExpression: 'attribute_not_exists(#k)',
-            ExpressionAttributeNames: { '#k': GroupAttr.key },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.#retry('Creating consumer group', () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.groups,
+          Key: this.#key(GROUP_META_KEY),
+          UpdateExpression: 'SET #c = if_not_exists(#c, :now)',
+          ExpressionAttributeNames: { '#c': GroupAttr.createdAt },
+          ExpressionAttributeValues: { ':now': { N: String(this.#ctx.now()) } },
+        }),
+      ),
+    );
   }
 
   /**
@@ -296,12 +347,13 @@ export class LeaseStore {
   }
 
   /**
-   * One heartbeat: bumps the member's counter (one small write renews all its leases). For a
+   * One heartbeat: bumps the member's counter (one small write renews all its leases) and
+   * re-publishes its change counter `changes` (so an announcement that was lost is repeated). For a
    * registered member it is conditional on its join id: {@link InvalidSessionError} when the item
    * is gone (left, or removed after its session expired) or belongs to a newer join.
    */
-  async heartbeat(member: MemberInfo): Promise<number> {
-    const attributes = this.#memberAttributes(member);
+  async heartbeat(member: MemberInfo, changes: number): Promise<number> {
+    const attributes = { ...this.#memberAttributes(member), [GroupAttr.changes]: { N: String(changes) } };
     const names: Record<string, string> = { '#hb': GroupAttr.heartbeat };
     const values: Item = { ':zero': { N: '0' }, ':one': { N: '1' } };
     const set = ['#hb = if_not_exists(#hb, :zero) + :one'];
@@ -343,6 +395,40 @@ export class LeaseStore {
         member.memberId,
         'the member is no longer in the group: it left, or it was removed after its session expired',
       );
+    }
+  }
+
+  /**
+   * Announces that the member changed lease owners: sets its change counter to `changes`, so the
+   * others re-read the leases at their next heartbeat. Only while the member item is this join's
+   * (a member that left or was fenced is not written back); returns false when it is not.
+   */
+  async announce(member: MemberInfo, changes: number): Promise<boolean> {
+    const names: Record<string, string> = { '#chg': GroupAttr.changes, '#k': GroupAttr.key };
+    const values: Item = { ':chg': { N: String(changes) } };
+    let condition = 'attribute_exists(#k)';
+    if (member.joinId !== undefined) {
+      names['#jid'] = GroupAttr.joinId;
+      values[':jid'] = { S: member.joinId };
+      condition += ' AND #jid = :jid';
+    }
+    try {
+      await this.#retry('Announcing lease changes', () =>
+        this.#ctx.ddb.send(
+          new UpdateItemCommand({
+            TableName: this.#ctx.tables.groups,
+            Key: this.#key(memberKey(member.memberId)),
+            UpdateExpression: 'SET #chg = :chg',
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 
@@ -1062,6 +1148,7 @@ function memberFromItem(memberId: string, item: Item): MemberRecord {
     instanceId: item[GroupAttr.instanceId]?.S,
     topics: (item[GroupAttr.topics]?.L ?? []).flatMap((v) => (v.S === undefined ? [] : [v.S])),
     sessionTimeoutMs: num(item, GroupAttr.sessionTimeoutMs) ?? 10_000,
+    changes: num(item, GroupAttr.changes) ?? 0,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Group sessions as tamper-proof tokens. A stateless API carries a member's coordination state
  * between calls in the caller's hands (its identity and subscription, the leases it holds, what it
- * has observed of the others' heartbeats), so the state must come back exactly as the API issued
+ * has observed of the others' heartbeats, the view of the group it last read the leases for), so the state must come back exactly as the API issued
  * it: the token is the state's canonical JSON, signed with HMAC-SHA256 under a key only the API
  * holds, and expiring. Opening a token checks, in order: the exact shape (`t1.<payload>.<mac>`,
  * canonical unpadded base64url, nothing before or after), the MAC (constant time), the payload's
@@ -66,6 +66,18 @@ const Payload = z
       .max(100_000),
     live: z.array(z.tuple([memberId, count, time])).max(10_000),
     lhb: time,
+    // The member's change counter and the view its last lease read reacted to (fingerprint or
+    // null, and heartbeats since); absent in sessions issued before they existed.
+    chg: count.optional(),
+    vw: z
+      .tuple([
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{22}$/)
+          .nullable(),
+        count,
+      ])
+      .optional(),
     iat: time,
     exp: time,
   })
@@ -104,6 +116,10 @@ export class SessionSigner {
       ]),
       live: claims.state.liveness.map(([id, heartbeat, changedAt]) => [id, heartbeat, changedAt]),
       lhb: claims.state.lastHeartbeatAt,
+      ...(claims.state.changes === undefined ? {} : { chg: claims.state.changes }),
+      ...(claims.state.view === undefined
+        ? {}
+        : { vw: [claims.state.view.fingerprint ?? null, claims.state.view.age] }),
       iat: claims.issuedAt,
       exp: claims.expiresAt,
     };
@@ -160,6 +176,8 @@ export class SessionSigner {
         held,
         liveness: parsed.live,
         lastHeartbeatAt: parsed.lhb,
+        changes: parsed.chg,
+        view: parsed.vw && { fingerprint: parsed.vw[0] ?? undefined, age: parsed.vw[1] },
       },
       issuedAt: parsed.iat,
       expiresAt: parsed.exp,

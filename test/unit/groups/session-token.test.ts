@@ -59,6 +59,22 @@ describe('SessionSigner', () => {
     expect(signer.open(token, 'billing', 'm-0a1b2c3d4e5f', NOW + 1)).toEqual(claims);
   });
 
+  it('carries the change counter and the view of the group, with or without a fingerprint', () => {
+    for (const fingerprint of ['AbCdEfGhIjKlMnOpQrStUv', undefined]) {
+      const withView: SessionClaims = {
+        ...claims,
+        state: { ...claims.state, changes: NOW - 5, view: { fingerprint, age: 17 } },
+      };
+      const opened = signer.open(signer.issue(withView), 'billing', 'm-0a1b2c3d4e5f', NOW + 1);
+      expect(opened.state.changes).toBe(NOW - 5);
+      expect(opened.state.view).toEqual({ fingerprint, age: 17 });
+    }
+    // A session issued before these existed opens without them (the member reads the leases).
+    const opened = signer.open(token, 'billing', 'm-0a1b2c3d4e5f', NOW + 1);
+    expect(opened.state.changes).toBeUndefined();
+    expect(opened.state.view).toBeUndefined();
+  });
+
   it('refuses keys too short to be secret', () => {
     expect(() => new SessionSigner(new Uint8Array(16))).toThrow(InvalidArgumentError);
   });
