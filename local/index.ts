@@ -25,8 +25,25 @@
  * stack.lambda.register({ name: 'audit', module: './handlers/audit.ts#onEvent' }); // add or replace
  * // new LambdaClient({ endpoint: stack.endpoint, region: stack.region }).send(new InvokeCommand(...))
  *
+ * Several regions, replicated like MREC global tables (a simulation; see `regions/replicator.ts`):
+ *
+ * @example
+ * const stack = await startLocalStack({ edgePort: 0, regions: ['us-east-1', 'eu-west-1'] });
+ * // stack.regions: [{ region, endpoint, dynamodbEndpoint }, ...], the home region first
+ * stack.replicator?.pause('eu-west-1'); // cut it off both ways
+ * stack.replicator?.resume('eu-west-1');
+ * await stack.replicator?.settled(); // every change so far applied everywhere reachable
+ *
  * @packageDocumentation
  */
 export type { LocalFunction, RegisteredFunction } from './lambda/function-definition.ts';
 export type { LocalLambda } from './lambda/lambda-service.ts';
-export { type LocalStack, type LocalStackOptions, startLocalStack } from './stack.ts';
+export type {
+  ReplicationLag,
+  ReplicationMode,
+  ReplicationOptions,
+  ReplicationStats,
+  Replicator,
+  SettleOptions,
+} from './regions/replicator.ts';
+export { type LocalRegion, type LocalStack, type LocalStackOptions, startLocalStack } from './stack.ts';

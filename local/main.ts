@@ -6,6 +6,10 @@
  * `npm start -- --function billing=./handlers/billing.ts[#export][:timeoutMs]` (repeatable) serves a
  * handler module through Lambda's Invoke API on the edge endpoint; relative paths are taken from
  * the directory `npm start` was run in.
+ * `npm start -- --regions us-east-1,eu-west-1[,...]` simulates those regions, the home region first:
+ * a DynamoDB Local and an edge endpoint per region, replicated like MREC global tables, in memory
+ * (nothing is kept in `.tributary/`); the home region's edge is on the port above, the others on
+ * free ports, all printed.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,12 +35,14 @@ function portFrom(variable: string, fallback: number): number | undefined {
   return undefined;
 }
 
-const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]...]`;
+const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]... [--regions home,other,...]]`;
 
 /** What the command line asks for. */
 interface StartArguments {
   readonly signatures: SignatureCheck;
   readonly functions: readonly LocalFunction[];
+  /** The regions to simulate, the home region first; undefined for one region. */
+  readonly regions: readonly string[] | undefined;
 }
 
 /** The command line's choices, or undefined (after explaining why) when they are invalid. */
@@ -47,6 +53,7 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
       options: {
         'no-verify-signatures': { type: 'boolean' },
         function: { type: 'string', multiple: true },
+        regions: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -60,7 +67,8 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
         ? { ...definition, module: resolve(cwd, module) }
         : definition;
     });
-    return { signatures: values['no-verify-signatures'] ? 'presence' : 'verify', functions };
+    const regions = values.regions?.split(',').map((region) => region.trim());
+    return { signatures: values['no-verify-signatures'] ? 'presence' : 'verify', functions, regions };
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return undefined;
@@ -84,7 +92,22 @@ function lambdaLines(stack: LocalStack): string[] {
   ];
 }
 
-function banner(stack: LocalStack, dataDir: string, signatures: SignatureCheck): string {
+/** The banner's lines about the regions: each one's endpoint, and the replication between them. */
+function regionLines(stack: LocalStack): string[] {
+  const { replicator } = stack;
+  if (!replicator) return [`  Region    ${stack.region}`];
+  const width = Math.max(...stack.regions.map(({ region }) => region.length)) + 2;
+  return [
+    ...stack.regions.map(
+      ({ region, endpoint }, index) =>
+        `  ${index === 0 ? 'Regions ' : '        '}  ${region.padEnd(width)}${endpoint}${index === 0 ? '   (home region)' : ''}`,
+    ),
+    `            simulated ${replicator.mode} global tables: ${replicator.lag.meanMs} ± ${replicator.lag.jitterMs} ms per item, ` +
+      'last writer wins; S3 and Lambda shared by all regions',
+  ];
+}
+
+function banner(stack: LocalStack, dataDir: string | undefined, signatures: SignatureCheck): string {
   const checked =
     signatures === 'verify'
       ? 'SigV4 signatures verified: sign with test/test, local/local or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of this shell; --no-verify-signatures turns it off'
@@ -94,9 +117,9 @@ function banner(stack: LocalStack, dataDir: string, signatures: SignatureCheck):
     'Tributary local stack is running.',
     '',
     `  Endpoint  ${stack.endpoint}   (DynamoDB, DynamoDB Streams, S3 and Lambda Invoke on one port)`,
-    `  Region    ${stack.region}`,
+    ...regionLines(stack),
     `  Tables    ${stack.tablePrefix}*   Bucket ${stack.bucket}`,
-    `  Data      ${dataDir}`,
+    `  Data      ${dataDir ?? 'in memory (a multi-region stack keeps nothing)'}`,
     `  HTTP API  ${stack.apiUrl}   (the Lambda API, routes under /v1/)`,
     `            ${checked}`,
     ...lambdaLines(stack),
@@ -130,11 +153,14 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const { signatures, functions } = args;
+  const { signatures, functions, regions } = args;
+  // A multi-region stack lives in memory only (see `LocalStackOptions.regions`).
+  const keptIn = regions === undefined || regions.length === 1 ? dataDir : undefined;
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
-      dataDir,
+      ...(keptIn === undefined ? {} : { dataDir: keptIn }),
+      ...(regions === undefined ? {} : { regions }),
       edgePort: port,
       archiveIntervalMs: ARCHIVE_INTERVAL_MS,
       apiPort,
@@ -156,7 +182,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  console.log(banner(stack, dataDir, signatures));
+  console.log(banner(stack, keptIn, signatures));
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -168,7 +194,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal} received: stopping...`);
     stack.stop().then(
-      () => console.log('Stopped. Data kept in', dataDir),
+      () => console.log(keptIn === undefined ? 'Stopped.' : `Stopped. Data kept in ${keptIn}`),
       (error: unknown) => {
         console.error('Stopping failed:', error);
         process.exitCode = 1;

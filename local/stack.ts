@@ -1,7 +1,8 @@
 /**
  * The whole local stack: DynamoDB Local, the S3 emulator and the local Lambda service behind one
  * edge port, with Tributary's tables and bucket created, and optionally the archiver running on a
- * timer.
+ * timer. With several `regions`: a DynamoDB Local and an edge per region, S3 and Lambda shared, and
+ * the MREC replicator between the regions' tables (`regions/replicator.ts`).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,16 +14,25 @@ import {
   Tributary,
   type TributaryOptions,
 } from '../sdk/src/index.ts';
-import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, PeriodicTask } from '../sdk/src/internal.ts';
+import {
+  DEFAULT_BUCKET_NAME,
+  DEFAULT_TABLE_PREFIX,
+  PeriodicTask,
+  TABLES,
+  tableName,
+} from '../sdk/src/internal.ts';
 import { type SignatureCheck, startApiServer } from './api-server.ts';
 import { type LocalDispatcher, startLocalDispatcher } from './dispatcher.ts';
-import { type DynamoDBLocal, startDynamoDBLocal } from './dynamodb-local.ts';
-import { startEdgeProxy } from './edge-proxy.ts';
+import { type EdgeProxy, startEdgeProxy } from './edge-proxy.ts';
 import { freePorts } from './free-port.ts';
 import { checkJava } from './java.ts';
 import { type LocalFunction, resolveFunction } from './lambda/function-definition.ts';
 import { type LocalLambda, startLambdaService } from './lambda/lambda-service.ts';
-import { provision } from './provision.ts';
+import { provisionBucket, provisionTables } from './provision.ts';
+import { validateRegionList } from './regions/region-list.ts';
+import { startRegionalDynamoDB } from './regions/regional-dynamodb.ts';
+import { replicaTableSchemas } from './regions/replica-tables.ts';
+import { type ReplicationOptions, type Replicator, startReplicator } from './regions/replicator.ts';
 import { type S3Emulator, startS3Emulator } from './s3-emulator.ts';
 import { localSessionKey } from './session-key.ts';
 import type { LocalCredential } from './sigv4-verifier.ts';
@@ -88,18 +98,52 @@ export interface LocalStackOptions {
    * @default on, sweeping every 1000 ms
    */
   readonly dispatcher?: false | { readonly sweepIntervalMs?: number };
+  /**
+   * The AWS regions to simulate, the deployment's home region first: one DynamoDB Local and one
+   * edge endpoint per region (the same tables in each, every one with a NEW_AND_OLD_IMAGES stream,
+   * as global tables need), one S3 emulator and one Lambda service shared by all, and
+   * {@link LocalStack.replicator} replicating the tables between them. The home region's edge is on
+   * `edgePort`, the others on free ports. The HTTP API, the Lambda functions (`AWS_ENDPOINT_URL`),
+   * the dispatcher and the archiver use the home region. Several regions are kept in memory only:
+   * with `dataDir`, a pending replication lost at a stop would leave the copies apart for good.
+   * `npm start -- --regions us-east-1,eu-west-1`.
+   * @default ['us-east-1']: one region, no replicator (the stack as it always was)
+   */
+  readonly regions?: readonly string[];
+  /**
+   * How the regions replicate (only with several `regions`): MREC, the lag and the seed of its
+   * per-item delays.
+   * @default MREC, 200 ± 200 ms per item, a random seed
+   */
+  readonly replication?: ReplicationOptions;
+}
+
+/** One region of a local stack: what the SDK's `regions` option takes. */
+export interface LocalRegion {
+  readonly region: string;
+  /** The region's edge endpoint (its DynamoDB and DynamoDB Streams; S3 and Lambda are shared). */
+  readonly endpoint: string;
+  /** The region's DynamoDB Local itself, bypassing the edge. */
+  readonly dynamodbEndpoint: string;
 }
 
 /** A running local stack. Point AWS SDK clients (and Tributary) at {@link LocalStack.endpoint}. */
 export interface LocalStack {
-  /** The edge endpoint serving DynamoDB, DynamoDB Streams, S3 (path-style) and Lambda Invoke, e.g. `http://127.0.0.1:4566`. */
+  /**
+   * The (home region's) edge endpoint serving DynamoDB, DynamoDB Streams, S3 (path-style) and
+   * Lambda Invoke, e.g. `http://127.0.0.1:4566`.
+   */
   readonly endpoint: string;
-  /** DynamoDB Local itself, bypassing the edge. */
+  /** The (home region's) DynamoDB Local itself, bypassing the edge. */
   readonly dynamodbEndpoint: string;
   /** The S3 emulator itself, bypassing the edge. */
   readonly s3Endpoint: string;
-  /** The region to configure clients with (the emulators accept any). */
-  readonly region: 'us-east-1';
+  /** The home region, to configure clients with (the emulators accept any): `us-east-1` unless `regions` says otherwise. */
+  readonly region: string;
+  /** Every region, the home region first (one entry without `regions`). */
+  readonly regions: readonly LocalRegion[];
+  /** The replicator between the regions' tables; undefined with one region. */
+  readonly replicator: Replicator | undefined;
   /** Prefix of the table names (pass it as Tributary's `tablePrefix`). */
   readonly tablePrefix: string;
   /** The archive bucket (pass it as Tributary's `bucket`). */
@@ -112,13 +156,12 @@ export interface LocalStack {
   readonly dispatcher: LocalDispatcher | undefined;
   /**
    * Stops the archive timer (if any) and the Lambda service (terminating every worker, busy ones
-   * too), then the edge, the S3 emulator and DynamoDB Local (waiting until Java has exited).
-   * Idempotent.
+   * too), then the replicator (dropping what it has not delivered), the edges, the S3 emulator and
+   * the DynamoDB Locals (waiting until Java has exited). Idempotent.
    */
   stop(): Promise<void>;
 }
 
-const REGION = 'us-east-1';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /** A running {@link startArchiveTimer}. */
@@ -229,7 +272,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiCredentials,
     functions = [],
     dispatcher: dispatcherOptions = {},
+    replication,
   } = options;
+  const regionNames = validateRegionList(options.regions);
+  const homeRegion = regionNames[0] as string;
+  const multiRegion = regionNames.length > 1;
+  if (multiRegion && dataDir !== undefined) {
+    throw new InvalidArgumentError(
+      `dataDir is given with ${regionNames.length} regions; a multi-region stack is kept in memory only ` +
+        '(a replication pending at a stop would be lost, leaving the regions apart): leave dataDir out.',
+    );
+  }
+  if (!multiRegion && replication !== undefined) {
+    throw new InvalidArgumentError(
+      `replication is given with one region (${homeRegion}); list two or more regions to replicate between.`,
+    );
+  }
   if (host !== '127.0.0.1') {
     throw new InvalidArgumentError(
       `host is "${host}"; the local stack listens on loopback only: use '127.0.0.1'.`,
@@ -253,17 +311,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const startedAt = Date.now();
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const [dynamodbPort, s3Port, lambdaPort] = (await freePorts(host, 3)) as [number, number, number];
-    const edge = await startEdgeProxy({
-      host,
-      port: edgePort,
-      upstreams: {
-        dynamodb: { host, port: dynamodbPort },
-        s3: { host, port: s3Port },
-        lambda: { host, port: lambdaPort },
-      },
-    });
-    started.push(edge);
+    const [s3Port, lambdaPort, ...dynamodbPorts] = await freePorts(host, 2 + regionNames.length);
+    const regionPorts = regionNames.map((region, index) => ({
+      region,
+      port: dynamodbPorts[index] as number,
+    }));
+    // One edge per region: its own DynamoDB Local, the shared S3 emulator and Lambda service. The
+    // home region's binds `edgePort` first, so a taken port is reported before Java starts.
+    const edges: EdgeProxy[] = [];
+    for (const [index, { port }] of regionPorts.entries()) {
+      const regionEdge = await startEdgeProxy({
+        host,
+        port: index === 0 ? edgePort : 0,
+        upstreams: {
+          dynamodb: { host, port },
+          s3: { host, port: s3Port as number },
+          lambda: { host, port: lambdaPort as number },
+        },
+      });
+      edges.push(regionEdge);
+      started.push(regionEdge);
+    }
+    const edge = edges[0] as EdgeProxy;
 
     const dynamodbDir = dataDir === undefined ? undefined : join(dataDir, 'dynamodb');
     const s3Dir = dataDir === undefined ? undefined : join(dataDir, 's3');
@@ -271,50 +340,81 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await Promise.all([mkdir(dynamodbDir, { recursive: true }), mkdir(s3Dir, { recursive: true })]);
     }
     const [dynamodb, s3] = await Promise.allSettled([
-      checkJava().then(() => startDynamoDBLocal({ port: dynamodbPort, dbPath: dynamodbDir, log })),
-      startS3Emulator({ host, port: s3Port, storageDir: s3Dir }),
+      checkJava().then(() => startRegionalDynamoDB({ regions: regionPorts, dbPath: dynamodbDir, log })),
+      startS3Emulator({ host, port: s3Port as number, storageDir: s3Dir }),
     ]);
-    for (const result of [s3, dynamodb]) if (result.status === 'fulfilled') started.push(result.value);
+    if (s3.status === 'fulfilled') started.push(s3.value);
+    if (dynamodb.status === 'fulfilled')
+      for (const { dynamodb: local } of dynamodb.value) started.push(local);
     if (dynamodb.status === 'rejected') throw dynamodb.reason;
     if (s3.status === 'rejected') throw s3.reason;
-    const dynamodbLocal: DynamoDBLocal = dynamodb.value;
+    const dynamodbLocals = dynamodb.value.map(({ dynamodb: local }) => local);
     const s3Emulator: S3Emulator = s3.value;
+    const regions: readonly LocalRegion[] = regionNames.map((region, index) => ({
+      region,
+      endpoint: (edges[index] as EdgeProxy).endpoint,
+      dynamodbEndpoint: (dynamodbLocals[index] as (typeof dynamodbLocals)[number]).endpoint,
+    }));
+    const home = regions[0] as LocalRegion;
 
-    const ddbClient = new DynamoDBClient({
-      endpoint: dynamodbLocal.endpoint,
-      region: REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    // Global tables need a NEW_AND_OLD_IMAGES stream on every replicated table.
+    const tables = multiRegion ? replicaTableSchemas(TABLES) : TABLES;
+    const ddbClients = regions.map(
+      ({ region, dynamodbEndpoint }) =>
+        new DynamoDBClient({ endpoint: dynamodbEndpoint, region, credentials: LOCAL_CREDENTIALS }),
+    );
     const s3Client = new S3Client({
       endpoint: s3Emulator.endpoint,
-      region: REGION,
+      region: homeRegion,
       credentials: LOCAL_CREDENTIALS,
       forcePathStyle: true,
     });
     try {
-      await provision({ ddb: ddbClient, s3: s3Client, tablePrefix, bucket });
+      await Promise.all([
+        ...ddbClients.map((ddb) => provisionTables(ddb, tablePrefix, { tables })),
+        provisionBucket(s3Client, bucket),
+      ]);
     } finally {
-      ddbClient.destroy();
+      for (const ddb of ddbClients) ddb.destroy();
       s3Client.destroy();
     }
+    const replicator = multiRegion
+      ? await startReplicator({
+          ...replication,
+          regions,
+          tables: tables.map((schema) => tableName(schema, tablePrefix)),
+          credentials: LOCAL_CREDENTIALS,
+          log,
+        })
+      : undefined;
+    if (replicator) started.push(replicator);
     const lambda = await startLambdaService({
       host,
-      port: lambdaPort,
-      region: REGION,
+      port: lambdaPort as number,
+      region: homeRegion,
       credentials: LOCAL_CREDENTIALS,
       awsEndpointUrl: edge.endpoint,
       functions,
       log,
     });
     started.push(lambda);
+    const edgeLines = regions.map(
+      ({ region, endpoint, dynamodbEndpoint }) =>
+        `edge ${endpoint} -> DynamoDB Local ${dynamodbEndpoint}${multiRegion ? ` (${region})` : ''}`,
+    );
     log?.(
-      `Local stack up in ${Date.now() - startedAt} ms: edge ${edge.endpoint} -> DynamoDB Local ${dynamodbLocal.endpoint}, ` +
-        `S3 ${s3Emulator.endpoint}, Lambda ${lambda.endpoint}; data ${dataDir ?? 'in memory'}`,
+      `Local stack up in ${Date.now() - startedAt} ms: ${edgeLines.join(', ')}, ` +
+        `S3 ${s3Emulator.endpoint}, Lambda ${lambda.endpoint}; data ${dataDir ?? 'in memory'}` +
+        (replicator
+          ? `; replicating ${replicator.mode}, ${replicator.lag.meanMs} ± ${replicator.lag.jitterMs} ms per item (seed ${replicator.seed})`
+          : ''),
     );
 
+    // The HTTP API, the archiver and the dispatcher work against the home region only, whatever
+    // topic homes say: following each topic's home region is the SDK's part of multi-region.
     const connection: TributaryOptions = {
       endpoint: edge.endpoint,
-      region: REGION,
+      region: homeRegion,
       tablePrefix,
       bucket,
       credentials: LOCAL_CREDENTIALS,
@@ -345,7 +445,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dispatcherOptions === false
         ? undefined
         : await startLocalDispatcher({
-            connection: { ...connection, endpoint: edge.endpoint, region: REGION },
+            connection: { ...connection, endpoint: edge.endpoint, region: homeRegion },
             ...(dispatcherOptions.sweepIntervalMs === undefined
               ? {}
               : { sweepIntervalMs: dispatcherOptions.sweepIntervalMs }),
@@ -356,9 +456,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let stopping: Promise<void> | undefined;
     return {
       endpoint: edge.endpoint,
-      dynamodbEndpoint: dynamodbLocal.endpoint,
+      dynamodbEndpoint: home.dynamodbEndpoint,
       s3Endpoint: s3Emulator.endpoint,
-      region: REGION,
+      region: homeRegion,
+      regions,
+      replicator,
       tablePrefix,
       bucket,
       apiUrl: api?.url,
@@ -367,8 +469,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stop: () => {
         stopping ??= (async () => {
           // The archiver and the functions first (both are clients of the edge), so a run in
-          // progress ends against live emulators; then the edge, so no request reaches an
-          // emulator that is shutting down.
+          // progress ends against live emulators; then the replicator (a client of the DynamoDB
+          // Locals) and the edges, so no request reaches an emulator that is shutting down.
           await stopInStages([
             // The dispatcher before the functions it invokes.
             [
@@ -377,8 +479,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               ...(dispatcher ? [dispatcher] : []),
             ],
             [lambda],
-            [edge],
-            [s3Emulator, dynamodbLocal],
+            [...(replicator ? [replicator] : []), ...edges],
+            [s3Emulator, ...dynamodbLocals],
           ]);
           log?.('Local stack stopped');
         })();

@@ -51,6 +51,8 @@ export type ErrorCode =
   | 'INVALID_KAFKA_EVENT'
   | 'RECORD_DESERIALIZATION_FAILED'
   | 'FULL_BATCH_FAILURE'
+  | 'UNKNOWN_REGION'
+  | 'NOT_HOME_REGION'
   | 'INTERNAL_ERROR';
 
 /** Base class of every error raised by Tributary. */
@@ -747,6 +749,51 @@ function renderSettingValue(value: unknown): string {
     text = Array.isArray(value) ? '(an array nested too deeply to show)' : `(${typeof value})`;
   }
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/**
+ * A region named in the client's options (`region`, `groupRegion`) or stored as a topic's home is
+ * not one of the deployment's regions (`regions`, or `TRIBUTARY_REGIONS`). Nothing was written.
+ */
+export class UnknownRegionError extends TributaryError {
+  readonly region: string;
+  /** The deployment's regions, home region first. */
+  readonly regions: readonly string[];
+
+  constructor(region: string, regions: readonly string[], what: string) {
+    super(
+      'UNKNOWN_REGION',
+      `${what} "${region}" is not one of the deployment's regions (${regions.join(', ')}). ` +
+        'List every region the tables are replicated to in `regions` (home region first).',
+    );
+    this.region = region;
+    this.regions = regions;
+  }
+}
+
+/**
+ * An append was refused because the topic's home region is not the client's region and the client
+ * asked to be refused rather than forwarded (`appends: 'refuse'`). Nothing was written: append
+ * from a client in `homeRegion`, or let this one forward (`appends: 'forward'`, the default).
+ */
+export class NotHomeRegionError extends TributaryError {
+  readonly topic: string;
+  /** The region that takes the topic's appends. */
+  readonly homeRegion: string;
+  /** The client's own region. */
+  readonly region: string;
+
+  constructor(topic: string, homeRegion: string, region: string) {
+    super(
+      'NOT_HOME_REGION',
+      `Topic "${topic}" takes appends in its home region ${homeRegion}, and this client (region ${region}) ` +
+        "refuses to forward them (appends: 'refuse'). Nothing was written. Append from " +
+        `${homeRegion}, or use appends: 'forward'.`,
+    );
+    this.topic = topic;
+    this.homeRegion = homeRegion;
+    this.region = region;
+  }
 }
 
 /** The API failed unexpectedly; its logs hold the details (search for the request id). */

@@ -60,6 +60,19 @@ export const LogAttr = {
   claimKey: 's3',
   /** Size in bytes of a batch stored in S3. */
   claimSize: 'sz',
+  /**
+   * The region whose table took the batch's write (with the deployment's regions known): after a
+   * failover it tells which home wrote a batch, so a report of batches lost to it can be exact.
+   */
+  writerRegion: 'rg',
+  /**
+   * The partition's leader epoch the batch was written in (absent: 0). A writer carries the epoch of
+   * the batch it appends after, so the epoch travels along the chain with no extra read; a
+   * failover raises it in the new home.
+   */
+  leaderEpoch: 'le',
+  /** When the batch was written (the writer's clock, epoch ms): how old a batch a replica lacks is. */
+  appendTime: 'at',
 } as const;
 
 /**

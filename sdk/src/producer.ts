@@ -286,6 +286,8 @@ export class DirectProducer<V> implements Producer<V> {
   async #prepare(record: ProducerRecord<V>): Promise<Prepared[]> {
     validateProducerRecord(record);
     const topic = await this.#topics.get(record.topic);
+    // Where the topic's appends go (its home region): a refusal comes before anything is queued.
+    this.#writer.storage(topic);
     return prepareMessages(record, topic, this.#serializer, this.#partitioner, this.#ctx.now());
   }
 
@@ -297,7 +299,7 @@ export class DirectProducer<V> implements Producer<V> {
       queue = {
         ref,
         topic,
-        appender: this.#writer.appender(ref),
+        appender: this.#writer.appender(topic, partition),
         records: [],
         bytes: 0,
         firstQueuedAt: 0,

@@ -53,6 +53,9 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   INVALID_KAFKA_EVENT: 400,
   RECORD_DESERIALIZATION_FAILED: 400,
   FULL_BATCH_FAILURE: 500,
+  UNKNOWN_REGION: 400,
+  // Misdirected Request: the request went to a region that does not take it.
+  NOT_HOME_REGION: 421,
   INTERNAL_ERROR: 500,
 };
 
@@ -103,6 +106,8 @@ const CLASS_OF: Readonly<Record<ErrorCode, ErrorClass>> = {
   INVALID_KAFKA_EVENT: errors.InvalidKafkaEventError,
   RECORD_DESERIALIZATION_FAILED: errors.RecordDeserializationError,
   FULL_BATCH_FAILURE: errors.FullBatchFailureError,
+  UNKNOWN_REGION: errors.UnknownRegionError,
+  NOT_HOME_REGION: errors.NotHomeRegionError,
   INTERNAL_ERROR: errors.InternalError,
 };
 

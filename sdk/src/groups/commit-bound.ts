@@ -10,16 +10,25 @@ import { PartitionReader } from '../log/reader.ts';
 
 /**
  * Throws {@link OffsetOutOfRangeError} (with the partition's log start and high watermark) when
- * `offset` is beyond the high watermark of `ref`, read from the log table.
+ * `offset` is beyond the high watermark of `ref`, read from the log table. With regions, an offset
+ * beyond this region's copy is checked again against the topic's home (`home`, asked only then):
+ * a replica may be behind, and a member reading from the home may commit past it.
  */
 export async function checkCommitBound(
   ctx: StorageContext,
   ref: PartitionRef,
   offset: number,
+  home?: () => Promise<StorageContext>,
 ): Promise<void> {
   const reader = new PartitionReader(ctx, ref);
   const end = await reader.highWatermark(false);
-  if (offset > end) {
-    throw new OffsetOutOfRangeError(ref.topic, ref.partition, offset, await reader.logStartOffset(), end);
+  if (offset <= end) return;
+  const homeCtx = ctx.regions && home ? await home() : ctx;
+  if (homeCtx !== ctx) {
+    const homeReader = new PartitionReader(homeCtx, ref);
+    const homeEnd = await homeReader.highWatermark(false);
+    if (offset <= homeEnd) return;
+    throw new OffsetOutOfRangeError(ref.topic, ref.partition, offset, await homeReader.logStartOffset(), homeEnd);
   }
+  throw new OffsetOutOfRangeError(ref.topic, ref.partition, offset, await reader.logStartOffset(), end);
 }

@@ -6,8 +6,10 @@
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
+import { UnsupportedOperationError } from '../errors.ts';
 import { DirectProducer, type RecordMetadata } from '../producer.ts';
 import type { ProducerRecord } from '../producer-input.ts';
+import { groupContext, homeContext } from '../regions/routing.ts';
 import { type RawValue, rawSerializer } from '../serde.ts';
 import type { TopicPartition } from '../topic-partition.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
@@ -68,6 +70,15 @@ export interface GroupBackend {
   close(): Promise<void>;
 }
 
+/** The transaction items of `commits` (fenced offset updates), then the caller's items. */
+function extra(
+  store: LeaseStore,
+  commits: readonly FencedOffset[],
+  items: readonly TransactWriteItem[],
+): TransactWriteItem[] {
+  return [...commits.map((c) => store.commitTransactionItem(c.fence, c.offset, c.metadata)), ...items];
+}
+
 /** The direct transport's backend: leases in DynamoDB with the caller's credentials. */
 export class DirectGroupBackend implements GroupBackend {
   readonly sources: PartitionSourceFactory;
@@ -101,6 +112,7 @@ export class DirectGroupBackend implements GroupBackend {
       this.#ctx,
       { topic: p.topic, incarnation: lease.incarnation, partition: p.partition },
       offset,
+      async () => homeContext(this.#ctx, await this.#topics.get(p.topic)),
     );
   }
 
@@ -113,12 +125,22 @@ export class DirectGroupBackend implements GroupBackend {
     send: readonly ProducerRecord<RawValue>[],
     items: readonly TransactWriteItem[],
   ): Promise<RecordMetadata[][]> {
-    const extra = [
-      ...commits.map((c) => this.#store.commitTransactionItem(c.fence, c.offset, c.metadata)),
-      ...items,
-    ];
-    this.#producer ??= new DirectProducer<RawValue>(this.#ctx, this.#topics, { serializer: rawSerializer });
-    return this.#producer.sendAtomically(send, { extraItems: extra });
+    const groups = groupContext(this.#ctx);
+    // The offset commits are items of the groups table in the group's region, and a transaction
+    // never spans regions: every topic written must be homed there.
+    for (const topic of new Set(send.map((r) => r.topic))) {
+      const home = homeContext(this.#ctx, await this.#topics.get(topic)).region;
+      if (home !== groups.region) {
+        throw new UnsupportedOperationError(
+          `A transaction of group ${this.#store.group} commits offsets in ${groups.region} and cannot append to ` +
+            `topic "${topic}", homed in ${home}: DynamoDB transactions do not span regions. ` +
+            'Coordinate the group in the topics\' home region (groupRegion), or produce outside the transaction.',
+        );
+      }
+    }
+    // Created on the group's storage, so that a transaction of commits alone goes to its region.
+    this.#producer ??= new DirectProducer<RawValue>(groups, this.#topics, { serializer: rawSerializer });
+    return this.#producer.sendAtomically(send, { extraItems: extra(this.#store, commits, items) });
   }
 
   async close(): Promise<void> {

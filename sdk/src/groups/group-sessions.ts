@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { StorageContext } from '../context.ts';
 import { InvalidArgumentError, LeaseLostError } from '../errors.ts';
 import type { TopicPartition } from '../topic-partition.ts';
+import { homeContext } from '../regions/routing.ts';
 import { validateTopicName } from '../topics/names.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { leaseKey } from './assignment.ts';
@@ -189,6 +190,7 @@ export class GroupSessions {
           this.#ctx,
           { topic: o.topic, incarnation: lease.incarnation, partition: o.partition },
           o.offset,
+          async () => homeContext(this.#ctx, await this.#topics.get(o.topic)),
         );
       }),
     );

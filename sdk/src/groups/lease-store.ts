@@ -39,6 +39,7 @@ import {
   parseLeaseItemKey,
   parseMemberKey,
 } from '../keys.ts';
+import { groupContext } from '../regions/routing.ts';
 import { withRetry } from '../retry.ts';
 
 type Item = Record<string, AttributeValue>;
@@ -161,14 +162,18 @@ export function validateGroupId(id: unknown): asserts id is string {
   }
 }
 
-/** One group's items. */
+/**
+ * One group's items, in the region groups coordinate in (`groupRegion`, with the deployment's
+ * regions known): the groups table is replicated too, and leases, heartbeats and fenced commits
+ * must never be resolved by last-writer-wins between two regions.
+ */
 export class LeaseStore {
   readonly group: string;
   readonly #ctx: StorageContext;
 
   constructor(ctx: StorageContext, group: string) {
     validateGroupId(group);
-    this.#ctx = ctx;
+    this.#ctx = groupContext(ctx);
     this.group = group;
   }
 
@@ -1061,7 +1066,8 @@ export interface GroupListing {
  * Every group that has a metadata item (one that ever had a member, and was not deleted), in the
  * table's order. A scan of the whole groups table (filtered on the metadata items).
  */
-export async function listGroups(ctx: StorageContext): Promise<GroupListing[]> {
+export async function listGroups(where: StorageContext): Promise<GroupListing[]> {
+  const ctx = groupContext(where);
   const out: GroupListing[] = [];
   let startKey: Item | undefined;
   do {

@@ -154,6 +154,11 @@ export class PartitionAppender {
     this.#pinnedPath = options.path === 'adaptive' ? undefined : options.path;
   }
 
+  /** The storage this appender writes to (the region of the topic's home, with regions known). */
+  get storage(): StorageContext {
+    return this.#ctx;
+  }
+
   /** Current path choice (for diagnostics). */
   get path(): AppendPath {
     return this.#contention.path;

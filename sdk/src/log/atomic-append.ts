@@ -14,6 +14,7 @@ import {
   InvalidArgumentError,
   TransactionConditionFailedError,
   TransactionTooLargeError,
+  UnsupportedOperationError,
 } from '../errors.ts';
 import { sleep } from '../retry.ts';
 import { collisionBackoffMs, writeUnits } from './append-strategy.ts';
@@ -39,18 +40,24 @@ export interface AtomicEntry {
   readonly batch: BatchToAppend;
 }
 
-/** Appends all batches atomically; results are in the order of `entries`. */
+/**
+ * Appends all batches atomically; results are in the order of `entries`. The transaction is sent
+ * to the region of the entries' appenders (their topics' home); `ctx` is where it goes when there
+ * are only extra items. DynamoDB transactions never span regions, so topics homed in different
+ * regions are refused with {@link UnsupportedOperationError} before anything is written.
+ */
 export async function appendAtomically(
   ctx: StorageContext,
   entries: readonly AtomicEntry[],
   extraItems: readonly TransactWriteItem[] = [],
 ): Promise<AppendResult[]> {
   validate(entries, extraItems);
+  const storage = transactionContext(ctx, entries);
   // Take every partition's turn in a fixed order so concurrent atomic appends cannot deadlock.
   const ordered = [...entries].sort((a, b) => a.appender.partitionKey.localeCompare(b.appender.partitionKey));
   const run = (i: number): Promise<AppendResult[]> =>
     i === ordered.length
-      ? attempt(ctx, entries, extraItems)
+      ? attempt(storage, entries, extraItems)
       : ordered[i]!.appender.exclusive(() => run(i + 1));
   return run(0);
 }
@@ -132,6 +139,20 @@ function acknowledge(
       duplicate,
     };
   });
+}
+
+/** The one region all entries are appended in (their appenders' storage), else `ctx`'s. */
+function transactionContext(ctx: StorageContext, entries: readonly AtomicEntry[]): StorageContext {
+  const storage = entries[0]?.appender.storage ?? ctx;
+  const other = entries.find((e) => e.appender.storage.region !== storage.region);
+  if (other) {
+    throw new UnsupportedOperationError(
+      `An atomic append to ${entries[0]!.appender.label} (home region ${storage.region}) and ` +
+        `${other.appender.label} (home region ${other.appender.storage.region}) cannot be one transaction: ` +
+        'DynamoDB transactions do not span regions. Send to topics of one home region together.',
+    );
+  }
+  return storage;
 }
 
 function validate(entries: readonly AtomicEntry[], extraItems: readonly TransactWriteItem[]): void {

@@ -5,10 +5,16 @@
  * check, and append it through the partition's {@link PartitionAppender}. The direct producer,
  * the API's produce and the processes to come (Lambda-trigger dispatcher, Kafka gateway) all
  * write through it, so a batch written by any of them looks the same.
+ *
+ * It is also where appends find their region: each partition's appender works on the storage of
+ * the topic's home region (`regions/routing.ts`), so every append path — producers, atomic
+ * appends, the API's produce, idempotent appends, trigger dead letters — writes the home region's
+ * log whatever region the caller is in.
  */
 import type { StorageContext } from '../context.ts';
 import { RecordTooLargeError } from '../errors.ts';
 import { type PartitionRef, partitionKey } from '../keys.ts';
+import { appendContext } from '../regions/routing.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
 import {
   type AppenderOptions,
@@ -58,12 +64,26 @@ export class BatchWriter {
     this.#options = options;
   }
 
-  /** The appender of a partition (one per partition, so its cached tail is shared). */
-  appender(ref: PartitionRef): PartitionAppender {
-    const key = partitionKey(ref);
+  /**
+   * The storage the topic's appends go to: its home region's (throws `NotHomeRegionError` when the
+   * client refuses to forward, `UnknownRegionError` for a home outside the deployment's regions).
+   * Call it before writing anything to refuse a request whole.
+   */
+  storage(topic: TopicMetadata): StorageContext {
+    return appendContext(this.#ctx, topic);
+  }
+
+  /**
+   * The appender of a partition (one per partition and region, so its cached tail is shared),
+   * working on the topic's home region.
+   */
+  appender(topic: TopicMetadata, partition: number): PartitionAppender {
+    const ctx = this.storage(topic);
+    const ref = { topic: topic.name, incarnation: topic.incarnation, partition };
+    const key = `${ctx.region ?? ''}/${partitionKey(ref)}`;
     let appender = this.#appenders.get(key);
     if (!appender) {
-      appender = new PartitionAppender(this.#ctx, ref, this.#options);
+      appender = new PartitionAppender(ctx, ref, this.#options);
       this.#appenders.set(key, appender);
     }
     return appender;
@@ -125,9 +145,14 @@ export class BatchWriter {
     };
   }
 
-  /** Appends a staged batch to its partition. */
-  append(ref: PartitionRef, batch: BatchToAppend, options: AppendOptions = {}): Promise<AppendResult> {
-    return this.appender(ref).append(batch, options);
+  /** Appends a staged batch to a partition of `topic`. */
+  append(
+    topic: TopicMetadata,
+    partition: number,
+    batch: BatchToAppend,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    return this.appender(topic, partition).append(batch, options);
   }
 
   /** Counters summed over the partitions written to. */

@@ -89,12 +89,15 @@ export interface IdempotentAppendResult {
 export class IdempotentAppender {
   readonly #ctx: StorageContext;
   readonly #writer: BatchWriter;
-  readonly #store: ProducerStateStore;
 
   constructor(ctx: StorageContext, writer: BatchWriter) {
     this.#ctx = ctx;
     this.#writer = writer;
-    this.#store = new ProducerStateStore(ctx);
+  }
+
+  /** The producer state items of the topic live next to its log: in its home region. */
+  #store(topic: TopicMetadata): ProducerStateStore {
+    return new ProducerStateStore(this.#writer.storage(topic));
   }
 
   /**
@@ -136,7 +139,8 @@ export class IdempotentAppender {
     // tail (or, on a cold process, one consistent read) is at or before the true tail. A fresh
     // cached one is used without waiting for this process's appends in progress (a retry must not
     // queue behind the very attempt it may be recognising).
-    const appender = this.#writer.appender(ref);
+    const appender = this.#writer.appender(topic, ref.partition);
+    const store = this.#store(topic);
     const tail = appender.freshTail() ?? (await appender.exclusive(() => appender.knownTail()));
     let condition: ClaimCondition = { kind: 'next', epoch: request.epoch, sequence: request.sequence };
     for (let write = 0; write < MAX_CLAIM_WRITES; write++) {
@@ -152,7 +156,7 @@ export class IdempotentAppender {
       const fence = startFence(ref, producerId, request.sequence, options.claimTimeoutMs);
       let written: ClaimWriteResult;
       try {
-        written = await this.#store.claim(ref, producerId, request.epoch, claim, condition);
+        written = await store.claim(ref, producerId, request.epoch, claim, condition);
       } catch (error) {
         fence.clear();
         throw error;
@@ -183,7 +187,7 @@ export class IdempotentAppender {
           break;
         case 'look-up': {
           const { claim: latest } = action.state;
-          const found = await this.#store.findBatch(ref, producerId, latest.sequence, latest.from);
+          const found = await store.findBatch(ref, producerId, latest.sequence, latest.from);
           const next = decideAfterLookup(action.state, action.purpose, found !== undefined, this.#ctx.now());
           if (next.kind === 'in-progress') throw inProgress();
           if (next.kind === 'claim') condition = { kind: 'state', state: next.expected };
@@ -208,7 +212,7 @@ export class IdempotentAppender {
     try {
       // A failed upload leaves the log untouched (an orphaned object is swept by the archiver).
       const staged = await this.#writer.stage(topic, batch);
-      const result = await this.#writer.append(ref, staged, {
+      const result = await this.#writer.append(topic, ref.partition, staged, {
         signal: fence,
         ...(options.expectedOffset === undefined ? {} : { expectedOffset: options.expectedOffset }),
       });
@@ -223,7 +227,7 @@ export class IdempotentAppender {
       if (wroteNothing(error)) {
         // Let the retry claim the sequence again at once. If the release itself fails, that
         // failure is what the caller sees (retriable); the retry then waits out the deadline.
-        await this.#store.release(ref, producerId, claim, previous);
+        await this.#store(topic).release(ref, producerId, claim, previous);
       }
       throw error;
     }

@@ -37,6 +37,19 @@ export interface SlotBase {
   /** Producer id and base sequence of the writer, as decimal strings (`-1` when not idempotent). */
   readonly producerId: string;
   readonly sequence: number;
+  /**
+   * The leader epoch the batch was (or is to be) written in; absent on batches written without
+   * regions, which count as epoch 0.
+   */
+  readonly leaderEpoch?: number;
+  /** Where and when the batch was written, when the writer knew the deployment's regions. */
+  readonly written?: WriteStamp;
+}
+
+/** The region whose table took a batch's write, and when (the writer's clock, epoch ms). */
+export interface WriteStamp {
+  readonly region: string;
+  readonly at: number;
 }
 
 /** A complete batch: its records are readable. */
@@ -78,6 +91,8 @@ export interface ChainTail {
   readonly runningMaxTimestamp: number;
   /** Running bytes through the last batch (0 for an empty log). */
   readonly runningBytes: number;
+  /** Leader epoch of the last batch, when it carries one: the next batch is written in it. */
+  readonly leaderEpoch?: number;
 }
 
 /** The chain's tail right after `slot`. */
@@ -86,6 +101,7 @@ export function tailAfter(slot: SlotBase): ChainTail {
     end: slot.offset + slot.count,
     runningMaxTimestamp: slot.runningMaxTimestamp,
     runningBytes: slot.runningBytes,
+    ...(slot.leaderEpoch === undefined ? {} : { leaderEpoch: slot.leaderEpoch }),
   };
 }
 
@@ -111,6 +127,7 @@ export function planSlot(
     runningBytes: tail.runningBytes + bytes,
     producerId: batch.producerId,
     sequence: batch.sequence,
+    ...(tail.leaderEpoch === undefined ? {} : { leaderEpoch: tail.leaderEpoch }),
   };
 }
 
@@ -135,6 +152,7 @@ export function slotFromItem(item: Item): Slot {
     runningBytes: num(item, LogAttr.runningBytes),
     producerId: item[LogAttr.producerId]?.N ?? '-1',
     sequence: Number(item[LogAttr.sequence]?.N ?? '-1'),
+    ...stampOf(item),
   };
   if (item[LogAttr.archived]?.N === '1') {
     return { ...base, kind: 'archived', voided: item[LogAttr.voided]?.N === '1' };
@@ -149,6 +167,30 @@ export function slotFromItem(item: Item): Slot {
     throw new LogInvariantError(`Log item at offset ${base.offset} has neither a body nor a pending claim`);
   }
   return { ...base, kind: 'complete', body, claim, voided: item[LogAttr.voided]?.N === '1' };
+}
+
+/** The leader epoch and write stamp an item carries, as slot fields. */
+function stampOf(item: Item): Pick<SlotBase, 'leaderEpoch' | 'written'> {
+  const epoch = item[LogAttr.leaderEpoch]?.N;
+  const region = item[LogAttr.writerRegion]?.S;
+  const at = item[LogAttr.appendTime]?.N;
+  return {
+    ...(epoch === undefined ? {} : { leaderEpoch: Number(epoch) }),
+    ...(region === undefined || at === undefined ? {} : { written: { region, at: Number(at) } }),
+  };
+}
+
+/**
+ * The stamp attributes of a batch written into `region`'s table at `at`: the writing region, the
+ * leader epoch (the slot's, else 0) and the time. Written only by clients that know the
+ * deployment's regions; single-region items stay exactly as before.
+ */
+export function stampAttributes(slot: SlotBase, region: string, at: number): Item {
+  return {
+    [LogAttr.writerRegion]: { S: region },
+    [LogAttr.leaderEpoch]: { N: String(slot.leaderEpoch ?? 0) },
+    [LogAttr.appendTime]: { N: String(at) },
+  };
 }
 
 /** The attributes every slot carries, for a put. */

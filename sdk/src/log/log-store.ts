@@ -53,6 +53,7 @@ import {
   type SlotBase,
   slotAttributes,
   slotFromItem,
+  stampAttributes,
 } from './log-item.ts';
 import type { ClaimCondition, SequenceClaim } from './producer-claim.ts';
 import { setBaseOffset } from './record-batch.ts';
@@ -199,6 +200,12 @@ export class LogStore {
     return withRetry(operation, fn, this.#ctx.retry, signal);
   }
 
+  /** What a slot written now says about its writer: nothing, unless the client knows its regions. */
+  #stamp(slot: SlotBase): LogItem {
+    const { region } = this.#ctx;
+    return region === undefined ? {} : stampAttributes(slot, region, this.#ctx.now());
+  }
+
   // --- Batch items -----------------------------------------------------------------------------
 
   /** One page of a partition's batch items in `[from, to)`. */
@@ -300,7 +307,11 @@ export class LogStore {
     const pk = partitionKey(ref);
     return this.#putIfFree(
       ref,
-      { ...slotAttributes(pk, slot), ...bodyAttributes(storedBody(batch, slot.offset), batch.claim) },
+      {
+        ...slotAttributes(pk, slot),
+        ...this.#stamp(slot),
+        ...bodyAttributes(storedBody(batch, slot.offset), batch.claim),
+      },
       signal,
     );
   }
@@ -316,6 +327,7 @@ export class LogStore {
       ref,
       {
         ...slotAttributes(partitionKey(ref), slot),
+        ...this.#stamp(slot),
         [LogAttr.state]: { S: PENDING_STATE },
         [LogAttr.deadline]: { N: String(deadline) },
       },
@@ -500,6 +512,7 @@ export class LogStore {
         TableName: this.#ctx.tables.log,
         Item: {
           ...slotAttributes(partitionKey(ref), slot),
+          ...this.#stamp(slot),
           ...bodyAttributes(storedBody(batch, slot.offset), batch.claim),
         },
         ConditionExpression: 'attribute_not_exists(#off)',

@@ -10,10 +10,18 @@
  * it, so no offset is ever skipped. A claim still pending past its deadline is voided: replaced by
  * a control batch with no records covering the same offsets, so a crashed writer never blocks the
  * partition.
+ *
+ * A reader of a replica (a region that is not the topic's home) sees batches arrive one by one and
+ * out of order, so there a break in the chain is "not replicated yet", never corruption: a fetch
+ * returns what is contiguous and stops at the gap (the next fetch looks again), or, with
+ * `replicaGaps: 'read-home'`, reads the gap from the home region. Nothing is ever skipped: a fetch
+ * only moves past offsets it returned. Writes a reader makes (voiding an abandoned claim) go to the
+ * home region, and offset-by-timestamp lookups read it, since a replica may lack the batches the
+ * search would visit.
  */
 import { RemoteLog } from '../archive/remote-log.ts';
 import type { PartitionBounds } from '../archive/tier-metadata.ts';
-import type { StorageContext } from '../context.ts';
+import type { ReplicaReading, StorageContext } from '../context.ts';
 import {
   CorruptRecordError,
   InvalidArgumentError,
@@ -86,19 +94,39 @@ export class PartitionReader {
   readonly #ctx: StorageContext;
   readonly #store: LogStore;
   readonly #remote: RemoteLog;
+  /** Set when this reader reads a replica: how to treat what it lacks, and where the home is. */
+  readonly #replica: ReplicaReading | undefined;
+  #home: PartitionReader | undefined;
   /**
    * The local log start as last read. It only ever grows, so offsets below it are certainly in
    * S3 (or expired); offsets above it are tried in DynamoDB first.
    */
   #knownLocalStart = 0;
 
-  constructor(ctx: StorageContext, ref: PartitionRef) {
+  /** `replica`: set when `ctx` holds a replica of the topic's log rather than its home copy. */
+  constructor(ctx: StorageContext, ref: PartitionRef, replica?: ReplicaReading) {
     this.#ctx = ctx;
     this.#store = new LogStore(ctx);
     this.ref = ref;
     this.partitionKey = partitionKey(ref);
     this.label = partitionLabel(ref);
     this.#remote = new RemoteLog(ctx, ref);
+    this.#replica = replica;
+  }
+
+  /** True when this reader reads a replica rather than the topic's home copy. */
+  get readsReplica(): boolean {
+    return this.#replica !== undefined;
+  }
+
+  /**
+   * The reader of the copy that holds every batch written so far: this one, or, for a replica, the
+   * home region's (created on first use).
+   */
+  authoritative(): PartitionReader {
+    if (!this.#replica) return this;
+    this.#home ??= new PartitionReader(this.#replica.home(), this.ref);
+    return this.#home;
   }
 
   /**
@@ -117,7 +145,18 @@ export class PartitionReader {
     if (local !== 'archived') return local;
     const bounds = await this.bounds();
     if (offset < bounds.localLogStart.offset) return this.#fetchRemote(offset, limits);
+    if (this.#replica) return this.#notReplicated(offset, limits);
     throw new LogInvariantError(`The log of ${this.label} has a gap at offset ${offset}`);
+  }
+
+  /**
+   * A replica's answer at an offset it does not hold yet (the batch there has not arrived, or the
+   * bounds or manifest items that would lead to S3 have not): nothing, to be asked again, or, with
+   * `read-home`, the home region's batches from there.
+   */
+  #notReplicated(offset: number, limits: FetchLimits): Promise<FetchResult> {
+    if (this.#replica?.gaps === 'read-home') return this.authoritative().fetch(offset, limits);
+    return Promise.resolve(done([], offset, false, false));
   }
 
   /** A fetch whose first batch is in hand: the batches after it, within what the limits leave. */
@@ -160,6 +199,8 @@ export class PartitionReader {
     const bounds = await this.bounds();
     if (offset < bounds.logStart.offset) throw await this.#outOfRange(offset, bounds);
     if (offset >= bounds.localLogStart.offset) return this.fetch(offset, limits);
+    // A replica may have the moved bound before the manifest item that goes with it.
+    if (this.#replica) return this.#notReplicated(offset, limits);
     throw new LogInvariantError(`No S3 segment of ${this.label} holds archived offset ${offset}`);
   }
 
@@ -219,6 +260,8 @@ export class PartitionReader {
           return batches.length > 0 ? done(batches, expected, false, false) : 'archived';
         let slot: CompleteSlot | PendingSlot = stored;
         if (slot.offset !== expected) {
+          // In a replica, the batch at `expected` has not arrived yet: stop before it.
+          if (this.#replica && batches.length > 0) return done(batches, expected, false, false);
           // A break in the chain: believe it only from a consistent read.
           if (!consistent || batches.length === 0) return 'inconsistent';
           throw new LogInvariantError(`The log of ${this.label} has a gap at offset ${expected}`);
@@ -250,6 +293,38 @@ export class PartitionReader {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new InvalidArgumentError(`Offsets are non-negative integers; got ${offset} for ${this.label}`);
     }
+    try {
+      return await this.#seekHere(offset);
+    } catch (error) {
+      if (!this.#replica || !(error instanceof OffsetOutOfRangeError) || offset < error.logStartOffset) {
+        throw error;
+      }
+      return this.#seekNotReplicated(offset, error.logStartOffset);
+    }
+  }
+
+  /**
+   * A replica's seek to an offset whose batch it does not hold: valid if the home region's log
+   * reaches it. Then, with `read-home`, the home's seek; else the end of the nearest batch before
+   * it here (every batch end is a boundary of the one chain), from which the fetch waits for the
+   * missing batches in order.
+   */
+  async #seekNotReplicated(offset: number, logStart: number): Promise<SeekResult> {
+    const home = this.authoritative();
+    const homeEnd = await home.highWatermark();
+    if (offset > homeEnd) {
+      throw new OffsetOutOfRangeError(this.ref.topic, this.ref.partition, offset, logStart, homeEnd);
+    }
+    if (this.#replica?.gaps === 'read-home') return home.seek(offset);
+    const bounds = await this.bounds();
+    // Below the local log start the replica lacks the manifest: fetch from the log start, which waits.
+    if (offset < bounds.localLogStart.offset) return { batchOffset: bounds.logStart.offset };
+    const before = await this.#store.batchAtOrBefore(this.ref, offset, true);
+    const end = before && before.kind !== 'archived' ? slotEnd(before) : 0;
+    return { batchOffset: Math.max(end <= offset ? end : 0, bounds.localLogStart.offset) };
+  }
+
+  async #seekHere(offset: number): Promise<SeekResult> {
     if (offset >= this.#knownLocalStart) {
       const local = await this.#seekLocal(offset);
       if (local !== undefined) return local;
@@ -313,6 +388,7 @@ export class PartitionReader {
    * the exact record.
    */
   async batchForTimestamp(timestamp: number): Promise<number | undefined> {
+    if (this.#replica) return this.authoritative().batchForTimestamp(timestamp);
     const bounds = await this.bounds();
     if (bounds.logStart.offset < bounds.localLogStart.offset) {
       const archived = await this.#remote.batchForTimestamp(timestamp, bounds.logStart.offset);
@@ -357,8 +433,11 @@ export class PartitionReader {
       baseSequence: -1,
       isControl: true,
     });
-    // The result, or what the writer (or another reader) put there just before us.
-    return asComplete(await this.#store.voidPending(this.ref, slot, body), this.label);
+    // The result, or what the writer (or another reader) put there just before us. A replica's
+    // claim is voided where it was made, in the home region: a write to a replica would race the
+    // writer's body write there, and last-writer-wins could drop either.
+    const store = this.#replica ? new LogStore(this.#replica.home()) : this.#store;
+    return asComplete(await store.voidPending(this.ref, slot, body), this.label);
   }
 }
 

@@ -112,6 +112,8 @@ export class RequestAppender {
   async append(request: AppendRequest): Promise<RecordMetadata[]> {
     validateProducerRecord({ topic: request.topic, messages: request.messages });
     const topic = await this.#topics.get(request.topic);
+    // Where the topic's appends go (its home region): refused here, before anything is written.
+    this.#writer.storage(topic);
     const prepared = prepareMessages(
       { topic: request.topic, messages: request.messages },
       topic,
@@ -229,7 +231,8 @@ export class RequestAppender {
         );
         const staged = await this.#writer.stage(topic, batch);
         const result = await this.#writer.append(
-          batch.ref,
+          topic,
+          share.partition,
           staged,
           expectedOffset === undefined ? {} : { expectedOffset },
         );

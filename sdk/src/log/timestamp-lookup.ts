@@ -7,7 +7,12 @@ import { decodeRecordBatch } from './record-batch.ts';
  * to the first record with timestamp ≥ `timestamp` (records inside a batch need not be ordered by
  * time). Returns `null` when no record is that recent.
  */
-export async function offsetForTimestamp(reader: PartitionReader, timestamp: number): Promise<number | null> {
+export async function offsetForTimestamp(
+  partitionReader: PartitionReader,
+  timestamp: number,
+): Promise<number | null> {
+  // A replica may lack batches the search visits (and the answer must not depend on replication).
+  const reader = partitionReader.authoritative();
   const start = await reader.batchForTimestamp(timestamp);
   if (start === undefined) return null;
   let offset = start;

@@ -6,13 +6,24 @@
  * Deletion first swaps the topic item for a tombstone in one transaction (the topic disappears
  * at once), then purges the old incarnation's items, then removes the tombstone; an interrupted
  * purge is resumed by the next delete or by {@link TopicRegistry.resumePurges}.
+ *
+ * With the deployment's regions known, topics are created, altered and deleted in the deployment's
+ * home region (conditional writes in one region; see `regions/routing.ts`), and read in the
+ * client's own region, falling back to the home for a topic not replicated here yet. A deleted
+ * topic's records are purged in its home region, where its log is written.
  */
 import { randomBytes } from 'node:crypto';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { StorageContext } from '../context.ts';
-import { InvalidPartitionsError, TopicAlreadyExistsError, TopicNotFoundError } from '../errors.ts';
+import {
+  InvalidConfigError,
+  InvalidPartitionsError,
+  TopicAlreadyExistsError,
+  TopicNotFoundError,
+} from '../errors.ts';
 import { type PartitionRef, topicObjectPrefix } from '../keys.ts';
 import { type LogItem, LogStore, type PartitionKeySpace } from '../log/log-store.ts';
+import { homeContext, registryContext } from '../regions/routing.ts';
 import { withRetry } from '../retry.ts';
 import { parseTopicConfig, validateTopicConfigs } from './configs.ts';
 import { validateTopicName } from './names.ts';
@@ -45,13 +56,19 @@ export function validatePartitionCount(n: unknown): asserts n is number {
 /** The registry of one Tributary deployment (one topics table). */
 export class TopicRegistry {
   readonly #ctx: StorageContext;
+  /** The topics table where topics are read: this client's region. */
   readonly #topics: TopicStore;
-  readonly #log: LogStore;
+  /** The topics table where topics are written: the deployment's home region (created on first use). */
+  #written: TopicStore | undefined;
 
   constructor(ctx: StorageContext) {
     this.#ctx = ctx;
     this.#topics = new TopicStore(ctx);
-    this.#log = new LogStore(ctx);
+  }
+
+  get #home(): TopicStore {
+    this.#written ??= registryContext(this.#ctx) === this.#ctx ? this.#topics : new TopicStore(registryContext(this.#ctx));
+    return this.#written;
   }
 
   #retry<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -67,6 +84,8 @@ export class TopicRegistry {
     validateTopicName(name);
     validatePartitionCount(partitions);
     const stored = validateTopicConfigs(configs);
+    const home = stored['home.region'];
+    if (home !== undefined) this.#ctx.regions?.checkHomeRegion(home);
     const topic: TopicMetadata = {
       name,
       incarnation: randomBytes(5).toString('hex'),
@@ -75,14 +94,25 @@ export class TopicRegistry {
       config: parseTopicConfig(stored),
       createdAt: this.#ctx.now(),
     };
-    if (!(await this.#topics.create(topic))) throw new TopicAlreadyExistsError(name);
+    if (!(await this.#home.create(topic))) throw new TopicAlreadyExistsError(name);
     return topic;
   }
 
-  /** Reads a topic; throws {@link TopicNotFoundError} if it does not exist. */
+  /**
+   * Reads a topic; throws {@link TopicNotFoundError} if it does not exist. With regions, from this
+   * client's region, else (not replicated here yet) from the deployment's home.
+   */
   async get(name: string): Promise<TopicMetadata> {
     validateTopicName(name);
-    const topic = await this.#topics.get(name);
+    const topic = (await this.#topics.get(name)) ?? (this.#home === this.#topics ? undefined : await this.#home.get(name));
+    if (!topic) throw new TopicNotFoundError(name);
+    return topic;
+  }
+
+  /** Reads a topic where it is written (the deployment's home region), before changing it there. */
+  async #current(name: string): Promise<TopicMetadata> {
+    validateTopicName(name);
+    const topic = await this.#home.get(name);
     if (!topic) throw new TopicNotFoundError(name);
     return topic;
   }
@@ -95,13 +125,13 @@ export class TopicRegistry {
   /** Raises the partition count (it can only grow, as in Kafka). */
   async addPartitions(name: string, totalPartitions: number): Promise<TopicMetadata> {
     validatePartitionCount(totalPartitions);
-    const current = await this.get(name);
+    const current = await this.#current(name);
     if (totalPartitions <= current.partitions) {
       throw new InvalidPartitionsError(
         `Topic "${name}" has ${current.partitions} partitions; the new count must be larger (partitions can only be added).`,
       );
     }
-    return updated(current, await this.#topics.setPartitions(current, totalPartitions));
+    return updated(current, await this.#home.setPartitions(current, totalPartitions));
   }
 
   /** Sets (and with `null`, resets to default) configs of a topic. */
@@ -109,7 +139,7 @@ export class TopicRegistry {
     name: string,
     changes: Readonly<Record<string, string | number | boolean | null>>,
   ): Promise<TopicMetadata> {
-    const current = await this.get(name);
+    const current = await this.#current(name);
     const kept: Record<string, string> = { ...current.configs };
     const set = new Map<string, string | number | boolean>();
     for (const [key, value] of Object.entries(changes)) {
@@ -117,7 +147,28 @@ export class TopicRegistry {
       else set.set(key, value);
     }
     const stored = validateTopicConfigs(Object.fromEntries(set), kept);
-    return updated(current, await this.#topics.setConfigs(current, stored));
+    if (Object.hasOwn(changes, 'home.region')) this.#checkHomeChange(current, stored['home.region']);
+    return updated(current, await this.#home.setConfigs(current, stored));
+  }
+
+  /**
+   * With regions, `home.region` may only be set to the region that already is the topic's home
+   * (naming it explicitly): moving the home while the old one may still take appends would let
+   * two regions write one partition, which last-writer-wins resolves by silently dropping batches.
+   */
+  #checkHomeChange(current: TopicMetadata, next: string | undefined): void {
+    const regions = this.#ctx.regions;
+    if (!regions) return;
+    if (next !== undefined) regions.checkHomeRegion(next);
+    const before = regions.homeOf(current);
+    const after = next ?? regions.home;
+    if (after !== before) {
+      throw new InvalidConfigError(
+        'home.region',
+        `topic "${current.name}" is homed in ${before}; moving its home to ${after} needs a failover that ` +
+          'first fences appends in the old home, so alterTopicConfigs may only name the current home',
+      );
+    }
   }
 
   /**
@@ -125,14 +176,14 @@ export class TopicRegistry {
    * finishes earlier interrupted purges of the same name.
    */
   async delete(name: string, onProgress?: (p: PurgeProgress) => void): Promise<void> {
-    const topic = await this.get(name);
-    if (!(await this.#topics.replaceWithTombstone(topic))) throw new TopicNotFoundError(name);
+    const topic = await this.#current(name);
+    if (!(await this.#home.replaceWithTombstone(topic))) throw new TopicNotFoundError(name);
     await this.resumePurges(name, onProgress);
   }
 
   /** Purges the records of deleted topics (all, or those of one name) and drops their tombstones. */
   async resumePurges(name?: string, onProgress?: (p: PurgeProgress) => void): Promise<number> {
-    const tombstones = (await this.#topics.listTombstones()).filter(
+    const tombstones = (await this.#home.listTombstones()).filter(
       (t) => name === undefined || t.topic.name === name,
     );
     return this.finishPurges(tombstones, onProgress);
@@ -148,38 +199,54 @@ export class TopicRegistry {
   ): Promise<number> {
     for (const tombstone of tombstones) {
       const dead = tombstone.topic;
+      const log = new LogStore(this.#purgeContext(dead));
       for (let partition = 0; partition < dead.partitions; partition++) {
         await this.#purgePartition(
+          log,
           { topic: dead.name, incarnation: dead.incarnation, partition },
           dead.partitions,
           onProgress,
         );
       }
       await this.#purgeObjects(topicObjectPrefix(dead.name, dead.incarnation));
-      await this.#topics.deleteArchiveSchedules(
+      await this.#home.deleteArchiveSchedules(
         Array.from({ length: dead.partitions }, (_, partition) => ({
           topic: dead.name,
           incarnation: dead.incarnation,
           partition,
         })),
       );
-      await this.#topics.deleteTombstone(tombstone);
+      await this.#home.deleteTombstone(tombstone);
     }
     return tombstones.length;
   }
 
+  /**
+   * Where a deleted topic's records are purged: its home region, where its log is written (the
+   * deletes replicate). A home no longer among the deployment's regions leaves this client's.
+   */
+  #purgeContext(dead: TopicMetadata): StorageContext {
+    const { regions } = this.#ctx;
+    if (!regions) return this.#ctx;
+    return dead.config.homeRegion === undefined || regions.names.includes(dead.config.homeRegion)
+      ? homeContext(this.#ctx, dead)
+      : this.#ctx;
+  }
+
   async #purgePartition(
+    log: LogStore,
     ref: PartitionRef,
     partitions: number,
     onProgress?: (p: PurgeProgress) => void,
   ): Promise<void> {
     let deleted = 0;
     for (const space of PURGED_KEY_SPACES) {
-      deleted = await this.#purgeItems(ref, space, partitions, deleted, onProgress);
+      deleted = await this.#purgeItems(log, ref, space, partitions, deleted, onProgress);
     }
   }
 
   async #purgeItems(
+    log: LogStore,
     ref: PartitionRef,
     space: PartitionKeySpace,
     partitions: number,
@@ -189,9 +256,9 @@ export class TopicRegistry {
     let deleted = deletedBefore;
     let startKey: LogItem | undefined;
     do {
-      const page = await this.#log.itemKeys(ref, space, startKey);
+      const page = await log.itemKeys(ref, space, startKey);
       startKey = page.lastKey;
-      await this.#log.deleteItems(ref, page.items);
+      await log.deleteItems(ref, page.items);
       deleted += page.items.length;
       onProgress?.({ topic: ref.topic, partition: ref.partition, partitions, itemsDeleted: deleted });
     } while (startKey);

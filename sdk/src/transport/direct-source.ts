@@ -4,16 +4,20 @@
  * continues where the previous one ended starts at that batch boundary; any other position is
  * first located with a seek (the batch holding it), and records before it are skipped.
  *
+ * With the deployment's regions known, the source reads the region `readFrom` names: a replica
+ * reader waits at (or reads from home) offsets not replicated yet instead of failing on them.
+ *
  * Every item read is paid for, so none is read twice: the batch a fetch's seek found is its first
  * batch, and records read beyond a fetch's `maxRecords` are handed out by the next fetch, which
  * reads on after them to fill its own limits.
  */
-import type { StorageContext } from '../context.ts';
+import type { ReplicaReading, StorageContext } from '../context.ts';
 import { InvalidArgumentError, UnknownPartitionError } from '../errors.ts';
 import type { PartitionRef } from '../keys.ts';
 import { PartitionReader, type SeekResult } from '../log/reader.ts';
 import { decodeRecordBatch } from '../log/record-batch.ts';
 import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
+import { readPlacement } from '../regions/routing.ts';
 import type { StartPosition } from '../topic-partition.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { Waker } from '../waker.ts';
@@ -46,9 +50,10 @@ export class DirectPartitionSource implements PartitionSource {
   /** Where {@link resolve} found `position`: the first fetch from `position` starts there without seeking again. */
   #sought: { position: number; batchOffset: number } | undefined;
 
-  constructor(ctx: StorageContext, ref: PartitionRef) {
+  /** `replica`: set when `ctx` holds a replica of the topic's log (see {@link PartitionReader}). */
+  constructor(ctx: StorageContext, ref: PartitionRef, replica?: ReplicaReading) {
     this.partition = { topic: ref.topic, partition: ref.partition };
-    this.reader = new PartitionReader(ctx, ref);
+    this.reader = new PartitionReader(ctx, ref, replica);
   }
 
   async resolve(start: StartPosition): Promise<number> {
@@ -200,7 +205,13 @@ export function directSources(ctx: StorageContext, topics: TopicCache): Partitio
       topic = await topics.get(name);
       if (!valid(topic.partitions)) throw new UnknownPartitionError(name, partition, topic.partitions);
     }
-    return new DirectPartitionSource(ctx, { topic: topic.name, incarnation: topic.incarnation, partition });
+    // With regions: the client's own region (a replica when the topic is homed elsewhere) or the home.
+    const placement = readPlacement(ctx, topic);
+    return new DirectPartitionSource(
+      placement.ctx,
+      { topic: topic.name, incarnation: topic.incarnation, partition },
+      placement.replica,
+    );
   };
 }
 

@@ -22,6 +22,15 @@ import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames 
 import type { Serializer } from '../serde.ts';
 import { TopicRegistry } from '../topics/registry.ts';
 import { TopicCache } from '../topics/topic-cache.ts';
+import {
+  type AppendRouting,
+  type DeploymentRegions,
+  type ReadFrom,
+  type RegionEndpoint,
+  type ReplicaGapPolicy,
+  resolveDeployment,
+} from '../regions/deployment.ts';
+import { type RegionClient, Regions } from '../regions/regions.ts';
 import { lookUpFunction } from '../triggers/function-lookup.ts';
 import { TriggerRegistry } from '../triggers/trigger-registry.ts';
 import { directSources } from './direct-source.ts';
@@ -64,27 +73,74 @@ export interface TributaryOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** How long topic metadata is cached before it is read again. @default 30000 */
   readonly metadataMaxAgeMs?: number;
+  /**
+   * The deployment's regions (its tables are DynamoDB global tables replicated to each), home region
+   * first; `region` must be one of them. Appends of a topic then go to its home region, reads to
+   * this client's own (see README, "Regions"). Each region's DynamoDB is reached at its `endpoint`
+   * (or with its `dynamoDBClient`); S3 stays this client's own.
+   * @default the `TRIBUTARY_REGIONS` environment variable (comma-separated names, home first), else
+   * none: one region, this client's
+   */
+  readonly regions?: readonly RegionEndpoint[];
+  /**
+   * With `regions`: what an append to a topic homed in another region does. `forward` writes it to
+   * the home region's tables; `refuse` throws `NotHomeRegionError` and writes nothing.
+   * @default 'forward'
+   */
+  readonly appends?: AppendRouting;
+  /**
+   * With `regions`: which copy consumers and admin lookups read. `local` reads this client's own
+   * region (a replica when the topic's home is elsewhere); `home` reads the topic's home region.
+   * @default 'local'
+   */
+  readonly readFrom?: ReadFrom;
+  /**
+   * With `regions`, reading a replica: offsets it does not hold yet are waited for (`wait`: a fetch
+   * returns what is contiguous and the next fetch looks again) or read from the home region
+   * (`read-home`). Never skipped, never reported as corruption.
+   * @default 'wait'
+   */
+  readonly replicaGaps?: ReplicaGapPolicy;
+  /**
+   * With `regions`: the region whose groups table consumer groups coordinate in (leases, members,
+   * committed offsets). Members may run in any region.
+   * @default the deployment's home region (the first of `regions`)
+   */
+  readonly groupRegion?: string;
 }
 
 /** The direct transport of one client, and the storage it runs on. */
 export class DirectTransport implements Transport {
   readonly endpoint: string | undefined;
   readonly region: string;
-  /** The AWS clients, physical names, retry policy and clock every storage module shares. */
+  /** The AWS clients, physical names, retry policy and clock every storage module shares (this region's). */
   readonly ctx: StorageContext;
+  /** The deployment's regions, when the client knows them (`regions` or `TRIBUTARY_REGIONS`). */
+  readonly regions: Regions | undefined;
   /** The topic registry table. */
   readonly registry: TopicRegistry;
   /** Topic metadata, cached for `metadataMaxAgeMs`. */
   readonly topics: TopicCache;
   /** Whether {@link close} destroys the AWS clients (only when this transport created both). */
   readonly #ownsClients: boolean;
+  readonly #ownsS3: boolean;
   readonly #lambdaConfig: LambdaClientConfig;
   readonly #ownsLambda: boolean;
   #lambda: LambdaClient | undefined;
 
   constructor(options: TributaryOptions = {}) {
     const region = resolveRegion(options.region);
-    const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+    const deployment = resolveDeployment({
+      region,
+      regions: options.regions,
+      environment: process.env.TRIBUTARY_REGIONS,
+      appends: options.appends,
+      readFrom: options.readFrom,
+      replicaGaps: options.replicaGaps,
+      groupRegion: options.groupRegion,
+    });
+    const endpoint =
+      options.endpoint ?? process.env.AWS_ENDPOINT_URL ?? deployment?.endpoints.get(region)?.endpoint;
     const credentials = defaultCredentials(endpoint, options.credentials);
     const common = {
       region,
@@ -95,17 +151,24 @@ export class DirectTransport implements Transport {
     };
     this.endpoint = endpoint;
     this.region = region;
-    this.ctx = {
-      ddb: options.dynamoDBClient ?? new DynamoDBClient(common),
+    const shared = {
       s3: options.s3Client ?? new S3Client({ ...common, forcePathStyle: endpoint !== undefined }),
       tables: options.tables ?? tableNames(options.tablePrefix ?? DEFAULT_TABLE_PREFIX),
       bucket: options.bucket ?? DEFAULT_BUCKET_NAME,
       retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
       now: Date.now,
     };
+    if (deployment) {
+      this.regions = new Regions(deployment, shared, (name) => regionClient(deployment, name, options));
+      this.ctx = this.regions.context(region);
+    } else {
+      this.regions = undefined;
+      this.ctx = { ...shared, ddb: options.dynamoDBClient ?? new DynamoDBClient(common) };
+    }
     this.registry = new TopicRegistry(this.ctx);
     this.topics = new TopicCache(this.registry, options.metadataMaxAgeMs ?? 30_000, this.ctx.now);
     this.#ownsClients = !options.dynamoDBClient && !options.s3Client;
+    this.#ownsS3 = !options.s3Client;
     this.#lambda = options.lambdaClient;
     this.#ownsLambda = options.lambdaClient === undefined;
     // Lambda retries its own throttles: the dispatcher decides about them (they never count as errors).
@@ -147,8 +210,35 @@ export class DirectTransport implements Transport {
   /** Destroys the AWS clients this transport created (not ones passed in). */
   close(): void {
     if (this.#ownsLambda) this.#lambda?.destroy();
+    if (this.regions) {
+      this.regions.close();
+      if (this.#ownsS3) this.ctx.s3.destroy();
+      return;
+    }
     if (!this.#ownsClients) return;
     this.ctx.ddb.destroy();
     this.ctx.s3.destroy();
   }
+}
+
+/**
+ * A region's DynamoDB client: the one its entry (or, for the client's own region, the options)
+ * hands over, else a new one at its endpoint — the entry's, else the client's (signing for that
+ * region, as LocalStack serves all regions on one endpoint), else AWS's regional endpoint.
+ */
+function regionClient(deployment: DeploymentRegions, region: string, options: TributaryOptions): RegionClient {
+  const entry = deployment.endpoints.get(region);
+  const given = entry?.dynamoDBClient ?? (region === deployment.own ? options.dynamoDBClient : undefined);
+  if (given) return { ddb: given, owned: false };
+  const endpoint = entry?.endpoint ?? options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+  const credentials = defaultCredentials(endpoint, options.credentials);
+  return {
+    ddb: new DynamoDBClient({
+      region,
+      maxAttempts: 1,
+      ...(endpoint ? { endpoint } : {}),
+      ...(credentials ? { credentials } : {}),
+    }),
+    owned: true,
+  };
 }
