@@ -15,6 +15,8 @@ export interface AppConfig {
   /** Account and region; either may be unknown (an environment-agnostic stack). */
   readonly env: { readonly account?: string; readonly region?: string };
   readonly replicaRegions: readonly string[];
+  readonly multiRegionConsistency: 'eventual' | 'strong';
+  readonly witnessRegion?: string;
   readonly encryption: TributaryEncryption;
   readonly billing: dynamodb.Billing;
   readonly archiveSchedule?: events.Schedule;
@@ -66,6 +68,19 @@ export function readAppConfig(context: (key: string) => unknown, env: NodeJS.Pro
     );
   }
 
+  const consistency = str('multiRegionConsistency') ?? 'eventual';
+  if (consistency !== 'eventual' && consistency !== 'strong') {
+    throw new Error(`Context multiRegionConsistency: expected eventual or strong, got ${consistency}`);
+  }
+  const witnessRegion = str('witnessRegion');
+  if (witnessRegion !== undefined) validateRegion('Context witnessRegion', witnessRegion);
+  if (consistency === 'strong' && (account === undefined || region === undefined)) {
+    throw new Error(
+      'Context multiRegionConsistency=strong needs a concrete account and region (MRSC spans three named regions): ' +
+        'deploy with AWS credentials and a region configured, or pass -c account=<id> -c region=<home region>',
+    );
+  }
+
   const encryption = readEncryption(str('encryption'), list('replicaKeyArns'));
   if (encryption.type === 'customer-managed' && region === undefined) {
     throw new Error(
@@ -78,6 +93,8 @@ export function readAppConfig(context: (key: string) => unknown, env: NodeJS.Pro
     stackName: str('stackName') ?? DEFAULT_STACK_NAME,
     env: { ...(account ? { account } : {}), ...(region ? { region } : {}) },
     replicaRegions,
+    multiRegionConsistency: consistency,
+    ...(witnessRegion ? { witnessRegion } : {}),
     encryption,
     billing: readBilling(str('billing'), int('readCapacity', 1, 40_000), int('writeCapacity', 1, 40_000)),
     ...readSchedule(str('archiveSchedule')),

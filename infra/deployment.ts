@@ -39,6 +39,8 @@ export function addDeployment(app: App, config: AppConfig): Deployment {
     ...(config.env.account || config.env.region ? { env: config.env } : {}),
     replicaRegions: config.replicaRegions,
     replicaArchiveBuckets,
+    multiRegionConsistency: config.multiRegionConsistency,
+    ...(config.witnessRegion ? { witnessRegion: config.witnessRegion } : {}),
     encryption: config.encryption,
     billing: config.billing,
     removalPolicy: config.removalPolicy,

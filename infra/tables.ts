@@ -12,6 +12,7 @@ import {
   GROUPS_TABLE,
   type KeyAttribute,
   LOG_TABLE,
+  strongConsistencyProblem,
   type TableNames,
   type TableSchema,
   TOPICS_TABLE,
@@ -74,6 +75,26 @@ export interface TributaryTablesProps {
    * @default - none; required for every replica region when `encryptionKey` is given
    */
   readonly replicaKeyArns?: Readonly<Record<string, string>>;
+
+  /**
+   * The global tables' consistency mode. `eventual` (MREC): replicas in any regions, each topic
+   * appended in its home region. `strong` (MRSC): conditional writes see every region, so appends
+   * are safe from anywhere; it needs exactly three regions of one region set (the stack's region
+   * and two `replicaRegions`, or one and a `witnessRegion`), and has no TTL (the log table gets no
+   * TTL attribute: the archiver deletes stubs itself) and no transactions (the SDK refuses atomic
+   * appends and group transactions). Fixed at creation. See `docs/deploy.md`.
+   *
+   * @default 'eventual'
+   */
+  readonly multiRegionConsistency?: 'eventual' | 'strong';
+
+  /**
+   * With `multiRegionConsistency: 'strong'` and one replica region: the third region of the
+   * quorum, which holds no readable replica.
+   *
+   * @default - none: three replica regions
+   */
+  readonly witnessRegion?: string;
 }
 
 /** Which of Tributary's tables a grant statement applies to. */
@@ -130,6 +151,8 @@ export class TributaryTables extends Construct {
   public readonly encryptionKey?: kms.IKey;
   /** The regions that hold replicas of the tables (empty without replicas). */
   public readonly replicaRegions: readonly string[];
+  /** The global tables' consistency mode. */
+  public readonly multiRegionConsistency: 'eventual' | 'strong';
 
   private readonly replicaKeyArns: readonly string[];
 
@@ -139,6 +162,8 @@ export class TributaryTables extends Construct {
     const replicaRegions = [...(props.replicaRegions ?? [])];
     validateReplicas(replicaRegions, stackRegion);
     validateReplicaKeys(props, replicaRegions);
+    const strong = props.multiRegionConsistency === 'strong';
+    validateConsistency(props, replicaRegions, stackRegion);
     if (props.encryptionKey && Token.isUnresolved(stackRegion)) {
       throw new Error(
         'TributaryTables: encryptionKey needs a stack with a concrete region (global tables name the key of each ' +
@@ -157,6 +182,7 @@ export class TributaryTables extends Construct {
 
     this.encryptionKey = props.encryptionKey;
     this.replicaRegions = replicaRegions;
+    this.multiRegionConsistency = strong ? 'strong' : 'eventual';
     this.replicaKeyArns = Object.values(props.replicaKeyArns ?? {});
     const encryption = props.encryptionKey
       ? dynamodb.TableEncryptionV2.customerManagedKey(props.encryptionKey, { ...props.replicaKeyArns })
@@ -167,13 +193,20 @@ export class TributaryTables extends Construct {
         partitionKey: attribute(schema.partitionKey),
         ...(schema.sortKey ? { sortKey: attribute(schema.sortKey) } : {}),
         ...(schema.stream ? { dynamoStream: STREAM_VIEWS[schema.stream] } : {}),
-        ...(schema.timeToLiveAttribute ? { timeToLiveAttribute: schema.timeToLiveAttribute } : {}),
+        // MRSC global tables have no TTL: the archiver deletes expired stubs itself there.
+        ...(schema.timeToLiveAttribute && !strong ? { timeToLiveAttribute: schema.timeToLiveAttribute } : {}),
         billing: props.billing ?? dynamodb.Billing.onDemand(),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
         deletionProtection,
         removalPolicy,
         encryption,
         replicas: replicaRegions.map((region) => ({ region })),
+        ...(strong
+          ? {
+              multiRegionConsistency: dynamodb.MultiRegionConsistency.STRONG,
+              ...(props.witnessRegion ? { witnessRegion: props.witnessRegion } : {}),
+            }
+          : {}),
       });
 
     this.log = table('Log', LOG_TABLE);
@@ -422,6 +455,44 @@ function validateReplicas(replicaRegions: readonly string[], stackRegion: string
     }
     if (seen.has(region)) throw new Error(`TributaryTables: replicaRegions lists ${region} twice`);
     seen.add(region);
+  }
+}
+
+function validateConsistency(
+  props: TributaryTablesProps,
+  replicaRegions: readonly string[],
+  stackRegion: string,
+): void {
+  const mode = props.multiRegionConsistency ?? 'eventual';
+  if (mode !== 'eventual' && mode !== 'strong') {
+    throw new Error(
+      `TributaryTables: multiRegionConsistency is 'eventual' or 'strong'; got ${JSON.stringify(mode)}`,
+    );
+  }
+  if (mode === 'eventual') {
+    if (props.witnessRegion !== undefined) {
+      throw new Error(
+        "TributaryTables: witnessRegion is only for multiRegionConsistency 'strong' (MRSC); MREC global tables have no witness",
+      );
+    }
+    return;
+  }
+  if (Token.isUnresolved(stackRegion)) {
+    throw new Error(
+      "TributaryTables: multiRegionConsistency 'strong' needs a stack with a concrete region (MRSC spans three named " +
+        'regions); set env.region on the stack',
+    );
+  }
+  if (props.witnessRegion !== undefined) validateRegion('witnessRegion', props.witnessRegion);
+  const problem = strongConsistencyProblem({
+    replicas: [stackRegion, ...replicaRegions],
+    witness: props.witnessRegion,
+  });
+  if (problem) {
+    throw new Error(
+      `TributaryTables: multiRegionConsistency 'strong' with the stack's region ${stackRegion}, replicaRegions ` +
+        `[${replicaRegions.join(', ')}]${props.witnessRegion ? ` and witnessRegion ${props.witnessRegion}` : ''}: ${problem}`,
+    );
   }
 }
 

@@ -95,6 +95,24 @@ export interface TributaryProps {
   readonly replicaArchiveBuckets?: Readonly<Record<string, s3.IBucket>>;
 
   /**
+   * The global tables' consistency mode: `eventual` (MREC, each topic appended in its home region)
+   * or `strong` (MRSC: three regions of one region set — the stack's region and two
+   * `replicaRegions`, or one and a `witnessRegion` — appends safe from any region, no transactions,
+   * no TTL). See {@link TributaryTablesProps.multiRegionConsistency} and `docs/deploy.md`.
+   *
+   * @default 'eventual'
+   */
+  readonly multiRegionConsistency?: 'eventual' | 'strong';
+
+  /**
+   * With `multiRegionConsistency: 'strong'` and one replica region: the quorum's third region,
+   * which holds no replica (and gets no archive replica).
+   *
+   * @default - none
+   */
+  readonly witnessRegion?: string;
+
+  /**
    * When the archiver runs.
    *
    * @default events.Schedule.rate(Duration.minutes(1))
@@ -198,6 +216,8 @@ export class Tributary extends Construct {
       removalPolicy,
       ...(this.encryptionKey ? { encryptionKey: this.encryptionKey, replicaKeyArns } : {}),
       replicaRegions,
+      ...(props.multiRegionConsistency ? { multiRegionConsistency: props.multiRegionConsistency } : {}),
+      ...(props.witnessRegion ? { witnessRegion: props.witnessRegion } : {}),
     });
 
     const destinations: ArchiveReplicationDestination[] = replicaRegions.map((region) => {

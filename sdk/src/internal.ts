@@ -48,6 +48,11 @@ export {
   tableName,
   tableNames,
 } from './schema.ts';
+export {
+  MRSC_REGION_SETS,
+  type StrongConsistencyLayout,
+  strongConsistencyProblem,
+} from './regions/strong-consistency.ts';
 export { rawSerializer } from './serde.ts';
 export { effectiveConfigs } from './topics/configs.ts';
 export { validateTopicName } from './topics/names.ts';

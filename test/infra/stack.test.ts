@@ -83,6 +83,27 @@ describe('the app (infra/app.ts) deployment', () => {
     expect(() => config({ region: 'nowhere' })).toThrow(
       /Context region: "nowhere" is not an AWS region name/,
     );
+    expect(() => config({ multiRegionConsistency: 'linearizable' })).toThrow(
+      /Context multiRegionConsistency: expected eventual or strong, got linearizable/,
+    );
+    expect(() => config({ multiRegionConsistency: 'strong' })).toThrow(
+      /multiRegionConsistency=strong needs a concrete account and region/,
+    );
+    expect(() => config({ witnessRegion: 'mars-1' })).toThrow(
+      /witnessRegion: "mars-1" is not an AWS region name/,
+    );
+  });
+
+  it('deploys MRSC global tables with -c multiRegionConsistency=strong, and refuses a wrong region set', () => {
+    const strong = (replicaRegions: string) =>
+      config({ account: ENV.account, region: ENV.region, replicaRegions, multiRegionConsistency: 'strong' });
+    const { stack } = addDeployment(testApp(), strong('us-east-2,us-west-2'));
+    Template.fromStack(stack).allResourcesProperties('AWS::DynamoDB::GlobalTable', {
+      MultiRegionConsistency: 'STRONG',
+    });
+    expect(() => addDeployment(testApp(), strong('us-east-2,eu-west-1'))).toThrow(
+      /eu-west-1 not in the US region set of us-east-1/,
+    );
   });
 
   it('builds a home stack with global tables and archive replication into one replica stack per region', () => {

@@ -194,6 +194,65 @@ describe('TributaryTables', () => {
     ).toThrow(/replicaKeyArns has no key for replica region\(s\) us-west-2/);
   });
 
+  describe('multi-region strong consistency (MRSC)', () => {
+    const strong = (props: TributaryTablesProps, region = 'us-east-1') =>
+      synth({ multiRegionConsistency: 'strong', ...props }, { account: ENV.account, region });
+
+    it('makes three-region MRSC global tables without TTL', () => {
+      const { template: t, tables: strongTables } = strong({ replicaRegions: ['us-east-2', 'us-west-2'] });
+      expect(strongTables.multiRegionConsistency).toBe('strong');
+      const resources = Object.values(t.findResources('AWS::DynamoDB::GlobalTable')) as {
+        Properties: Record<string, unknown>;
+      }[];
+      expect(resources).toHaveLength(3);
+      for (const { Properties } of resources) {
+        expect(Properties.MultiRegionConsistency).toBe('STRONG');
+        // MRSC has no TTL: the archiver deletes stubs itself.
+        expect(Properties.TimeToLiveSpecification).toBeUndefined();
+        const regions = (Properties.Replicas as { Region: string }[]).map((r) => r.Region).sort();
+        expect(regions).toEqual(['us-east-1', 'us-east-2', 'us-west-2']);
+      }
+    });
+
+    it('takes two replicas and a witness region', () => {
+      const { template: t } = strong(
+        { replicaRegions: ['eu-west-2'], witnessRegion: 'eu-central-1' },
+        'eu-west-1',
+      );
+      t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+        MultiRegionConsistency: 'STRONG',
+        GlobalTableWitnesses: [{ Region: 'eu-central-1' }],
+      });
+    });
+
+    it('refuses layouts MRSC cannot have, naming the rule, before CloudFormation would', () => {
+      expect(() => strong({ replicaRegions: ['us-east-2'] })).toThrow(
+        /multiRegionConsistency 'strong'.*exactly three replica regions \(or two and a witness region\); got 2/,
+      );
+      expect(() => strong({ replicaRegions: ['us-east-2', 'eu-west-1'] })).toThrow(
+        /eu-west-1 not in the US region set of us-east-1 \(us-east-1, us-east-2, us-west-2\)/,
+      );
+      expect(() => strong({ replicaRegions: ['ca-central-1', 'sa-east-1'] }, 'ca-central-1')).toThrow(
+        /replicaRegions must not include the stack's own region ca-central-1/,
+      );
+      expect(() => strong({ replicaRegions: ['sa-east-1', 'us-east-2'] }, 'ca-central-1')).toThrow(
+        /ca-central-1 is in no MRSC region set/,
+      );
+      expect(() =>
+        strong({ replicaRegions: ['us-east-2', 'us-west-2'], witnessRegion: 'us-west-2' }),
+      ).toThrow(/us-west-2 is listed twice/);
+      expect(() =>
+        strong({ replicaRegions: ['us-east-2', 'us-west-2'], witnessRegion: 'us-east-2' }),
+      ).toThrow(/listed twice/);
+      expect(() => synth({ multiRegionConsistency: 'strong', replicaRegions: [] })).toThrow(
+        /needs a stack with a concrete region/,
+      );
+      expect(() => synth({ witnessRegion: 'us-east-2' }, ENV)).toThrow(
+        /witnessRegion is only for multiRegionConsistency 'strong'/,
+      );
+    });
+  });
+
   it('offers log table metrics', () => {
     const metrics = [
       tables.metricLogConsumedWriteCapacityUnits(),
