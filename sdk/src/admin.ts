@@ -17,6 +17,8 @@ import type { PartitionRef } from './keys.ts';
 import { type Slot, slotEnd } from './log/log-item.ts';
 import { PartitionReader } from './log/reader.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
+import { type RegionReplication, replicationStatus } from './regions/replication-status.ts';
+import { readPlacement } from './regions/routing.ts';
 import { effectiveConfigs, validateConfigKeys } from './topics/configs.ts';
 import type { PurgeProgress, TopicMetadata, TopicRegistry } from './topics/registry.ts';
 import {
@@ -91,6 +93,13 @@ export interface PartitionOffsets {
   readonly dynamodb: DynamoDBTierUsage;
   /** The archive tier: `[logStartOffset, localLogStartOffset)`. */
   readonly s3: S3TierUsage;
+  /**
+   * With the deployment's regions known (`describeTopic` only): each region's copy of the
+   * partition — its high watermark and how far it lags the topic's home, in records and in ms —
+   * the deployment's regions in order. The fields above are then those of the copy this client
+   * reads (`readFrom`).
+   */
+  readonly regions?: readonly RegionReplication[];
 }
 
 /** A topic with its partitions' offsets and its effective configs. */
@@ -152,7 +161,11 @@ export interface Admin {
   createTopic(request: CreateTopicRequest): Promise<TopicSummary>;
   /** All topics, sorted by name. */
   listTopics(): Promise<TopicSummary[]>;
-  /** A topic with each partition's offsets and tier sizes (see {@link PartitionOffsets}), and its effective configs. */
+  /**
+   * A topic with each partition's offsets and tier sizes (see {@link PartitionOffsets}), and its
+   * effective configs. With the deployment's regions known, per partition also each region's high
+   * watermark and replication lag (`regions`).
+   */
   describeTopic(topic: string): Promise<TopicDescription>;
   /**
    * Sets configs; a `null` value resets that key to its default. Every key, reset or set, must be
@@ -285,7 +298,7 @@ export class DirectAdmin implements Admin {
   async describeTopic(topic: string): Promise<TopicDescription> {
     const meta = await this.#registry.get(topic);
     const partitions = await mapLimited(range(meta.partitions), 16, (partition) =>
-      this.#describePartition(meta, partition),
+      this.#describePartition(meta, partition, true),
     );
     return {
       name: meta.name,
@@ -332,7 +345,7 @@ export class DirectAdmin implements Admin {
     const meta = await this.#registry.get(topic);
     return mapLimited(range(meta.partitions), 8, async (partition) => ({
       partition,
-      offset: await offsetForTimestamp(new PartitionReader(this.#ctx, ref(meta, partition)), timestamp),
+      offset: await offsetForTimestamp(this.#reader(meta, partition), timestamp),
     }));
   }
 
@@ -342,18 +355,35 @@ export class DirectAdmin implements Admin {
     if (!Number.isInteger(partition) || partition < 0 || partition >= meta.partitions) {
       throw new UnknownPartitionError(topic, partition, meta.partitions);
     }
-    return this.#describePartition(meta, partition);
+    return this.#describePartition(meta, partition, false);
   }
 
-  /** One bounds read, one tail read and one manifest query. */
-  async #describePartition(meta: TopicMetadata, partition: number): Promise<PartitionOffsets> {
-    const tiers = new TierMetadata(this.#ctx, ref(meta, partition));
-    const [bounds, tail, segments] = await Promise.all([
+  /** A reader of the partition's copy this client reads (with regions, per `readFrom`). */
+  #reader(meta: TopicMetadata, partition: number): PartitionReader {
+    const placement = readPlacement(this.#ctx, meta);
+    return new PartitionReader(placement.ctx, ref(meta, partition), placement.replica);
+  }
+
+  /**
+   * One bounds read, one tail read and one manifest query, of the copy this client reads; with
+   * `withRegions` and regions known, every region's replication figures too.
+   */
+  async #describePartition(
+    meta: TopicMetadata,
+    partition: number,
+    withRegions: boolean,
+  ): Promise<PartitionOffsets> {
+    const { ctx } = readPlacement(this.#ctx, meta);
+    const tiers = new TierMetadata(ctx, ref(meta, partition));
+    const regions = withRegions ? this.#ctx.regions : undefined;
+    const [bounds, tail, segments, replication] = await Promise.all([
       tiers.bounds(),
-      new PartitionReader(this.#ctx, ref(meta, partition)).tail(),
+      new PartitionReader(ctx, ref(meta, partition)).tail(),
       collect(tiers.segments()),
+      regions ? replicationStatus(regions, meta, partition, this.#ctx.now()) : undefined,
     ]);
-    return offsetsFromTiers(partition, bounds, tail, segments);
+    const offsets = offsetsFromTiers(partition, bounds, tail, segments);
+    return replication ? { ...offsets, regions: replication } : offsets;
   }
 }
 

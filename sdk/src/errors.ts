@@ -426,7 +426,10 @@ export class RouteNotFoundError extends TributaryError {
   }
 }
 
-/** The operation is not available through this transport. */
+/**
+ * The operation is not available through this transport, or not in this deployment's layout (one
+ * DynamoDB transaction across two regions). Nothing was written.
+ */
 export class UnsupportedOperationError extends TributaryError {
   constructor(message: string) {
     super('UNSUPPORTED_OPERATION', message);

@@ -64,6 +64,13 @@ export type {
   ProducerOptions,
   ProducerRecord,
 } from './producer-input.ts';
+export type {
+  AppendRouting,
+  ReadFrom,
+  RegionEndpoint,
+  ReplicaGapPolicy,
+} from './regions/deployment.ts';
+export type { RegionReplication } from './regions/replication-status.ts';
 export type { RetryPolicy } from './retry.ts';
 export type { Deserializer, RawValue, Serializer } from './serde.ts';
 export { jsonDeserializer, jsonSerializer } from './serde.ts';

@@ -34,6 +34,12 @@ export { RequestAppender, type RequestProducer } from './log/request-appender.ts
 export { isLoopbackEndpoint } from './loopback.ts';
 export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.ts';
 export { prepareMessages } from './producer-input.ts';
+export { REGIONS_ENVIRONMENT_VARIABLE } from './regions/deployment.ts';
+export {
+  MRSC_REGION_SETS,
+  type StrongConsistencyLayout,
+  strongConsistencyProblem,
+} from './regions/strong-consistency.ts';
 export {
   createTableInput,
   DEFAULT_BUCKET_NAME,
@@ -48,11 +54,6 @@ export {
   tableName,
   tableNames,
 } from './schema.ts';
-export {
-  MRSC_REGION_SETS,
-  type StrongConsistencyLayout,
-  strongConsistencyProblem,
-} from './regions/strong-consistency.ts';
 export { rawSerializer } from './serde.ts';
 export { effectiveConfigs } from './topics/configs.ts';
 export { validateTopicName } from './topics/names.ts';

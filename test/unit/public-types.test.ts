@@ -177,6 +177,21 @@ describe('public types', () => {
     expectTypeOf<{ batchItemFailures: [{ offset: 7 }] }>().not.toExtend<KafkaBatchResponse>();
   });
 
+  it('types the regions options and the replication figures', () => {
+    expectTypeOf<TributaryOptions['appends']>().toEqualTypeOf<'forward' | 'refuse' | undefined>();
+    expectTypeOf<TributaryOptions['readFrom']>().toEqualTypeOf<'local' | 'home' | undefined>();
+    expectTypeOf<TributaryOptions['replicaGaps']>().toEqualTypeOf<'wait' | 'read-home' | undefined>();
+    // The local stack's `stack.regions` entries are what `regions` takes (extra fields ignored).
+    const local = [{ region: 'us-east-1', endpoint: 'http://127.0.0.1:4566', dynamodbEndpoint: 'http://x' }];
+    expectTypeOf(local).toExtend<NonNullable<TributaryOptions['regions']>>();
+    expectTypeOf<
+      NonNullable<sdk.PartitionOffsets['regions']>[number]
+    >().toEqualTypeOf<sdk.RegionReplication>();
+    expectTypeOf<sdk.RegionEndpoint>().toHaveProperty('region').toEqualTypeOf<string>();
+    expectTypeOf<sdk.NotHomeRegionError['homeRegion']>().toEqualTypeOf<string>();
+    expectTypeOf<sdk.UnknownRegionError['regions']>().toEqualTypeOf<readonly string[]>();
+  });
+
   it('exposes code and retriable on every error', () => {
     expectTypeOf<TributaryError['retriable']>().toEqualTypeOf<boolean>();
     expectTypeOf<TributaryError['code']>().toExtend<string>();

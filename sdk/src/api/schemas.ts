@@ -307,6 +307,16 @@ export const TopicSummary = z.object({ name: z.string(), partitions: z.number().
 export const TopicList = z.object({ topics: z.array(TopicSummary) });
 export type TopicList = z.infer<typeof TopicList>;
 
+export const RegionReplicationBody = z.object({
+  region: z.string(),
+  home: z.boolean().describe("True for the topic's home region (the copy that takes appends)."),
+  highWatermark: offset.describe("End of this region's newest batch."),
+  leaderEpoch: z.number().int().describe("Leader epoch of this region's newest batch."),
+  lagRecords: z.number().int().describe("Offsets below the home's high watermark this region lacks."),
+  lagMs: z.number().int().describe('Age of the oldest batch this region lacks, from its append time (ms).'),
+});
+export type RegionReplicationBody = z.infer<typeof RegionReplicationBody>;
+
 export const PartitionOffsetsBody = z.object({
   partition: z.number().int(),
   logStartOffset: offset,
@@ -319,6 +329,11 @@ export const PartitionOffsetsBody = z.object({
     segments: z.number().int(),
     bytes: z.number().int(),
   }),
+  regions: z
+    .array(RegionReplicationBody)
+    .readonly()
+    .optional()
+    .describe("describeTopic, when the API knows the deployment's regions: each region's copy."),
 });
 export type PartitionOffsetsBody = z.infer<typeof PartitionOffsetsBody>;
 

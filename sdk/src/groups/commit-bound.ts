@@ -28,7 +28,13 @@ export async function checkCommitBound(
     const homeReader = new PartitionReader(homeCtx, ref);
     const homeEnd = await homeReader.highWatermark(false);
     if (offset <= homeEnd) return;
-    throw new OffsetOutOfRangeError(ref.topic, ref.partition, offset, await homeReader.logStartOffset(), homeEnd);
+    throw new OffsetOutOfRangeError(
+      ref.topic,
+      ref.partition,
+      offset,
+      await homeReader.logStartOffset(),
+      homeEnd,
+    );
   }
   throw new OffsetOutOfRangeError(ref.topic, ref.partition, offset, await reader.logStartOffset(), end);
 }

@@ -134,7 +134,7 @@ export class DirectGroupBackend implements GroupBackend {
         throw new UnsupportedOperationError(
           `A transaction of group ${this.#store.group} commits offsets in ${groups.region} and cannot append to ` +
             `topic "${topic}", homed in ${home}: DynamoDB transactions do not span regions. ` +
-            'Coordinate the group in the topics\' home region (groupRegion), or produce outside the transaction.',
+            "Coordinate the group in the topics' home region (groupRegion), or produce outside the transaction.",
         );
       }
     }

@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import type { StorageContext } from '../context.ts';
 import { InvalidArgumentError, LeaseLostError } from '../errors.ts';
-import type { TopicPartition } from '../topic-partition.ts';
 import { homeContext } from '../regions/routing.ts';
+import type { TopicPartition } from '../topic-partition.ts';
 import { validateTopicName } from '../topics/names.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { leaseKey } from './assignment.ts';

@@ -67,7 +67,10 @@ export class TopicRegistry {
   }
 
   get #home(): TopicStore {
-    this.#written ??= registryContext(this.#ctx) === this.#ctx ? this.#topics : new TopicStore(registryContext(this.#ctx));
+    if (!this.#written) {
+      const home = registryContext(this.#ctx);
+      this.#written = home === this.#ctx ? this.#topics : new TopicStore(home);
+    }
     return this.#written;
   }
 
@@ -104,7 +107,9 @@ export class TopicRegistry {
    */
   async get(name: string): Promise<TopicMetadata> {
     validateTopicName(name);
-    const topic = (await this.#topics.get(name)) ?? (this.#home === this.#topics ? undefined : await this.#home.get(name));
+    const topic =
+      (await this.#topics.get(name)) ??
+      (this.#home === this.#topics ? undefined : await this.#home.get(name));
     if (!topic) throw new TopicNotFoundError(name);
     return topic;
   }

@@ -17,20 +17,21 @@ import type { StorageContext } from '../context.ts';
 import { DirectGroupBackend, type GroupBackend } from '../groups/group-backend.ts';
 import { DirectProducer, type Producer } from '../producer.ts';
 import type { ProducerOptions } from '../producer-input.ts';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.ts';
-import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../schema.ts';
-import type { Serializer } from '../serde.ts';
-import { TopicRegistry } from '../topics/registry.ts';
-import { TopicCache } from '../topics/topic-cache.ts';
 import {
   type AppendRouting,
   type DeploymentRegions,
+  REGIONS_ENVIRONMENT_VARIABLE,
   type ReadFrom,
   type RegionEndpoint,
   type ReplicaGapPolicy,
   resolveDeployment,
 } from '../regions/deployment.ts';
 import { type RegionClient, Regions } from '../regions/regions.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.ts';
+import { DEFAULT_BUCKET_NAME, DEFAULT_TABLE_PREFIX, type TableNames, tableNames } from '../schema.ts';
+import type { Serializer } from '../serde.ts';
+import { TopicRegistry } from '../topics/registry.ts';
+import { TopicCache } from '../topics/topic-cache.ts';
 import { lookUpFunction } from '../triggers/function-lookup.ts';
 import { TriggerRegistry } from '../triggers/trigger-registry.ts';
 import { directSources } from './direct-source.ts';
@@ -133,7 +134,7 @@ export class DirectTransport implements Transport {
     const deployment = resolveDeployment({
       region,
       regions: options.regions,
-      environment: process.env.TRIBUTARY_REGIONS,
+      environment: process.env[REGIONS_ENVIRONMENT_VARIABLE],
       appends: options.appends,
       readFrom: options.readFrom,
       replicaGaps: options.replicaGaps,
@@ -226,7 +227,11 @@ export class DirectTransport implements Transport {
  * hands over, else a new one at its endpoint — the entry's, else the client's (signing for that
  * region, as LocalStack serves all regions on one endpoint), else AWS's regional endpoint.
  */
-function regionClient(deployment: DeploymentRegions, region: string, options: TributaryOptions): RegionClient {
+function regionClient(
+  deployment: DeploymentRegions,
+  region: string,
+  options: TributaryOptions,
+): RegionClient {
   const entry = deployment.endpoints.get(region);
   const given = entry?.dynamoDBClient ?? (region === deployment.own ? options.dynamoDBClient : undefined);
   if (given) return { ddb: given, owned: false };

@@ -252,6 +252,18 @@ function partitionOffsets(p: PartitionOffsetsBody): PartitionOffsets {
       segments: p.s3.segments,
       bytes: p.s3.bytes,
     },
+    ...(p.regions === undefined
+      ? {}
+      : {
+          regions: p.regions.map((r) => ({
+            region: r.region,
+            home: r.home,
+            highWatermark: r.highWatermark,
+            leaderEpoch: r.leaderEpoch,
+            lagRecords: r.lagRecords,
+            lagMs: r.lagMs,
+          })),
+        }),
   };
 }
 

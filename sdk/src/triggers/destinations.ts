@@ -19,7 +19,10 @@ import {
 import type { DestinationPort, GivenUp } from './partition-worker.ts';
 import type { OnFailureDestination } from './trigger-settings.ts';
 
-/** Appends dead letters to a topic (the SDK's producer, idempotent). */
+/**
+ * Appends dead letters to a topic (the SDK's producer, idempotent). Being a producer, it appends in
+ * the destination topic's home region when its client knows the deployment's regions.
+ */
 export type TopicAppend = (
   topic: string,
   messages: readonly { readonly key: Uint8Array | null; readonly value: Uint8Array }[],
