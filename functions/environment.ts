@@ -3,7 +3,7 @@
  * function reads them (once, at cold start, into a typed object). `infra/` builds the variables
  * with {@link functionEnvironment}, so the names are written in this one place.
  */
-import type { TableNames } from '../sdk/src/internal.ts';
+import { REGIONS_ENVIRONMENT_VARIABLE, type TableNames } from '../sdk/src/internal.ts';
 
 const NAMES = {
   logTable: 'TRIBUTARY_LOG_TABLE',
@@ -18,13 +18,21 @@ export interface FunctionConfig {
   readonly bucket: string;
 }
 
-/** The environment variables that carry a {@link FunctionConfig}. */
-export function functionEnvironment(config: FunctionConfig): Record<string, string> {
+/**
+ * The environment variables that carry a {@link FunctionConfig}, and, for a deployment with
+ * replicas, its regions (home first) in the variable the SDK reads them from when a client is
+ * created without `regions` — so every function routes appends to each topic's home region.
+ */
+export function functionEnvironment(
+  config: FunctionConfig,
+  regions?: readonly string[],
+): Record<string, string> {
   return {
     [NAMES.logTable]: config.tables.log,
     [NAMES.topicsTable]: config.tables.topics,
     [NAMES.groupsTable]: config.tables.groups,
     [NAMES.bucket]: config.bucket,
+    ...(regions && regions.length > 1 ? { [REGIONS_ENVIRONMENT_VARIABLE]: regions.join(',') } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * minified ES module with a source map, a role with no managed policies, and a log group of our own.
  */
 import { fileURLToPath } from 'node:url';
-import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -83,10 +83,13 @@ export function createTributaryFunction(
     role,
     logGroup,
     environment: {
-      ...functionEnvironment({
-        tables: options.tables.tableNames,
-        bucket: options.archive.bucket.bucketName,
-      }),
+      ...functionEnvironment(
+        { tables: options.tables.tableNames, bucket: options.archive.bucket.bucketName },
+        // The deployment's regions, home (the stack's region) first; none without replicas.
+        options.tables.replicaRegions.length > 0
+          ? [Stack.of(options.tables).region, ...options.tables.replicaRegions]
+          : undefined,
+      ),
       POWERTOOLS_SERVICE_NAME: options.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: options.logLevel,

@@ -148,6 +148,18 @@ describe('the app (infra/app.ts) deployment', () => {
       ]),
     });
     home.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    // Every Tributary function knows the deployment's regions, home first, so its SDK client
+    // routes each topic's appends to the topic's home region.
+    const functions = Object.values(home.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    const ours = functions.filter(
+      (f) => f.Properties.Environment?.Variables?.TRIBUTARY_LOG_TABLE !== undefined,
+    );
+    expect(ours.length).toBeGreaterThanOrEqual(3);
+    for (const f of ours) {
+      expect(f.Properties.Environment?.Variables?.TRIBUTARY_REGIONS).toBe('us-east-1,eu-west-1,us-west-2');
+    }
 
     const replicaNames = replicas.map(
       (r) =>
