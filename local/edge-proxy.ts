@@ -4,7 +4,9 @@
  * `x-amz-target` header (the DynamoDB and DynamoDB Streams JSON protocols always send it; S3 never
  * does), and Lambda's REST paths (`/2015-03-31/functions/...`) unless signed for S3. Bodies stream
  * through in both directions; headers, Host included, pass unchanged, so the emulators see what
- * the client sent (neither checks SigV4 signatures).
+ * the client sent (neither checks SigV4 signatures). An optional DynamoDB guard (the MRSC mode of
+ * a multi-region stack) reads each DynamoDB request whole first and may answer it with an error of
+ * DynamoDB's own shape instead of forwarding it.
  */
 import {
   Agent,
@@ -28,6 +30,26 @@ export interface UpstreamAddress {
   readonly port: number;
 }
 
+/** A DynamoDB or DynamoDB Streams request as the edge received it, for a {@link DynamoDBGuard}. */
+export interface DynamoDBRequest {
+  /** The `x-amz-target` header, e.g. `DynamoDB_20120810.PutItem`. */
+  readonly target: string;
+  /** The JSON body, as sent. */
+  readonly body: string;
+}
+
+/** An error the edge answers itself instead of forwarding a request, in DynamoDB's JSON error shape. */
+export interface EdgeRefusal {
+  /** HTTP status: 400 for a client error, 5xx for a (retriable) server error. */
+  readonly status: number;
+  /** The error's name, as DynamoDB's `__type` carries it (`ValidationException`). */
+  readonly errorType: string;
+  readonly message: string;
+}
+
+/** Decides, per DynamoDB request, whether the edge refuses it (returns the refusal) or forwards it. */
+export type DynamoDBGuard = (request: DynamoDBRequest) => EdgeRefusal | undefined;
+
 /** Options of {@link startEdgeProxy}. */
 export interface EdgeProxyOptions {
   /** Loopback address to listen on. */
@@ -38,6 +60,12 @@ export interface EdgeProxyOptions {
   readonly upstreams: Readonly<Record<'dynamodb' | 's3', UpstreamAddress>> & {
     readonly lambda?: UpstreamAddress;
   };
+  /**
+   * Consulted for every request routed to DynamoDB Local, once its body has arrived (such requests
+   * are then buffered instead of streamed; DynamoDB's are at most 16 MB).
+   * @default none: every request is forwarded, streaming
+   */
+  readonly dynamodbGuard?: DynamoDBGuard;
 }
 
 /** A running edge proxy. */
@@ -104,6 +132,14 @@ export function forwardableHeaders(
   return out;
 }
 
+/** DynamoDB's JSON error body: the SDK takes the error's name from `__type` after the `#`. */
+function dynamodbError(errorType: string, message: string): { contentType: string; body: string } {
+  return {
+    contentType: 'application/x-amz-json-1.0',
+    body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${errorType}`, message }),
+  };
+}
+
 /** The error body each protocol's SDK parses into a readable error. */
 function badGateway(upstream: Upstream, message: string): { contentType: string; body: string } {
   if (upstream === 'lambda') {
@@ -113,17 +149,27 @@ function badGateway(upstream: Upstream, message: string): { contentType: string;
       body: JSON.stringify({ __type: 'BadGateway', Type: 'Service', message }),
     };
   }
-  if (upstream === 'dynamodb') {
-    return {
-      contentType: 'application/x-amz-json-1.0',
-      body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#BadGateway', message }),
-    };
-  }
+  if (upstream === 'dynamodb') return dynamodbError('BadGateway', message);
   const escaped = message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return {
     contentType: 'application/xml',
     body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>BadGateway</Code><Message>${escaped}</Message></Error>`,
   };
+}
+
+/** Answers a request with an error the edge makes itself. */
+function answer(
+  res: ServerResponse,
+  status: number,
+  { contentType, body }: { contentType: string; body: string },
+  extraHeaders: OutgoingHttpHeaders = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    ...extraHeaders,
+  });
+  res.end(body);
 }
 
 /**
@@ -139,26 +185,28 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
     lambda: new Agent({ keepAlive: true }),
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const upstream = routeRequest(req.headers, req.url);
-    const target = upstreams[upstream];
-    if (target === undefined) {
-      req.resume();
-      const { contentType, body } = badGateway(
-        upstream,
-        'Tributary edge proxy: no local Lambda service behind this edge.',
-      );
-      res.writeHead(502, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
+  /** Sends `req` on to `upstream`: its body streamed, or `body` when it was read already. */
+  const send = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    upstream: Upstream,
+    target: UpstreamAddress,
+    body?: Buffer,
+  ): void => {
     const upstreamReq = httpRequest({
       host: target.host,
       port: target.port,
       method: req.method,
       path: req.url,
-      // Node answered any `Expect: 100-continue` already; the body follows regardless.
-      headers: forwardableHeaders(req.headers, ['expect']),
+      // Node answered any `Expect: 100-continue` already; the body follows regardless. A body read
+      // whole goes with its own length, whatever framing the client chose.
+      headers:
+        body === undefined
+          ? forwardableHeaders(req.headers, ['expect'])
+          : {
+              ...forwardableHeaders(req.headers, ['expect', 'transfer-encoding', 'content-length']),
+              'content-length': body.length,
+            },
       agent: agents[upstream],
     });
 
@@ -180,24 +228,69 @@ export async function startEdgeProxy(options: EdgeProxyOptions): Promise<EdgePro
       }
       req.unpipe(upstreamReq);
       req.resume();
-      const { contentType, body } = badGateway(
-        upstream,
-        `Tributary edge proxy: ${UPSTREAM_NAMES[upstream]} at ${target.host}:${target.port} is not reachable ` +
-          `(${error.message}). Is the local stack still running?`,
+      answer(
+        res,
+        502,
+        badGateway(
+          upstream,
+          `Tributary edge proxy: ${UPSTREAM_NAMES[upstream]} at ${target.host}:${target.port} is not reachable ` +
+            `(${error.message}). Is the local stack still running?`,
+        ),
+        { connection: 'close' },
       );
-      res.writeHead(502, {
-        'content-type': contentType,
-        'content-length': Buffer.byteLength(body),
-        connection: 'close',
-      });
-      res.end(body);
     });
 
     // The client went away before the response was complete: abandon the upstream exchange too.
     res.on('close', () => {
       if (!res.writableFinished) upstreamReq.destroy();
     });
-    req.pipe(upstreamReq);
+    if (body === undefined) req.pipe(upstreamReq);
+    else upstreamReq.end(body);
+  };
+
+  /** Reads a DynamoDB request whole, and answers the guard's refusal or forwards it. */
+  const guarded = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    guard: DynamoDBGuard,
+    target: UpstreamAddress,
+  ): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // A client that goes away mid-body has no one to answer.
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const header = req.headers['x-amz-target'];
+      const refusal = guard({
+        target: (Array.isArray(header) ? header[0] : header) ?? '',
+        body: body.toString('utf8'),
+      });
+      if (refusal) {
+        answer(res, refusal.status, dynamodbError(refusal.errorType, refusal.message));
+        return;
+      }
+      send(req, res, 'dynamodb', target, body);
+    });
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    const upstream = routeRequest(req.headers, req.url);
+    const target = upstreams[upstream];
+    if (target === undefined) {
+      req.resume();
+      answer(
+        res,
+        502,
+        badGateway(upstream, 'Tributary edge proxy: no local Lambda service behind this edge.'),
+      );
+      return;
+    }
+    if (upstream === 'dynamodb' && options.dynamodbGuard !== undefined) {
+      guarded(req, res, options.dynamodbGuard, target);
+      return;
+    }
+    send(req, res, upstream, target);
   };
 
   const server = createServer(forward);

@@ -34,16 +34,33 @@
  * stack.replicator?.resume('eu-west-1');
  * await stack.replicator?.settled(); // every change so far applied everywhere reachable
  *
+ * Or three regions of one MRSC region set, strongly consistent like MRSC global tables (one
+ * DynamoDB Local behind every region's edge; no transactions, no TTL; see `regions/strong-consistency.ts`):
+ *
+ * @example
+ * const stack = await startLocalStack({
+ *   edgePort: 0,
+ *   regions: ['us-east-1', 'us-east-2', 'us-west-2'],
+ *   replication: { mode: 'MRSC' },
+ * });
+ * stack.strongConsistency?.pause('us-west-2'); // no quorum there: writes and strong reads fail
+ * stack.strongConsistency?.resume('us-west-2');
+ *
  * @packageDocumentation
  */
 export type { LocalFunction, RegisteredFunction } from './lambda/function-definition.ts';
 export type { LocalLambda } from './lambda/lambda-service.ts';
+export type { ReplicationMode, ReplicationOptions } from './regions/replication-options.ts';
 export type {
+  MrecReplicationOptions,
   ReplicationLag,
-  ReplicationMode,
-  ReplicationOptions,
   ReplicationStats,
   Replicator,
   SettleOptions,
 } from './regions/replicator.ts';
+export type {
+  MrscReplicationOptions,
+  StrongConsistency,
+  StrongConsistencyStats,
+} from './regions/strong-consistency.ts';
 export { type LocalRegion, type LocalStack, type LocalStackOptions, startLocalStack } from './stack.ts';

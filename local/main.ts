@@ -9,7 +9,9 @@
  * `npm start -- --regions us-east-1,eu-west-1[,...]` simulates those regions, the home region first:
  * a DynamoDB Local and an edge endpoint per region, replicated like MREC global tables, in memory
  * (nothing is kept in `.tributary/`); the home region's edge is on the port above, the others on
- * free ports, all printed.
+ * free ports, all printed. `--consistency strong` (with three regions of one MRSC region set, e.g.
+ * `--regions us-east-1,us-east-2,us-west-2`) simulates MRSC global tables instead: one DynamoDB
+ * Local behind every region's edge, no transactions, no TTL. `--consistency eventual` is the default.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { TributaryError } from '../sdk/src/index.ts';
 import type { SignatureCheck } from './api-server.ts';
 import { FUNCTION_FLAG_SYNTAX, type LocalFunction, parseFunctionFlag } from './lambda/function-definition.ts';
+import type { ReplicationMode } from './regions/replication-options.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 
 const DEFAULT_PORT = 4566;
@@ -35,7 +38,13 @@ function portFrom(variable: string, fallback: number): number | undefined {
   return undefined;
 }
 
-const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]... [--regions home,other,...]]`;
+const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]... [--regions home,other,... [--consistency eventual|strong]]]`;
+
+/** `--consistency` values, named as the CDK construct's `multiRegionConsistency`, and the mode each simulates. */
+const CONSISTENCY_MODES: ReadonlyMap<string, ReplicationMode> = new Map([
+  ['eventual', 'MREC'],
+  ['strong', 'MRSC'],
+]);
 
 /** What the command line asks for. */
 interface StartArguments {
@@ -43,6 +52,8 @@ interface StartArguments {
   readonly functions: readonly LocalFunction[];
   /** The regions to simulate, the home region first; undefined for one region. */
   readonly regions: readonly string[] | undefined;
+  /** How the regions replicate; undefined for the stack's default (MREC). */
+  readonly mode: ReplicationMode | undefined;
 }
 
 /** The command line's choices, or undefined (after explaining why) when they are invalid. */
@@ -54,6 +65,7 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
         'no-verify-signatures': { type: 'boolean' },
         function: { type: 'string', multiple: true },
         regions: { type: 'string' },
+        consistency: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -68,7 +80,17 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
         : definition;
     });
     const regions = values.regions?.split(',').map((region) => region.trim());
-    return { signatures: values['no-verify-signatures'] ? 'presence' : 'verify', functions, regions };
+    const { consistency } = values;
+    const mode = consistency === undefined ? undefined : CONSISTENCY_MODES.get(consistency);
+    if (consistency !== undefined && mode === undefined) {
+      throw new Error(`--consistency is "${consistency}"; use eventual (MREC) or strong (MRSC).`);
+    }
+    if (consistency !== undefined && (regions === undefined || regions.length < 2)) {
+      throw new Error(
+        '--consistency needs --regions with several regions (three of one MRSC region set for strong).',
+      );
+    }
+    return { signatures: values['no-verify-signatures'] ? 'presence' : 'verify', functions, regions, mode };
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return undefined;
@@ -95,15 +117,18 @@ function lambdaLines(stack: LocalStack): string[] {
 /** The banner's lines about the regions: each one's endpoint, and the replication between them. */
 function regionLines(stack: LocalStack): string[] {
   const { replicator } = stack;
-  if (!replicator) return [`  Region    ${stack.region}`];
+  if (stack.regions.length === 1) return [`  Region    ${stack.region}`];
   const width = Math.max(...stack.regions.map(({ region }) => region.length)) + 2;
+  const replication = replicator
+    ? `simulated ${replicator.mode} global tables: ${replicator.lag.meanMs} ± ${replicator.lag.jitterMs} ms per item, ` +
+      'last writer wins'
+    : 'simulated MRSC global tables: one DynamoDB Local behind every region, no transactions, no TTL';
   return [
     ...stack.regions.map(
       ({ region, endpoint }, index) =>
         `  ${index === 0 ? 'Regions ' : '        '}  ${region.padEnd(width)}${endpoint}${index === 0 ? '   (home region)' : ''}`,
     ),
-    `            simulated ${replicator.mode} global tables: ${replicator.lag.meanMs} ± ${replicator.lag.jitterMs} ms per item, ` +
-      'last writer wins; S3 and Lambda shared by all regions',
+    `            ${replication}; S3 and Lambda shared by all regions`,
   ];
 }
 
@@ -153,7 +178,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const { signatures, functions, regions } = args;
+  const { signatures, functions, regions, mode } = args;
   // A multi-region stack lives in memory only (see `LocalStackOptions.regions`).
   const keptIn = regions === undefined || regions.length === 1 ? dataDir : undefined;
   let stack: LocalStack;
@@ -161,6 +186,7 @@ async function main(): Promise<void> {
     stack = await startLocalStack({
       ...(keptIn === undefined ? {} : { dataDir: keptIn }),
       ...(regions === undefined ? {} : { regions }),
+      ...(mode === undefined ? {} : { replication: { mode } }),
       edgePort: port,
       archiveIntervalMs: ARCHIVE_INTERVAL_MS,
       apiPort,

@@ -2,7 +2,8 @@
  * The whole local stack: DynamoDB Local, the S3 emulator and the local Lambda service behind one
  * edge port, with Tributary's tables and bucket created, and optionally the archiver running on a
  * timer. With several `regions`: a DynamoDB Local and an edge per region, S3 and Lambda shared, and
- * the MREC replicator between the regions' tables (`regions/replicator.ts`).
+ * the MREC replicator between the regions' tables (`regions/replicator.ts`); or, in MRSC mode, one
+ * DynamoDB Local behind every region's edge (`regions/strong-consistency.ts`).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,8 +32,10 @@ import { type LocalLambda, startLambdaService } from './lambda/lambda-service.ts
 import { provisionBucket, provisionTables } from './provision.ts';
 import { validateRegionList } from './regions/region-list.ts';
 import { startRegionalDynamoDB } from './regions/regional-dynamodb.ts';
-import { replicaTableSchemas } from './regions/replica-tables.ts';
-import { type ReplicationOptions, type Replicator, startReplicator } from './regions/replicator.ts';
+import { replicaTableSchemas, strongConsistencyTableSchemas } from './regions/replica-tables.ts';
+import { type ReplicationOptions, resolveReplicationSettings } from './regions/replication-options.ts';
+import { type Replicator, startReplicator } from './regions/replicator.ts';
+import { createStrongConsistency, type StrongConsistency } from './regions/strong-consistency.ts';
 import { type S3Emulator, startS3Emulator } from './s3-emulator.ts';
 import { localSessionKey } from './session-key.ts';
 import type { LocalCredential } from './sigv4-verifier.ts';
@@ -106,13 +109,18 @@ export interface LocalStackOptions {
    * `edgePort`, the others on free ports. The HTTP API, the Lambda functions (`AWS_ENDPOINT_URL`),
    * the dispatcher and the archiver use the home region. Several regions are kept in memory only:
    * with `dataDir`, a pending replication lost at a stop would leave the copies apart for good.
-   * `npm start -- --regions us-east-1,eu-west-1`.
+   * `npm start -- --regions us-east-1,eu-west-1`. In MRSC mode (`replication`) one DynamoDB Local
+   * serves all three regions' edges instead, and there is no replicator.
    * @default ['us-east-1']: one region, no replicator (the stack as it always was)
    */
   readonly regions?: readonly string[];
   /**
-   * How the regions replicate (only with several `regions`): MREC, the lag and the seed of its
-   * per-item delays.
+   * How the regions replicate (only with several `regions`). `{ mode: 'MREC', lag, seed }`: MREC
+   * global tables, with the lag and the seed of the replicator's per-item delays. `{ mode: 'MRSC' }`:
+   * MRSC global tables, exactly three `regions` of one MRSC region set (us-east-1, us-east-2,
+   * us-west-2; eu-west-1, eu-west-2, eu-west-3, eu-central-1; ap-northeast-1, -2, -3): strongly
+   * consistent everywhere, no transactions, no TTL (see `regions/strong-consistency.ts`).
+   * `npm start -- --regions us-east-1,us-east-2,us-west-2 --consistency strong`.
    * @default MREC, 200 ± 200 ms per item, a random seed
    */
   readonly replication?: ReplicationOptions;
@@ -123,7 +131,10 @@ export interface LocalRegion {
   readonly region: string;
   /** The region's edge endpoint (its DynamoDB and DynamoDB Streams; S3 and Lambda are shared). */
   readonly endpoint: string;
-  /** The region's DynamoDB Local itself, bypassing the edge. */
+  /**
+   * The region's DynamoDB Local itself, bypassing the edge (and, in MRSC mode, the edge's checks):
+   * in MRSC mode the one DynamoDB Local every region shares.
+   */
   readonly dynamodbEndpoint: string;
 }
 
@@ -142,8 +153,16 @@ export interface LocalStack {
   readonly region: string;
   /** Every region, the home region first (one entry without `regions`). */
   readonly regions: readonly LocalRegion[];
-  /** The replicator between the regions' tables; undefined with one region. */
+  /**
+   * The MREC replicator between the regions' tables; undefined with one region, and in MRSC mode
+   * (nothing replicates there: every region serves the same tables).
+   */
   readonly replicator: Replicator | undefined;
+  /**
+   * In MRSC mode: cut a region off (`pause`) so it reaches no quorum, and count what the edges
+   * refused; undefined otherwise.
+   */
+  readonly strongConsistency: StrongConsistency | undefined;
   /** Prefix of the table names (pass it as Tributary's `tablePrefix`). */
   readonly tablePrefix: string;
   /** The archive bucket (pass it as Tributary's `bucket`). */
@@ -157,7 +176,7 @@ export interface LocalStack {
   /**
    * Stops the archive timer (if any) and the Lambda service (terminating every worker, busy ones
    * too), then the replicator (dropping what it has not delivered), the edges, the S3 emulator and
-   * the DynamoDB Locals (waiting until Java has exited). Idempotent.
+   * the DynamoDB Local(s) (waiting until Java has exited). Idempotent.
    */
   stop(): Promise<void>;
 }
@@ -256,7 +275,8 @@ async function stopInStages(stages: readonly (readonly { stop(): Promise<void> }
  *
  * @throws StackNotReadyError when Java is missing or too old, a port is taken (`cause.code` is
  * `EADDRINUSE` for the edge port) or an emulator does not come up.
- * @throws InvalidArgumentError for a non-loopback host or an invalid port.
+ * @throws InvalidArgumentError for a non-loopback host or an invalid port, an invalid region list,
+ * or `replication` that does not fit it (all before anything starts).
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const {
@@ -280,7 +300,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (multiRegion && dataDir !== undefined) {
     throw new InvalidArgumentError(
       `dataDir is given with ${regionNames.length} regions; a multi-region stack is kept in memory only ` +
-        '(a replication pending at a stop would be lost, leaving the regions apart): leave dataDir out.',
+        (replication?.mode === 'MRSC'
+          ? '(its tables are not those of a single-region stack: they have no TTL)'
+          : '(a replication pending at a stop would be lost, leaving the regions apart)') +
+        ': leave dataDir out.',
     );
   }
   if (!multiRegion && replication !== undefined) {
@@ -288,6 +311,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       `replication is given with one region (${homeRegion}); list two or more regions to replicate between.`,
     );
   }
+  // Refused before anything starts; the seed is drawn once here.
+  const replicationSettings = multiRegion ? resolveReplicationSettings(regionNames, replication) : undefined;
+  // MRSC: one DynamoDB Local, the single source of truth, behind every region's edge.
+  const strongConsistency =
+    replicationSettings?.mode === 'MRSC' ? createStrongConsistency(regionNames) : undefined;
+  const dynamodbRegions = strongConsistency ? [homeRegion] : regionNames;
   if (host !== '127.0.0.1') {
     throw new InvalidArgumentError(
       `host is "${host}"; the local stack listens on loopback only: use '127.0.0.1'.`,
@@ -311,23 +340,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const startedAt = Date.now();
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const [s3Port, lambdaPort, ...dynamodbPorts] = await freePorts(host, 2 + regionNames.length);
-    const regionPorts = regionNames.map((region, index) => ({
+    const [s3Port, lambdaPort, ...dynamodbPorts] = await freePorts(host, 2 + dynamodbRegions.length);
+    const regionPorts = dynamodbRegions.map((region, index) => ({
       region,
       port: dynamodbPorts[index] as number,
     }));
-    // One edge per region: its own DynamoDB Local, the shared S3 emulator and Lambda service. The
-    // home region's binds `edgePort` first, so a taken port is reported before Java starts.
+    // One edge per region: its own DynamoDB Local (MRSC: the shared one, behind MRSC's checks), the
+    // shared S3 emulator and Lambda service. The home region's binds `edgePort` first, so a taken
+    // port is reported before Java starts.
     const edges: EdgeProxy[] = [];
-    for (const [index, { port }] of regionPorts.entries()) {
+    for (const [index, region] of regionNames.entries()) {
       const regionEdge = await startEdgeProxy({
         host,
         port: index === 0 ? edgePort : 0,
         upstreams: {
-          dynamodb: { host, port },
+          dynamodb: { host, port: dynamodbPorts[strongConsistency ? 0 : index] as number },
           s3: { host, port: s3Port as number },
           lambda: { host, port: lambdaPort as number },
         },
+        ...(strongConsistency ? { dynamodbGuard: strongConsistency.guard(region) } : {}),
       });
       edges.push(regionEdge);
       started.push(regionEdge);
@@ -353,15 +384,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const regions: readonly LocalRegion[] = regionNames.map((region, index) => ({
       region,
       endpoint: (edges[index] as EdgeProxy).endpoint,
-      dynamodbEndpoint: (dynamodbLocals[index] as (typeof dynamodbLocals)[number]).endpoint,
+      dynamodbEndpoint: (dynamodbLocals[strongConsistency ? 0 : index] as (typeof dynamodbLocals)[number])
+        .endpoint,
     }));
     const home = regions[0] as LocalRegion;
 
-    // Global tables need a NEW_AND_OLD_IMAGES stream on every replicated table.
-    const tables = multiRegion ? replicaTableSchemas(TABLES) : TABLES;
-    const ddbClients = regions.map(
-      ({ region, dynamodbEndpoint }) =>
-        new DynamoDBClient({ endpoint: dynamodbEndpoint, region, credentials: LOCAL_CREDENTIALS }),
+    // MREC global tables need a NEW_AND_OLD_IMAGES stream on every replicated table; MRSC ones have no TTL.
+    const tables = strongConsistency
+      ? strongConsistencyTableSchemas(TABLES)
+      : multiRegion
+        ? replicaTableSchemas(TABLES)
+        : TABLES;
+    const ddbClients = dynamodb.value.map(
+      ({ region, dynamodb: local }) =>
+        new DynamoDBClient({ endpoint: local.endpoint, region, credentials: LOCAL_CREDENTIALS }),
     );
     const s3Client = new S3Client({
       endpoint: s3Emulator.endpoint,
@@ -378,15 +414,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       for (const ddb of ddbClients) ddb.destroy();
       s3Client.destroy();
     }
-    const replicator = multiRegion
-      ? await startReplicator({
-          ...replication,
-          regions,
-          tables: tables.map((schema) => tableName(schema, tablePrefix)),
-          credentials: LOCAL_CREDENTIALS,
-          log,
-        })
-      : undefined;
+    const replicator =
+      replicationSettings?.mode === 'MREC'
+        ? await startReplicator({
+            ...replicationSettings,
+            regions,
+            tables: tables.map((schema) => tableName(schema, tablePrefix)),
+            credentials: LOCAL_CREDENTIALS,
+            log,
+          })
+        : undefined;
     if (replicator) started.push(replicator);
     const lambda = await startLambdaService({
       host,
@@ -407,7 +444,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         `S3 ${s3Emulator.endpoint}, Lambda ${lambda.endpoint}; data ${dataDir ?? 'in memory'}` +
         (replicator
           ? `; replicating ${replicator.mode}, ${replicator.lag.meanMs} ± ${replicator.lag.jitterMs} ms per item (seed ${replicator.seed})`
-          : ''),
+          : '') +
+        (strongConsistency ? '; MRSC: one DynamoDB Local serves every region, no transactions, no TTL' : ''),
     );
 
     // The HTTP API, the archiver and the dispatcher work against the home region only, whatever
@@ -461,6 +499,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: homeRegion,
       regions,
       replicator,
+      strongConsistency,
       tablePrefix,
       bucket,
       apiUrl: api?.url,
