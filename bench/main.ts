@@ -23,6 +23,7 @@ import { benchGroups } from './groups.ts';
 import { benchHttp } from './http.ts';
 import { benchIdle } from './idle.ts';
 import { partitionLogItems } from './log-items.ts';
+import { benchRegions } from './regions.ts';
 import { benchTriggers } from './triggers.ts';
 
 const RECORD_BYTES = 1024;
@@ -383,6 +384,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection | string[]>> = {
   http: () => benchHttp(stack, { storedItems, rawPut }),
   triggers: () => benchTriggers(stack),
   idle: () => benchIdle(stack),
+  regions: () => benchRegions(),
 };
 
 try {
