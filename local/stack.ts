@@ -448,14 +448,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         (strongConsistency ? '; MRSC: one DynamoDB Local serves every region, no transactions, no TTL' : ''),
     );
 
-    // The HTTP API, the archiver and the dispatcher work against the home region only, whatever
-    // topic homes say: following each topic's home region is the SDK's part of multi-region.
+    // The HTTP API, the archiver and the dispatcher run in the home region. With several regions
+    // their clients know them all, as a deployment's functions do (TRIBUTARY_REGIONS), so appends
+    // (the API's produce, dead letters) go to each topic's home region.
     const connection: TributaryOptions = {
       endpoint: edge.endpoint,
       region: homeRegion,
       tablePrefix,
       bucket,
       credentials: LOCAL_CREDENTIALS,
+      ...(multiRegion ? { regions } : {}),
     };
     const api =
       apiPort === undefined
