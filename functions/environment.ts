@@ -3,7 +3,12 @@
  * function reads them (once, at cold start, into a typed object). `infra/` builds the variables
  * with {@link functionEnvironment}, so the names are written in this one place.
  */
-import { REGIONS_ENVIRONMENT_VARIABLE, type TableNames } from '../sdk/src/internal.ts';
+import {
+  CONSISTENCY_ENVIRONMENT_VARIABLE,
+  REGIONS_ENVIRONMENT_VARIABLE,
+  type TableNames,
+  WITNESS_REGION_ENVIRONMENT_VARIABLE,
+} from '../sdk/src/internal.ts';
 
 const NAMES = {
   logTable: 'TRIBUTARY_LOG_TABLE',
@@ -18,21 +23,38 @@ export interface FunctionConfig {
   readonly bucket: string;
 }
 
+/** A deployment's regions, as its functions' SDK clients must know them. */
+export interface FunctionRegions {
+  /** Every region with a replica, home first. */
+  readonly names: readonly string[];
+  /** The global tables' consistency mode. */
+  readonly consistency: 'eventual' | 'strong';
+  /** With MRSC and two replicas: the witness region. */
+  readonly witnessRegion?: string | undefined;
+}
+
 /**
  * The environment variables that carry a {@link FunctionConfig}, and, for a deployment with
- * replicas, its regions (home first) in the variable the SDK reads them from when a client is
- * created without `regions` — so every function routes appends to each topic's home region.
+ * replicas, its regions (home first), consistency mode and witness in the variables the SDK reads
+ * when a client is created without `regions` — so every function routes appends to each topic's
+ * home region (MREC), or appends where it runs and refuses transactions (MRSC).
  */
 export function functionEnvironment(
   config: FunctionConfig,
-  regions?: readonly string[],
+  regions?: FunctionRegions,
 ): Record<string, string> {
   return {
     [NAMES.logTable]: config.tables.log,
     [NAMES.topicsTable]: config.tables.topics,
     [NAMES.groupsTable]: config.tables.groups,
     [NAMES.bucket]: config.bucket,
-    ...(regions && regions.length > 1 ? { [REGIONS_ENVIRONMENT_VARIABLE]: regions.join(',') } : {}),
+    ...(regions && (regions.names.length > 1 || regions.consistency === 'strong')
+      ? {
+          [REGIONS_ENVIRONMENT_VARIABLE]: regions.names.join(','),
+          ...(regions.consistency === 'strong' ? { [CONSISTENCY_ENVIRONMENT_VARIABLE]: 'strong' } : {}),
+          ...(regions.witnessRegion ? { [WITNESS_REGION_ENVIRONMENT_VARIABLE]: regions.witnessRegion } : {}),
+        }
+      : {}),
   };
 }
 

@@ -153,6 +153,8 @@ export class TributaryTables extends Construct {
   public readonly replicaRegions: readonly string[];
   /** The global tables' consistency mode. */
   public readonly multiRegionConsistency: 'eventual' | 'strong';
+  /** With MRSC and two replicas: the witness region. */
+  public readonly witnessRegion: string | undefined;
 
   private readonly replicaKeyArns: readonly string[];
 
@@ -183,6 +185,7 @@ export class TributaryTables extends Construct {
     this.encryptionKey = props.encryptionKey;
     this.replicaRegions = replicaRegions;
     this.multiRegionConsistency = strong ? 'strong' : 'eventual';
+    this.witnessRegion = props.witnessRegion;
     this.replicaKeyArns = Object.values(props.replicaKeyArns ?? {});
     const encryption = props.encryptionKey
       ? dynamodb.TableEncryptionV2.customerManagedKey(props.encryptionKey, { ...props.replicaKeyArns })

@@ -87,7 +87,11 @@ export function createTributaryFunction(
         { tables: options.tables.tableNames, bucket: options.archive.bucket.bucketName },
         // The deployment's regions, home (the stack's region) first; none without replicas.
         options.tables.replicaRegions.length > 0
-          ? [Stack.of(options.tables).region, ...options.tables.replicaRegions]
+          ? {
+              names: [Stack.of(options.tables).region, ...options.tables.replicaRegions],
+              consistency: options.tables.multiRegionConsistency,
+              witnessRegion: options.tables.witnessRegion,
+            }
           : undefined,
       ),
       POWERTOOLS_SERVICE_NAME: options.serviceName,

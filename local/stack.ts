@@ -458,6 +458,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bucket,
       credentials: LOCAL_CREDENTIALS,
       ...(multiRegion ? { regions } : {}),
+      ...(strongConsistency ? { consistency: 'strong' as const } : {}),
     };
     const api =
       apiPort === undefined

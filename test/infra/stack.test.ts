@@ -98,8 +98,16 @@ describe('the app (infra/app.ts) deployment', () => {
     const strong = (replicaRegions: string) =>
       config({ account: ENV.account, region: ENV.region, replicaRegions, multiRegionConsistency: 'strong' });
     const { stack } = addDeployment(testApp(), strong('us-east-2,us-west-2'));
-    Template.fromStack(stack).allResourcesProperties('AWS::DynamoDB::GlobalTable', {
-      MultiRegionConsistency: 'STRONG',
+    const template = Template.fromStack(stack);
+    template.allResourcesProperties('AWS::DynamoDB::GlobalTable', { MultiRegionConsistency: 'STRONG' });
+    // The functions' SDK clients know the mode: appends where they run, transactions refused.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TRIBUTARY_REGIONS: 'us-east-1,us-east-2,us-west-2',
+          TRIBUTARY_CONSISTENCY: 'strong',
+        }),
+      },
     });
     expect(() => addDeployment(testApp(), strong('us-east-2,eu-west-1'))).toThrow(
       /eu-west-1 not in the US region set of us-east-1/,
