@@ -1,6 +1,8 @@
 /**
- * Produce (key 0), from v3: the first version with RecordBatch v2 (magic 2), which is all
- * Tributary stores. Record batches stay opaque bytes here.
+ * Produce (key 0). v3 is the first version with RecordBatch v2 (magic 2), which is all Tributary
+ * stores; v0-v2 (MessageSet v0/v1) are described too because librdkafka before 2.10 compresses
+ * with gzip, snappy or lz4 only for a broker whose Produce range reaches down to v0 (the gateway
+ * answers such requests UNSUPPORTED_FOR_MESSAGE_FORMAT). Record batches stay opaque bytes here.
  */
 import { defineApi } from '../api-description.ts';
 import { array, int16, int32, int64, records, string, struct } from '../schema.ts';
@@ -8,7 +10,7 @@ import { array, int16, int32, int64, records, string, struct } from '../schema.t
 export const PRODUCE = defineApi({
   name: 'Produce',
   apiKey: 0,
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 11,
   flexibleVersions: '9+',
   request: {

@@ -276,10 +276,10 @@ describe('unsupported requests', () => {
       apiVersion: 5,
       correlationId: 43,
     });
-    expect(unsupported(header(0, 2, 44))).toMatchObject({
+    expect(unsupported(header(0, 12, 44))).toMatchObject({
       code: 'UNSUPPORTED_VERSION',
       apiKey: 0,
-      apiVersion: 2,
+      apiVersion: 12,
     });
     expect(unsupported(header(1, 13, 45))).toMatchObject({ code: 'UNSUPPORTED_VERSION', apiKey: 1 });
     expect(unsupported(header(3, -1, 46))).toMatchObject({ code: 'UNSUPPORTED_VERSION' });

@@ -160,12 +160,12 @@ interop('Produce', {
       },
     ],
   },
-  request: (body) => {
+  request: (body, version) => {
     expect(body).toMatchObject({ transactionalId: null, acks: -1, timeoutMs: 30000 });
     const records = body.topicData[0]?.partitionData[0];
     expect(records?.index).toBe(2);
-    // A RecordBatch v2: magic byte 2 at offset 16.
-    expect(records?.records?.[16]).toBe(2);
+    // From v3 a RecordBatch v2 (magic byte 2 at offset 16); before, a MessageSet of magic 0 or 1.
+    expect(records?.records?.[16]).toBe(version >= 3 ? 2 : version === 2 ? 1 : 0);
   },
   response: () => ({
     responses: [
@@ -191,17 +191,20 @@ interop('Produce', {
         {
           topicName: 'orders',
           partitions: [
-            {
-              partition: 2,
-              errorCode: 0,
-              baseOffset: '1234',
-              logAppendTime: '-1',
-              ...(version >= 5 && { logStartOffset: '5' }),
-            },
+            version >= 3
+              ? {
+                  partition: 2,
+                  errorCode: 0,
+                  baseOffset: '1234',
+                  logAppendTime: '-1',
+                  ...(version >= 5 && { logStartOffset: '5' }),
+                }
+              : // kafkajs's v0-v2 decoders name the fields as Kafka's docs of those versions did.
+                { partition: 2, errorCode: 0, offset: '1234', ...(version === 2 && { timestamp: '-1' }) },
           ],
         },
       ],
-      ...(version < 6 && { throttleTime: 3 }),
+      ...(version >= 1 && version < 6 && { throttleTime: 3 }),
     }),
 });
 

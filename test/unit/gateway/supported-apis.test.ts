@@ -23,7 +23,7 @@ describe('SUPPORTED_APIS', () => {
         ({ apiKey, name, minVersion, maxVersion }) => `${apiKey} ${name} ${minVersion}-${maxVersion}`,
       ),
     ).toEqual([
-      '0 Produce 3-11',
+      '0 Produce 0-11',
       '1 Fetch 4-12',
       '2 ListOffsets 1-7',
       '3 Metadata 0-12',
@@ -77,11 +77,23 @@ describe('SUPPORTED_APIS', () => {
       ['Produce', 7, 7],
       ['Fetch', 10, 10],
     ],
+    LZ4: [['FindCoordinator', 0, 0]],
   };
 
   it.each(Object.entries(LIBRDKAFKA_2_0_2_FEATURES))('turns on librdkafka 2.0.2 feature %s', (_, probes) => {
     for (const [name, min, max] of probes)
       expect(overlaps(name, min, max), `${name} ${min}..${max}`).toBe(true);
+  });
+
+  // librdkafka 2.0.2 (rdkafka_msgset_writer.c) compresses with gzip, snappy or lz4 only when the
+  // broker's Produce range overlaps 0..0 (zstd: 0..7); otherwise it sends the batch uncompressed.
+  it.each([
+    ['gzip', 0],
+    ['snappy', 0],
+    ['lz4', 0],
+    ['zstd', 7],
+  ] as const)('lets librdkafka 2.0.2 compress with %s (Produce 0..%i)', (_, max) => {
+    expect(overlaps('Produce', 0, max)).toBe(true);
   });
 
   it("contains librdkafka's first ApiVersions request (v3)", () => {

@@ -1,0 +1,123 @@
+/**
+ * `tributary gateway`: runs a Kafka wire-protocol gateway until interrupted (SIGINT or SIGTERM),
+ * serving the tables the connection options name to unmodified Kafka clients.
+ */
+import { readFileSync } from 'node:fs';
+import { type SaslPlainOptions, startGateway } from '../gateway/index.ts';
+import type { TributaryOptions } from '../sdk/src/index.ts';
+import { isLoopbackEndpoint } from '../sdk/src/internal.ts';
+import { integerOption, LOCAL_ENDPOINT, parseCommand, UsageError } from './options.ts';
+
+/** SASL/PLAIN users from the environment: `user:password,user2:password2`. */
+const SASL_USERS_VARIABLE = 'TRIBUTARY_GATEWAY_SASL_USERS';
+
+export async function runGateway(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'advertised-host': { type: 'string' },
+    'advertised-port': { type: 'string' },
+    'sasl-users-file': { type: 'string' },
+  });
+  if (positionals.length > 0)
+    throw new UsageError(`gateway takes no arguments, got "${positionals.join(' ')}"`);
+  if (values.api !== undefined) {
+    throw new UsageError(
+      'gateway reaches the tables directly: give --endpoint (or nothing, for the local stack), not --api',
+    );
+  }
+  if ((values.host === '0.0.0.0' || values.host === '::') && values['advertised-host'] === undefined) {
+    throw new UsageError(
+      `--host ${values.host} listens on every address: give --advertised-host, the one clients connect to`,
+    );
+  }
+  const sasl = saslOptions(values['sasl-users-file']);
+  const port = integerOption('port', values.port);
+  const advertisedPort = integerOption('advertised-port', values['advertised-port'], 1);
+  const gateway = await startGateway({
+    tributary: connection(values),
+    ...(values.host === undefined ? {} : { host: values.host }),
+    ...(port === undefined ? {} : { port }),
+    ...(values['advertised-host'] === undefined ? {} : { advertisedHost: values['advertised-host'] }),
+    ...(advertisedPort === undefined ? {} : { advertisedPort }),
+    ...(sasl ? { sasl } : {}),
+  });
+  const { host, port: advertised } = gateway.advertised;
+  const bootstrap = `${host}:${advertised}`;
+  process.stdout.write(
+    `Kafka gateway listening on ${gateway.host}:${gateway.port}${sasl ? ' (SASL/PLAIN required)' : ''}, ` +
+      `advertised as ${bootstrap}\n` +
+      `  kcat:    kcat -b ${bootstrap} -L\n` +
+      `  kafkajs: new Kafka({ brokers: ['${bootstrap}'] })\n` +
+      'Stop with Ctrl-C.\n',
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await gateway.stop();
+  return 0;
+}
+
+/** The tables to serve: as every direct command finds them (the endpoint, region, prefix, bucket). */
+function connection(values: {
+  readonly endpoint?: string | undefined;
+  readonly region?: string | undefined;
+  readonly 'table-prefix'?: string | undefined;
+  readonly bucket?: string | undefined;
+}): TributaryOptions {
+  const chosen =
+    values.endpoint ?? process.env.TRIBUTARY_ENDPOINT ?? process.env.AWS_ENDPOINT_URL ?? LOCAL_ENDPOINT;
+  const endpoint = chosen === 'aws' ? undefined : chosen;
+  if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
+    throw new UsageError(`--endpoint must be an http(s) URL or "aws", got "${endpoint}"`);
+  }
+  // Against a local endpoint a refused connection means nothing is listening: requests fail fast.
+  const local = endpoint !== undefined && isLoopbackEndpoint(endpoint);
+  return {
+    ...(endpoint ? { endpoint } : {}),
+    ...(local ? { retry: { deadlineMs: 3_000 } } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(values['table-prefix'] ? { tablePrefix: values['table-prefix'] } : {}),
+    ...(values.bucket ? { bucket: values.bucket } : {}),
+  };
+}
+
+/**
+ * SASL/PLAIN users from `--sasl-users-file` (one `user:password` a line; blank lines and lines
+ * starting with `#` ignored) or `$TRIBUTARY_GATEWAY_SASL_USERS`; none: no authentication.
+ * Passwords never go on the command line, where other users of the machine could read them.
+ */
+function saslOptions(file: string | undefined): SaslPlainOptions | undefined {
+  let entries: string[];
+  let source: string;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--sasl-users-file: cannot read ${file}: ${(error as Error).message}`);
+    }
+    entries = text.split(/\r?\n/);
+    source = file;
+  } else {
+    const variable = process.env[SASL_USERS_VARIABLE];
+    if (variable === undefined || variable === '') return undefined;
+    entries = variable.split(',');
+    source = `$${SASL_USERS_VARIABLE}`;
+  }
+  const users = new Map<string, string>();
+  entries.forEach((raw, index) => {
+    const entry = raw.trim();
+    if (entry === '' || entry.startsWith('#')) return;
+    const at = entry.indexOf(':');
+    // The entry itself is not shown: it may be a password.
+    if (at <= 0 || at === entry.length - 1) {
+      throw new UsageError(`${source}: entry ${index + 1} is not "user:password"`);
+    }
+    users.set(entry.slice(0, at), entry.slice(at + 1));
+  });
+  if (users.size === 0) throw new UsageError(`${source} names no users`);
+  // Own properties only: a user named "__proto__" is a user name, not a prototype.
+  return { mechanism: 'PLAIN', users: Object.fromEntries(users) };
+}

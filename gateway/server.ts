@@ -1,0 +1,205 @@
+/**
+ * The Kafka wire-protocol gateway: a TCP server that lets unmodified Kafka clients (kafkajs,
+ * librdkafka/kcat, ...) produce to, fetch from and administer Tributary topics.
+ *
+ * A gateway process keeps no state of its own — every topic, offset and producer id lives in the
+ * deployment's tables — so any number of them may serve the same tables, behind one address or
+ * several. Each advertises itself as the cluster's one broker (node 0) at its advertised address,
+ * the leader of every partition and the controller.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { InvalidArgumentError } from '../sdk/src/index.ts';
+import {
+  DirectTransport,
+  ProducerIdAllocator,
+  RawBatchAppender,
+  RawLogReader,
+  type TributaryOptions,
+} from '../sdk/src/internal.ts';
+import { GatewayConnection } from './connection.ts';
+import type { GatewayContext } from './context.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from './protocol/index.ts';
+import { PlainCredentials, type SaslPlainOptions } from './sasl.ts';
+
+/** Options of {@link startGateway}. */
+export interface GatewayOptions {
+  /**
+   * The deployment whose topics the gateway serves: options of a direct client (endpoint, region,
+   * tables, bucket, ...), or a direct transport to share (then `stop()` leaves it open).
+   * @default a direct client configured from the environment, with topic metadata cached 5 s
+   */
+  readonly tributary?: TributaryOptions | DirectTransport;
+  /** Address to listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** Port to listen on; 0 picks a free one. @default 9092 */
+  readonly port?: number;
+  /**
+   * The host clients are told to connect to (Metadata's broker): a load balancer's name when
+   * several gateways serve one address.
+   * @default `host`; required when `host` is a wildcard address (`0.0.0.0`, `::`)
+   */
+  readonly advertisedHost?: string;
+  /** The port clients are told to connect to. @default the port listened on */
+  readonly advertisedPort?: number;
+  /** Require SASL/PLAIN with these users before any other request. @default no authentication */
+  readonly sasl?: SaslPlainOptions;
+  /** The cluster id Metadata reports. @default derived from the log table's name and the region */
+  readonly clusterId?: string;
+  /**
+   * How long an idempotent batch's claim on its sequence lasts (ms): a client retrying a batch whose
+   * gateway died mid-append is answered REQUEST_TIMED_OUT for up to this long, then its retry
+   * appends it. It must exceed the longest time one append may take.
+   * @default 15000
+   */
+  readonly produceClaimTimeoutMs?: number;
+  /** Largest request frame accepted (bytes). @default 104857600 (100 MiB, Kafka's `socket.request.max.bytes`) */
+  readonly maxFrameBytes?: number;
+  /** Longest a Fetch waits for records, whatever its `maxWaitMs` (ms). @default 30000 */
+  readonly maxFetchWaitMs?: number;
+  /** Partitions one Fetch or ListOffsets reads at once. @default 16 */
+  readonly readConcurrency?: number;
+  /**
+   * Receives one line per closed connection and per unexpected failure.
+   * @default lines written to stderr
+   */
+  readonly log?: (line: string) => void;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  /** The address it listens on. */
+  readonly host: string;
+  /** The port it listens on (the one picked, with port 0). */
+  readonly port: number;
+  /** The broker address it advertises to clients. */
+  readonly advertised: { readonly host: string; readonly port: number };
+  /** Stops listening, closes every connection and waits for the requests they were serving. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_PORT = 9092;
+const DEFAULT_CLAIM_TIMEOUT_MS = 15_000;
+const DEFAULT_METADATA_MAX_AGE_MS = 5_000;
+
+/**
+ * Starts a gateway.
+ *
+ * @throws InvalidArgumentError for an invalid option (the message names it).
+ */
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? DEFAULT_PORT;
+  checkPort('port', port, 0);
+  if (options.advertisedPort !== undefined) checkPort('advertisedPort', options.advertisedPort, 1);
+  const wildcard = host === '0.0.0.0' || host === '::';
+  if (wildcard && options.advertisedHost === undefined) {
+    throw new InvalidArgumentError(
+      `host ${host} listens on every address: give advertisedHost, the address clients are to connect to`,
+    );
+  }
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  positiveInteger('maxFrameBytes', maxFrameBytes);
+  const claimTimeoutMs = options.produceClaimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS;
+  positiveInteger('produceClaimTimeoutMs', claimTimeoutMs);
+  const maxFetchWaitMs = options.maxFetchWaitMs ?? 30_000;
+  positiveInteger('maxFetchWaitMs', maxFetchWaitMs);
+  const readConcurrency = options.readConcurrency ?? 16;
+  positiveInteger('readConcurrency', readConcurrency);
+  if (options.sasl !== undefined && options.sasl.mechanism !== 'PLAIN') {
+    throw new InvalidArgumentError(`sasl.mechanism must be PLAIN, got "${String(options.sasl.mechanism)}"`);
+  }
+  const credentials = options.sasl ? new PlainCredentials(options.sasl.users) : undefined;
+  const log = options.log ?? ((line: string) => process.stderr.write(`tributary gateway: ${line}\n`));
+
+  const given = options.tributary instanceof DirectTransport ? options.tributary : undefined;
+  const transport =
+    given ??
+    new DirectTransport({
+      metadataMaxAgeMs: DEFAULT_METADATA_MAX_AGE_MS,
+      ...(options.tributary as TributaryOptions | undefined),
+    });
+  const connections = new Set<GatewayConnection>();
+  let server: Server;
+  let listening: { host: string; port: number };
+  try {
+    server = createServer();
+    listening = await listen(server, host, port);
+  } catch (error) {
+    if (!given) transport.close();
+    throw error;
+  }
+  const advertised = { host: options.advertisedHost ?? host, port: options.advertisedPort ?? listening.port };
+  const gateway: GatewayContext = {
+    transport,
+    admin: transport.admin(),
+    appender: new RawBatchAppender(transport.ctx, { claimTimeoutMs }),
+    reader: new RawLogReader(transport.ctx),
+    producerIds: new ProducerIdAllocator(transport.ctx),
+    broker: { nodeId: 0, host: advertised.host, port: advertised.port },
+    clusterId: options.clusterId ?? defaultClusterId(transport),
+    readConcurrency,
+    maxFetchWaitMs,
+    log,
+  };
+  server.on('connection', (socket: Socket) => {
+    const connection = new GatewayConnection(socket, { gateway, credentials, maxFrameBytes });
+    connections.add(connection);
+    void connection.finished().then(() => connections.delete(connection));
+  });
+  // A failing listen socket after start (rare) is reported, never a crash of the process.
+  server.on('error', (error) => log(`server error: ${error.message}`));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    host: listening.host,
+    port: listening.port,
+    advertised,
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.all([...connections].map((c) => c.destroy()));
+        await closed;
+        if (!given) transport.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: Error) => reject(error);
+    server.once('error', failed);
+    server.listen({ host, port }, () => {
+      server.off('error', failed);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new InvalidArgumentError(`The gateway did not get a TCP address on ${host}:${port}`));
+        return;
+      }
+      resolve({ host: address.address, port: address.port });
+    });
+  });
+}
+
+/** A Kafka-style cluster id (22 characters of base64url), the same for every gateway of one deployment. */
+function defaultClusterId(transport: DirectTransport): string {
+  return createHash('sha256')
+    .update(`tributary-cluster\0${transport.ctx.tables.log}\0${transport.region}`)
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
+}
+
+function checkPort(name: string, port: number, min: number): void {
+  if (!Number.isInteger(port) || port < min || port > 65_535) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to 65535, got ${port}`);
+  }
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * `tributary gateway` as a real process against the test stack: it prints where it listens and
+ * how to point kcat and kafkajs at it, serves kcat (with SASL/PLAIN users from a file), and stops
+ * cleanly on SIGTERM. Its `--help` and its usage errors.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.ts';
+import { kcat, requireKcat } from '../../helpers/gateway.ts';
+import { testStackConfig } from '../../helpers/stack.ts';
+import { testClient, uniqueTopic } from '../../helpers/tributary.ts';
+import { until } from '../../helpers/wait.ts';
+
+const MAIN = fileURLToPath(new URL('../../../cli/main.ts', import.meta.url));
+const client = testClient();
+const dir = mkdtempSync(join(tmpdir(), 'gateway-cli-'));
+afterAll(() => {
+  client.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts `tributary gateway <args>` on the test stack; resolves once it printed its address. */
+async function startCli(
+  args: string[],
+): Promise<{ child: ChildProcess; port: number; stdout: () => string }> {
+  const { endpoint, tablePrefix, region, bucket } = testStackConfig();
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      'gateway',
+      '--port',
+      '0',
+      ...args,
+      '--endpoint',
+      endpoint,
+      '--table-prefix',
+      tablePrefix,
+      '--region',
+      region,
+      '--bucket',
+      bucket,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRIBUTARY_GATEWAY_SASL_USERS: '' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  await until(() => /listening on 127\.0\.0\.1:\d+/.test(stdout) || child.exitCode !== null, {
+    timeoutMs: 30_000,
+    message: `the gateway to start (stderr: ${stderr})`,
+  });
+  const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
+  if (!match) throw new Error(`The gateway did not start: ${stderr}`);
+  return { child, port: Number(match[1]), stdout: () => stdout };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+describe('tributary gateway', () => {
+  it('prints how to connect, serves kcat with SASL/PLAIN users from a file, and stops on SIGTERM', async () => {
+    await requireKcat();
+    const topic = uniqueTopic('cli-gw');
+    await client.admin().createTopic({ topic, partitions: 1 });
+    const users = join(dir, 'users');
+    writeFileSync(users, '# gateway users\ncarol:secret\n\n');
+    const { child, port, stdout } = await startCli(['--sasl-users-file', users]);
+    try {
+      expect(stdout()).toContain(`kcat -b 127.0.0.1:${port} -L`);
+      expect(stdout()).toContain(`new Kafka({ brokers: ['127.0.0.1:${port}'] })`);
+      expect(stdout()).toContain('SASL/PLAIN required');
+      const sasl = [
+        '-X',
+        'security.protocol=SASL_PLAINTEXT',
+        '-X',
+        'sasl.mechanisms=PLAIN',
+        '-X',
+        'sasl.username=carol',
+        '-X',
+        'sasl.password=secret',
+      ];
+      const produced = await kcat(port, ['-P', '-t', topic, '-p', '0', ...sasl], 'via-cli\n');
+      expect(produced.code, produced.stderr).toBe(0);
+      const listed = await kcat(port, ['-L', '-t', topic, ...sasl]);
+      expect(listed.stdout).toContain(`topic "${topic}" with 1 partitions`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited(child)).toBe(0);
+    expect((await client.admin().partitionOffsets(topic, 0)).highWatermark).toBe(1);
+  });
+
+  it('documents itself in --help and refuses bad usage', async () => {
+    const help = await runCli(['gateway', '--help'], '', false);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('tributary gateway [--host ADDR] [--port N]');
+    expect(help.stdout).toContain('--sasl-users-file FILE');
+    const full = await runCli(['--help'], '', false);
+    expect(full.stdout).toContain('tributary gateway');
+
+    const api = await runCli(['gateway', '--api', 'http://127.0.0.1:1'], '', false);
+    expect(api.code).toBe(2);
+    expect(api.stderr).toMatch(/not --api/);
+    const file = join(dir, 'bad-users');
+    writeFileSync(file, 'no-colon-here\n');
+    const bad = await runCli(['gateway', '--port', '0', '--sasl-users-file', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/entry 1 is not "user:password"/);
+    expect(bad.stderr).not.toContain('no-colon-here');
+    const wildcard = await runCli(['gateway', '--host', '0.0.0.0', '--port', '0']);
+    expect(wildcard.code).toBe(2);
+    expect(wildcard.stderr).toMatch(/give --advertised-host/);
+  });
+});
