@@ -1,11 +1,12 @@
 /**
- * The `tributary` command line: topics, produce, consume, consumer groups, triggers and the archiver. Points at the local stack
+ * The `tributary` command line: topics, produce, consume, consumer groups, triggers, the archiver and the Kafka gateway. Points at the local stack
  * (http://127.0.0.1:4566) unless told otherwise by `--endpoint` or the environment.
  */
 import { parseArgs } from 'node:util';
 import { TributaryError } from '../sdk/src/index.ts';
 import { runArchive } from './archive.ts';
 import { runConsume } from './consume.ts';
+import { runGateway } from './gateway.ts';
 import { runGroups } from './groups.ts';
 import { type GlobalOptions, globalOptionSpec, openClient, UsageError } from './options.ts';
 import { runProduce } from './produce.ts';
@@ -25,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  // A long-running server on the tables themselves, not a client command.
+  if (command === 'gateway') return runGateway(rest);
   const run = {
     topics: runTopics,
     produce: runProduce,

@@ -1,6 +1,6 @@
 /** Connection options shared by every command, and the client they open. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { Tributary } from '../sdk/src/index.ts';
+import { type RegionEndpoint, Tributary } from '../sdk/src/index.ts';
 import { isLoopbackEndpoint } from '../sdk/src/internal.ts';
 
 /** A mistake in the command line (exit code 2). */
@@ -13,6 +13,7 @@ export const globalOptionSpec = {
   endpoint: { type: 'string' },
   api: { type: 'string' },
   region: { type: 'string' },
+  regions: { type: 'string' },
   'table-prefix': { type: 'string' },
   bucket: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
@@ -21,6 +22,7 @@ export interface GlobalOptions {
   readonly endpoint?: string;
   readonly api?: string;
   readonly region?: string;
+  readonly regions?: string;
   readonly 'table-prefix'?: string;
   readonly bucket?: string;
 }
@@ -52,8 +54,26 @@ export function openClient(options: GlobalOptions): Tributary {
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { retry: { deadlineMs: 3_000 } } : {}),
     ...(options.region ? { region: options.region } : {}),
+    ...(options.regions ? { regions: regionList(options.regions) } : {}),
     ...(options['table-prefix'] ? { tablePrefix: options['table-prefix'] } : {}),
     ...(options.bucket ? { bucket: options.bucket } : {}),
+  });
+}
+
+/**
+ * Parses `--regions`: the deployment's regions, home first, each `name` or `name=endpoint` (the
+ * region's DynamoDB endpoint, e.g. the local stack's edge of that region), comma-separated.
+ */
+export function regionList(value: string): RegionEndpoint[] {
+  return value.split(',').map((entry) => {
+    const at = entry.indexOf('=');
+    const region = (at < 0 ? entry : entry.slice(0, at)).trim();
+    const endpoint = at < 0 ? undefined : entry.slice(at + 1).trim();
+    if (region === '') throw new UsageError(`--regions takes name[=endpoint],..., got "${value}"`);
+    if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
+      throw new UsageError(`--regions: the endpoint of ${region} must be an http(s) URL, got "${endpoint}"`);
+    }
+    return endpoint === undefined ? { region } : { region, endpoint };
   });
 }
 

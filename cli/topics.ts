@@ -1,5 +1,5 @@
 /** `tributary topics ...` */
-import type { Tributary } from '../sdk/src/index.ts';
+import type { DivergentBatch, FailoverReport, ReappendResult, Tributary } from '../sdk/src/index.ts';
 import { integerOption, keyValues, parseCommand, UsageError } from './options.ts';
 
 export async function runTopics(args: string[], client: Tributary): Promise<number> {
@@ -7,6 +7,10 @@ export async function runTopics(args: string[], client: Tributary): Promise<numb
     partitions: { type: 'string' },
     config: { type: 'string', multiple: true },
     'delete-config': { type: 'string', multiple: true },
+    to: { type: 'string' },
+    forced: { type: 'boolean' },
+    'timeout-ms': { type: 'string' },
+    reappend: { type: 'boolean' },
   });
   const [action, topic] = positionals;
   const admin = client.admin();
@@ -88,9 +92,80 @@ export async function runTopics(args: string[], client: Tributary): Promise<numb
       process.stdout.write(`Deleted topic "${name}".\n`);
       return 0;
     }
+    case 'failover': {
+      const name = needTopic();
+      if (!values.to) throw new UsageError('topics failover needs --to REGION (the new home region)');
+      const timeoutMs = integerOption('timeout-ms', values['timeout-ms'], 1);
+      const report = await admin.failoverTopic(name, {
+        to: values.to,
+        mode: values.forced ? 'forced' : 'planned',
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+      process.stdout.write(failoverText(report));
+      return 0;
+    }
+    case 'divergence': {
+      const name = needTopic();
+      if (values.reappend) {
+        const results = await admin.reappendDivergent(name);
+        process.stdout.write(reappendText(name, results));
+        return 0;
+      }
+      const report = await admin.divergence(name);
+      process.stdout.write(divergenceText(name, report.batches, report.pendingClaims));
+      return 0;
+    }
     default:
       throw new UsageError(
-        `topics takes create, list, describe, alter, add-partitions or delete; got "${action ?? ''}"`,
+        'topics takes create, list, describe, alter, add-partitions, delete, failover or divergence; ' +
+          `got "${action ?? ''}"`,
       );
   }
+}
+
+function failoverText(report: FailoverReport): string {
+  const lines = [
+    `Failed topic "${report.topic}" over from ${report.from} to ${report.to} (${report.mode}): leader epoch ` +
+      `${report.previousEpoch} -> ${report.epoch}, in ${report.tookMs} ms.`,
+    'Partition\tPreviousEpoch\tEpoch\tStartOffset\tWaitedMs',
+    ...report.partitions.map((p) =>
+      [p.partition, p.previousEpoch, p.epoch, p.startOffset, p.waitedMs].join('\t'),
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function divergenceText(topic: string, batches: readonly DivergentBatch[], pendingClaims: number): string {
+  const pending = pendingClaims > 0 ? ` (${pendingClaims} claim(s) still pending past an epoch's end)` : '';
+  if (batches.length === 0) return `No batches outside the log of "${topic}"${pending}.\n`;
+  const lines = [
+    `${batches.length} batch(es) outside the log of "${topic}"${pending}:`,
+    'Partition\tEpoch\tOffset\tRecords\tProducerId\tSequence\tRegion\tLeaderEpoch\tAppendTime\tStatus\tFinalOffset',
+    ...batches.map((b) =>
+      [
+        b.partition,
+        b.epoch,
+        b.offset,
+        b.count,
+        b.producerId,
+        b.sequence,
+        b.region ?? '-',
+        b.leaderEpoch,
+        b.appendTime === undefined ? '-' : new Date(b.appendTime).toISOString(),
+        b.status,
+        b.finalOffset ?? '-',
+      ].join('\t'),
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function reappendText(topic: string, results: readonly ReappendResult[]): string {
+  if (results.length === 0) return `Nothing to re-append for "${topic}".\n`;
+  const lines = [
+    `Re-appended ${results.filter((r) => r.outcome === 'reappended').length} of ${results.length} batch(es) of "${topic}":`,
+    'Partition\tEpoch\tOffset\tFinalOffset\tOutcome',
+    ...results.map((r) => [r.partition, r.epoch, r.offset, r.finalOffset, r.outcome].join('\t')),
+  ];
+  return `${lines.join('\n')}\n`;
 }

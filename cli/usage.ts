@@ -13,7 +13,7 @@ interface CommandUsage {
 
 export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
   topics: {
-    summary: 'create, list, describe, alter, grow and delete topics',
+    summary: 'create, list, describe, alter, grow, delete and fail over topics',
     forms: {
       create: 'tributary topics create <topic> [--partitions N] [--config key=value ...]',
       list: 'tributary topics list',
@@ -21,6 +21,19 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
       alter: 'tributary topics alter <topic> --config key=value ... [--delete-config key ...]',
       'add-partitions': 'tributary topics add-partitions <topic> --partitions N',
       delete: 'tributary topics delete <topic>',
+      failover:
+        'tributary topics failover <topic> --to REGION [--forced] [--timeout-ms MS]\n' +
+        "    Moves the topic's home to REGION (one of --regions) and starts a new leader epoch there.\n" +
+        '    Planned (the default): fences appends in the old home, waits until REGION holds the whole\n' +
+        '    log (--timeout-ms, default 60000; then nothing changes), then switches: nothing is lost.\n' +
+        '    --forced, when the old home is unreachable (nothing is sent to it): the new epoch starts\n' +
+        '    after the last offset REGION holds; see topics divergence for what the old home kept.',
+      divergence:
+        'tributary topics divergence <topic> [--reappend]\n' +
+        '    Lists the batches a failover left outside the log (acknowledged by the old home, not in the\n' +
+        '    log): partition, epoch, offset, records, producer id and sequence, region, append time, status.\n' +
+        '    --reappend appends the divergent ones again at the end of the log, once each (repeating it\n' +
+        '    appends nothing twice).',
     },
   },
   produce: {
@@ -98,6 +111,21 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
         '    Its consumer group and committed offsets stay (a trigger created on the group resumes there).',
     },
   },
+  gateway: {
+    summary:
+      'run a Kafka wire-protocol gateway: unmodified Kafka clients (kcat, kafkajs, ...) on Tributary topics',
+    forms: {
+      '':
+        'tributary gateway [--host ADDR] [--port N] [--advertised-host HOST] [--advertised-port N]\n' +
+        '                  [--sasl-users-file FILE]\n' +
+        '    Serves the topics of the tables the connection options name until Ctrl-C. --host defaults to\n' +
+        '    127.0.0.1, --port to 9092; clients are told to connect to --advertised-host:--advertised-port\n' +
+        "    (default: the address listened on; give it with --host 0.0.0.0, e.g. a load balancer's name).\n" +
+        '    With --sasl-users-file (one user:password a line) or $TRIBUTARY_GATEWAY_SASL_USERS\n' +
+        '    (user:password,...), clients must authenticate with SASL/PLAIN. Any number of gateways may\n' +
+        '    serve the same tables: they keep no state of their own.',
+    },
+  },
   archive: {
     summary: 'run the archiver once',
     forms: {
@@ -116,6 +144,8 @@ const CONNECTION = `Connection (any command):
   --api URL            Use the HTTP API instead (SigV4 with your AWS credentials), e.g. a stack's
                        ApiUrl output or the local http://127.0.0.1:4567 (default: $TRIBUTARY_API_URL)
   --region REGION      (default: $AWS_REGION, else us-east-1)
+  --regions LIST       The deployment's regions, home first: name[=endpoint],... (each region's
+                       DynamoDB endpoint; default: $TRIBUTARY_REGIONS, names only)
   --table-prefix P     (default: tributary-)
   --bucket NAME        (default: tributary-archive)
 `;

@@ -224,7 +224,7 @@ export class TributaryTables extends Construct {
 
   /**
    * Lets `grantee` produce to `topic` (every topic when omitted) with the SDK's direct transport:
-   * - topic registry: `GetItem` of the topic (`LeadingKeys` = the topic name);
+   * - topic registry: `GetItem` of the topic and of its leader-epoch items (`LeadingKeys` = the topic name, `epochs#<topic>#*`);
    * - log: `Query` (finding a partition's tail), `PutItem` (appending; also inside the
    *   `TransactWriteItems` of atomic sends) and `UpdateItem` (writing the body of a two-phase
    *   append) on keys `<topic>:*`;
@@ -247,7 +247,7 @@ export class TributaryTables extends Construct {
   /**
    * Lets `grantee` consume `topic` (every topic when omitted) as a member of `group` (every group
    * when omitted) with the SDK's direct transport:
-   * - topic registry: `GetItem` of the topic;
+   * - topic registry: `GetItem` of the topic and its leader-epoch items;
    * - log: `GetItem` and `Query` (batches, partition metadata, segment manifests) and `UpdateItem`
    *   (turning a producer's abandoned two-phase claim into a void batch, which readers do so a
    *   crashed writer never blocks a partition) on keys `<topic>:*`;
@@ -430,8 +430,13 @@ function logKeys(topic: string | undefined): LeadingKeys | undefined {
 }
 
 /** The registry key of a topic is its name. */
+/**
+ * A topic's items in the registry: its own item (keyed by its name) and its leader-epoch items
+ * (`epochs#<topic>#<incarnation>`, which multi-region clients read with the topic). `StringLike`
+ * on the bare name matches only that name: topic names hold no `*` or `?`.
+ */
 function topicEntry(topic: string | undefined): LeadingKeys | undefined {
-  return topic === undefined ? undefined : { match: 'equals', values: [topic] };
+  return topic === undefined ? undefined : { match: 'like', values: [topic, `epochs#${topic}#*`] };
 }
 
 function combine(grants: readonly iam.Grant[]): iam.Grant {

@@ -12,6 +12,8 @@
  * free ports, all printed. `--consistency strong` (with three regions of one MRSC region set, e.g.
  * `--regions us-east-1,us-east-2,us-west-2`) simulates MRSC global tables instead: one DynamoDB
  * Local behind every region's edge, no transactions, no TTL. `--consistency eventual` is the default.
+ * `npm start -- --gateway-port 9092` also serves the Kafka wire-protocol gateway there (kcat,
+ * kafkajs and other Kafka clients on the stack's topics).
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +40,7 @@ function portFrom(variable: string, fallback: number): number | undefined {
   return undefined;
 }
 
-const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]... [--regions home,other,... [--consistency eventual|strong]]]`;
+const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]... [--regions home,other,... [--consistency eventual|strong]] [--gateway-port N]]`;
 
 /** `--consistency` values, named as the CDK construct's `multiRegionConsistency`, and the mode each simulates. */
 const CONSISTENCY_MODES: ReadonlyMap<string, ReplicationMode> = new Map([
@@ -54,6 +56,8 @@ interface StartArguments {
   readonly regions: readonly string[] | undefined;
   /** How the regions replicate; undefined for the stack's default (MREC). */
   readonly mode: ReplicationMode | undefined;
+  /** Where the Kafka gateway listens; undefined for none. */
+  readonly gatewayPort: number | undefined;
 }
 
 /** The command line's choices, or undefined (after explaining why) when they are invalid. */
@@ -66,6 +70,7 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
         function: { type: 'string', multiple: true },
         regions: { type: 'string' },
         consistency: { type: 'string' },
+        'gateway-port': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -90,7 +95,21 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
         '--consistency needs --regions with several regions (three of one MRSC region set for strong).',
       );
     }
-    return { signatures: values['no-verify-signatures'] ? 'presence' : 'verify', functions, regions, mode };
+    const gateway = values['gateway-port'];
+    const gatewayPort = gateway === undefined ? undefined : Number(gateway);
+    if (
+      gatewayPort !== undefined &&
+      (!/^\d+$/.test(gateway ?? '') || gatewayPort < 1 || gatewayPort > 65_535)
+    ) {
+      throw new Error(`--gateway-port is "${gateway}"; use a port number from 1 to 65535.`);
+    }
+    return {
+      signatures: values['no-verify-signatures'] ? 'presence' : 'verify',
+      functions,
+      regions,
+      mode,
+      gatewayPort,
+    };
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return undefined;
@@ -132,6 +151,17 @@ function regionLines(stack: LocalStack): string[] {
   ];
 }
 
+/** The banner's lines about the Kafka gateway, and how to point kcat and kafkajs at it. */
+function gatewayLines(stack: LocalStack): string[] {
+  const bootstrap = stack.gatewayBootstrap;
+  if (bootstrap === undefined) return ['  Kafka     no gateway (npm start -- --gateway-port 9092)'];
+  return [
+    `  Kafka     gateway on ${bootstrap} for Kafka clients:`,
+    `            kcat -b ${bootstrap} -L`,
+    `            new Kafka({ brokers: ['${bootstrap}'] })   (kafkajs; no consumer groups yet)`,
+  ];
+}
+
 function banner(stack: LocalStack, dataDir: string | undefined, signatures: SignatureCheck): string {
   const checked =
     signatures === 'verify'
@@ -148,6 +178,7 @@ function banner(stack: LocalStack, dataDir: string | undefined, signatures: Sign
     `  HTTP API  ${stack.apiUrl}   (the Lambda API, routes under /v1/)`,
     `            ${checked}`,
     ...lambdaLines(stack),
+    ...gatewayLines(stack),
     `  Archiver  runs every ${ARCHIVE_INTERVAL_MS / 1000} s (moves batches past local.retention.* to S3, applies retention)`,
     '',
     'Point an AWS SDK or the Tributary SDK at it:',
@@ -178,7 +209,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const { signatures, functions, regions, mode } = args;
+  const { signatures, functions, regions, mode, gatewayPort } = args;
   // A multi-region stack lives in memory only (see `LocalStackOptions.regions`).
   const keptIn = regions === undefined || regions.length === 1 ? dataDir : undefined;
   let stack: LocalStack;
@@ -191,13 +222,14 @@ async function main(): Promise<void> {
       archiveIntervalMs: ARCHIVE_INTERVAL_MS,
       apiPort,
       apiSignatures: signatures,
+      ...(gatewayPort === undefined ? {} : { gatewayPort }),
       functions,
       log: (line) => console.log(line),
     });
   } catch (error) {
     if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'EADDRINUSE') {
       console.error(
-        `Cannot start: port ${port} or ${apiPort} on 127.0.0.1 is already in use (another Tributary stack or LocalStack?).\n` +
+        `Cannot start: port ${port}, ${apiPort}${gatewayPort === undefined ? '' : ` or ${gatewayPort}`} on 127.0.0.1 is already in use (another Tributary stack or LocalStack?).\n` +
           `Stop whatever is using it, or choose other ports: ${PORT_VARIABLE}=${port + 10} ${API_PORT_VARIABLE}=${apiPort + 10} npm start`,
       );
     } else {

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { startGateway } from '../gateway/index.ts';
 import {
   type ArchiveVisit,
   InvalidArgumentError,
@@ -85,6 +86,13 @@ export interface LocalStackOptions {
    * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when this process's environment has both
    */
   readonly apiCredentials?: readonly LocalCredential[];
+  /**
+   * Serves the Kafka wire-protocol gateway on this loopback port, over the stack's tables (the home
+   * region's), for unmodified Kafka clients (`kcat -b 127.0.0.1:9092 -L`); `0` picks a free one.
+   * `npm start -- --gateway-port 9092`.
+   * @default undefined: no gateway
+   */
+  readonly gatewayPort?: number;
   /**
    * Handler modules served through Lambda's Invoke API on the edge endpoint (point
    * `@aws-sdk/client-lambda` at {@link LocalStack.endpoint}); `stack.lambda.register()` adds or
@@ -169,6 +177,8 @@ export interface LocalStack {
   readonly bucket: string;
   /** The HTTP API's base URL when `apiPort` was given (`new Tributary({ transport: 'http', endpoint: apiUrl })`). */
   readonly apiUrl: string | undefined;
+  /** The Kafka gateway's bootstrap address (`127.0.0.1:9092`) when `gatewayPort` was given. */
+  readonly gatewayBootstrap: string | undefined;
   /** The local Lambda service: register or replace functions, list them. */
   readonly lambda: LocalLambda;
   /** The trigger dispatcher (undefined when turned off). */
@@ -290,6 +300,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiPort,
     apiSignatures,
     apiCredentials,
+    gatewayPort,
     functions = [],
     dispatcher: dispatcherOptions = {},
     replication,
@@ -334,6 +345,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   if (apiPort !== undefined && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65_535)) {
     throw new InvalidArgumentError(`apiPort is ${apiPort}; use an integer from 0 (any free port) to 65535.`);
+  }
+  if (
+    gatewayPort !== undefined &&
+    (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65_535)
+  ) {
+    throw new InvalidArgumentError(
+      `gatewayPort is ${gatewayPort}; use an integer from 0 (any free port) to 65535.`,
+    );
   }
   // An invalid function definition is refused before Java starts.
   for (const definition of functions) resolveFunction(definition);
@@ -472,6 +491,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             sessionKey: await localSessionKey(dataDir),
           });
     if (api) started.push(api);
+    const gateway =
+      gatewayPort === undefined
+        ? undefined
+        : await startGateway({
+            tributary: connection,
+            host,
+            port: gatewayPort,
+            ...(log ? { log: (line: string) => log(`Kafka gateway: ${line}`) } : {}),
+          });
+    if (gateway) started.push(gateway);
     const archiveTimer =
       archiveIntervalMs > 0
         ? startArchiveTimer({
@@ -506,6 +535,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tablePrefix,
       bucket,
       apiUrl: api?.url,
+      gatewayBootstrap: gateway ? `${gateway.advertised.host}:${gateway.advertised.port}` : undefined,
       lambda: { endpoint: lambda.endpoint, register: lambda.register, functions: lambda.functions },
       dispatcher,
       stop: () => {
@@ -517,6 +547,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             // The dispatcher before the functions it invokes.
             [
               ...(api ? [api] : []),
+              ...(gateway ? [gateway] : []),
               ...(archiveTimer ? [archiveTimer] : []),
               ...(dispatcher ? [dispatcher] : []),
             ],

@@ -1,7 +1,7 @@
 /**
  * Administration: the {@link Admin} interface both transports implement, and the direct
  * transport's {@link DirectAdmin} (topics: create, list, describe, alter, add partitions, delete,
- * offset lookups; groups through `GroupAdmin`).
+ * offset lookups, failovers and what they left outside the log; groups through `GroupAdmin`).
  */
 import { type PartitionBounds, type SegmentInfo, TierMetadata } from './archive/tier-metadata.ts';
 import { mapLimited } from './concurrency.ts';
@@ -17,10 +17,23 @@ import type { PartitionRef } from './keys.ts';
 import { type Slot, slotEnd } from './log/log-item.ts';
 import { PartitionReader } from './log/reader.ts';
 import { offsetForTimestamp } from './log/timestamp-lookup.ts';
+import {
+  Divergence,
+  type DivergenceOptions,
+  type DivergenceReport,
+  type DivergentBatchRef,
+  type DivergentRecord,
+  type ReappendOptions,
+  type ReappendResult,
+} from './regions/divergence.ts';
+import { Failover, type FailoverReport } from './regions/failover.ts';
+import type { FailoverRequest } from './regions/failover-plan.ts';
 import { type RegionReplication, replicationStatus } from './regions/replication-status.ts';
 import { readPlacement } from './regions/routing.ts';
 import { effectiveConfigs, validateConfigKeys } from './topics/configs.ts';
 import type { PurgeProgress, TopicMetadata, TopicRegistry } from './topics/registry.ts';
+import type { TopicCache } from './topics/topic-cache.ts';
+import { partitionRef } from './topics/topic-metadata.ts';
 import {
   summaryOf,
   type TriggerDescription,
@@ -209,6 +222,34 @@ export interface Admin {
   listTriggers(): Promise<TriggerSummary[]>;
   /** A trigger's settings, state, last error, in-flight batches and lag per partition (records and time). */
   describeTrigger(name: string): Promise<TriggerDescription>;
+  /**
+   * Moves a topic's home to another of the deployment's regions and starts a new leader epoch there
+   * (README, "Failover"). `planned`: fences appends in the old home, waits until `to` holds the
+   * whole log (up to `timeoutMs`; then the fences are lifted and `TimeoutError` is thrown), then
+   * switches: nothing is lost. `forced` (the old home is unreachable; nothing is sent to it): the new
+   * epoch starts after the last offset `to` holds; what the old home acknowledged past it is reported
+   * by {@link divergence}. Bad input (`UnknownRegionError`, `InvalidFailoverError`,
+   * `TopicNotFoundError`) changes nothing. Direct transport only, with regions: over HTTP it throws
+   * `UnsupportedOperationError`.
+   */
+  failoverTopic(topic: string, request: FailoverRequest): Promise<FailoverReport>;
+  /**
+   * Every batch a failover left outside the topic's log (acknowledged by the old home, not part of
+   * the log): offsets, producer ids and sequences, the region and epoch stamped on it, its append
+   * time, and whether it has been re-appended. Direct transport only.
+   */
+  divergence(topic: string, options?: DivergenceOptions): Promise<DivergenceReport>;
+  /** The records of one batch {@link divergence} lists. Direct transport only. */
+  readDivergent(
+    topic: string,
+    batch: DivergentBatchRef,
+    options?: DivergenceOptions,
+  ): Promise<DivergentRecord[]>;
+  /**
+   * Appends the records of batches outside the log (every `divergent` one, or `options.batches`) at
+   * the end of the log, at most once per batch however often it is asked. Direct transport only.
+   */
+  reappendDivergent(topic: string, options?: ReappendOptions): Promise<ReappendResult[]>;
 }
 
 /** The direct transport's administration (DynamoDB and S3 with the caller's credentials). */
@@ -217,13 +258,23 @@ export class DirectAdmin implements Admin {
   readonly #registry: TopicRegistry;
   readonly #groups: GroupAdmin;
   readonly #triggers: TriggerRegistry;
+  readonly #topics: Pick<TopicCache, 'invalidate'> | undefined;
 
-  /** @internal use `tributary.admin()` */
-  constructor(ctx: StorageContext, registry: TopicRegistry, triggers: TriggerRegistry) {
+  /**
+   * @internal use `tributary.admin()`. `topics`: the client's metadata cache, told of a failover so
+   * that the client's own producers and consumers follow it at once.
+   */
+  constructor(
+    ctx: StorageContext,
+    registry: TopicRegistry,
+    triggers: TriggerRegistry,
+    topics?: Pick<TopicCache, 'invalidate'>,
+  ) {
     this.#ctx = ctx;
     this.#registry = registry;
     this.#groups = new GroupAdmin(ctx, registry);
     this.#triggers = triggers;
+    this.#topics = topics;
   }
 
   /** Creates a trigger; see {@link Admin.createTrigger}. */
@@ -249,6 +300,34 @@ export class DirectAdmin implements Admin {
   /** A trigger with its delivery state; see {@link Admin.describeTrigger}. */
   describeTrigger(name: string): Promise<TriggerDescription> {
     return this.#triggers.describe(name);
+  }
+
+  /** Moves a topic's home; see {@link Admin.failoverTopic}. */
+  async failoverTopic(topic: string, request: FailoverRequest): Promise<FailoverReport> {
+    try {
+      return await new Failover(this.#ctx, this.#registry).run(topic, request);
+    } finally {
+      this.#topics?.invalidate(topic);
+    }
+  }
+
+  /** Batches outside the log; see {@link Admin.divergence}. */
+  divergence(topic: string, options: DivergenceOptions = {}): Promise<DivergenceReport> {
+    return new Divergence(this.#ctx, this.#registry).report(topic, options);
+  }
+
+  /** One batch's records; see {@link Admin.readDivergent}. */
+  readDivergent(
+    topic: string,
+    batch: DivergentBatchRef,
+    options: DivergenceOptions = {},
+  ): Promise<DivergentRecord[]> {
+    return new Divergence(this.#ctx, this.#registry).read(topic, batch, options);
+  }
+
+  /** Re-appends batches outside the log; see {@link Admin.reappendDivergent}. */
+  reappendDivergent(topic: string, options: ReappendOptions = {}): Promise<ReappendResult[]> {
+    return new Divergence(this.#ctx, this.#registry).reappend(topic, options);
   }
 
   /** Consumer groups, sorted by id. */
@@ -433,7 +512,7 @@ function summary(topic: TopicMetadata): TopicSummary {
 }
 
 function ref(meta: TopicMetadata, partition: number): PartitionRef {
-  return { topic: meta.name, incarnation: meta.incarnation, partition };
+  return partitionRef(meta, partition);
 }
 
 function range(n: number): number[] {

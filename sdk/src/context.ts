@@ -56,9 +56,18 @@ export interface RegionRouting {
   readonly home: string;
   /** The client's own region. */
   readonly own: string;
+  /**
+   * How the global tables replicate. `strong` (MRSC): every region's conditional writes see every
+   * region, so appends, reads and groups all use the client's own region, and nothing may use a
+   * transaction or TTL; `eventual` (MREC): per topic home, as below.
+   */
+  readonly consistency: 'eventual' | 'strong';
   /** The storage of one of the deployment's regions (created on first use). */
   context(region: string): StorageContext;
-  /** The topic's home region: its `home.region`, else the deployment's home. */
+  /**
+   * The topic's home region: the region of its current leader epoch once a failover moved it, else
+   * its `home.region`, else the deployment's home.
+   */
   homeOf(topic: TopicMetadata): string;
   /**
    * Where the topic's appends go: its home region's storage, or `NotHomeRegionError` when that is

@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'PRODUCE_IN_PROGRESS'
   | 'OUT_OF_ORDER_SEQUENCE'
   | 'PARTIALLY_APPENDED'
+  | 'PARTIALLY_RESET'
   | 'INVALID_TRIGGER'
   | 'TRIGGER_NOT_FOUND'
   | 'TRIGGER_ALREADY_EXISTS'
@@ -53,6 +54,8 @@ export type ErrorCode =
   | 'FULL_BATCH_FAILURE'
   | 'UNKNOWN_REGION'
   | 'NOT_HOME_REGION'
+  | 'TOPIC_MOVED'
+  | 'INVALID_FAILOVER'
   | 'INTERNAL_ERROR';
 
 /** Base class of every error raised by Tributary. */
@@ -359,17 +362,40 @@ export class LeaseLostError extends TributaryError {
   readonly groupId: string;
   readonly topic: string;
   readonly partition: number;
+  /**
+   * Set only when a commit of several partitions on an MRSC deployment (no transactions: each
+   * offset is written on its own) found this lease lost after its fences had been checked: the
+   * offsets that same commit did write. The commit's other partitions were not written.
+   */
+  readonly committed: readonly CommittedOffset[] | undefined;
 
-  constructor(groupId: string, topic: string, partition: number) {
+  constructor(groupId: string, topic: string, partition: number, committed?: readonly CommittedOffset[]) {
     super(
       'LEASE_LOST',
       `Member of group "${groupId}" lost ${topic}[${partition}] to another member (rebalance or session timeout); ` +
-        'its records will be processed by the new owner from the last committed offset.',
+        'its records will be processed by the new owner from the last committed offset.' +
+        (committed === undefined
+          ? ''
+          : ` The same commit had already written ${describeOffsets(committed)} (on MRSC, without transactions, ` +
+            'a commit of several partitions writes each on its own); its other partitions were not written.'),
     );
     this.groupId = groupId;
     this.topic = topic;
     this.partition = partition;
+    this.committed = committed;
   }
+}
+
+/** A partition and the offset a write of several partitions left there. */
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+function describeOffsets(offsets: readonly CommittedOffset[]): string {
+  if (offsets.length === 0) return 'no offset';
+  return offsets.map((o) => `${o.topic}[${o.partition}]=${o.offset}`).join(', ');
 }
 
 /**
@@ -595,6 +621,38 @@ export class PartiallyAppendedError extends TributaryError {
 }
 
 /**
+ * Resetting a group's offsets on an MRSC deployment (no transactions: each partition's offset is
+ * written on its own) stopped part-way: the partitions in `reset` have their new offsets, those in
+ * `notReset` kept their old ones (`cause` says why). Repeating the reset writes the same targets
+ * and finishes it; until then the group's offsets are a mix of both.
+ */
+export class PartiallyResetError extends TributaryError {
+  readonly groupId: string;
+  /** Offsets written. */
+  readonly reset: readonly CommittedOffset[];
+  /** Offsets that were to be written and were not. */
+  readonly notReset: readonly CommittedOffset[];
+
+  constructor(
+    groupId: string,
+    reset: readonly CommittedOffset[],
+    notReset: readonly CommittedOffset[],
+    cause: unknown,
+  ) {
+    super(
+      'PARTIALLY_RESET',
+      `Resetting offsets of group "${groupId}" wrote ${describeOffsets(reset)} and not ${describeOffsets(notReset)} ` +
+        `(${cause instanceof Error ? cause.message : String(cause)}). On MRSC, without transactions, each partition ` +
+        'is reset on its own: repeat the reset to finish it.',
+      { retriable: true, cause },
+    );
+    this.groupId = groupId;
+    this.reset = reset;
+    this.notReset = notReset;
+  }
+}
+
+/**
  * A trigger (Lambda event source mapping) setting is not valid: `setting` names it (a dotted path
  * such as `filterCriteria.filters[1].pattern`), `value` renders what was given and `allowed` says
  * what would be accepted. Nothing was stored.
@@ -796,6 +854,65 @@ export class NotHomeRegionError extends TributaryError {
     this.topic = topic;
     this.homeRegion = homeRegion;
     this.region = region;
+  }
+}
+
+/**
+ * An append met a planned failover's fence: the topic's home moved to `region` (leader epoch
+ * `epoch`) and its old home takes no more appends. Nothing was written. Retriable: refresh the
+ * topic's metadata (the switch is written in the new home first) and append there; the producers
+ * do this themselves, and the API answers with this error so that its clients retry.
+ */
+export class TopicMovedError extends TributaryError {
+  readonly topic: string;
+  readonly partition: number;
+  /** The new home region. */
+  readonly region: string;
+  /** The leader epoch the log continues in. */
+  readonly epoch: number;
+
+  constructor(topic: string, partition: number, region: string, epoch: number) {
+    super(
+      'TOPIC_MOVED',
+      `Topic "${topic}" partition ${partition} is moving to region ${region} (leader epoch ${epoch}) by a ` +
+        'failover: its old home takes no more appends. Nothing was written. Refresh the topic and append ' +
+        `in ${region}; retry shortly if the failover is still waiting for ${region} to hold the log.`,
+      { retriable: true },
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.region = region;
+    this.epoch = epoch;
+  }
+}
+
+/** Why a failover was refused. */
+export type FailoverRefusal =
+  /** The topic is already homed in the target region. */
+  | 'already-home'
+  /** The target region holds no replica of the topic (no tables there, or not this incarnation). */
+  | 'no-replica'
+  /** Another failover of the topic ran meanwhile (or left its fences, to another region or epoch). */
+  | 'concurrent-failover';
+
+/**
+ * A failover was refused before it changed anything: the target is the current home, holds no
+ * replica of the topic, or another failover got there first. `reason` says which.
+ */
+export class InvalidFailoverError extends TributaryError {
+  readonly topic: string;
+  /** The region the failover was asked to move the topic to. */
+  readonly region: string;
+  readonly reason: FailoverRefusal;
+
+  constructor(topic: string, region: string, reason: FailoverRefusal, detail: string) {
+    super(
+      'INVALID_FAILOVER',
+      `Cannot fail topic "${topic}" over to ${region}: ${detail}. Nothing was changed.`,
+    );
+    this.topic = topic;
+    this.region = region;
+    this.reason = reason;
   }
 }
 

@@ -69,7 +69,21 @@ export type {
   ReadFrom,
   RegionEndpoint,
   ReplicaGapPolicy,
+  ReplicationConsistency,
 } from './regions/deployment.ts';
+export type {
+  DivergenceOptions,
+  DivergenceReport,
+  DivergentBatch,
+  DivergentBatchRef,
+  DivergentRecord,
+  DivergentStatus,
+  ReappendOptions,
+  ReappendResult,
+} from './regions/divergence.ts';
+export type { FailoverReport, PartitionFailover } from './regions/failover.ts';
+export type { FailoverRequest } from './regions/failover-plan.ts';
+export type { FailoverMode } from './regions/leader-epochs.ts';
 export type { RegionReplication } from './regions/replication-status.ts';
 export type { RetryPolicy } from './retry.ts';
 export type { Deserializer, RawValue, Serializer } from './serde.ts';

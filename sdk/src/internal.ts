@@ -1,6 +1,6 @@
 /**
  * The SDK's internal entry: what Tributary's own processes — the Lambda functions, the local
- * stack, the CLI, the CDK constructs, the benchmarks and scripts (and the gateway to come) — use
+ * stack, the CLI, the CDK constructs, the benchmarks and scripts, and the Kafka gateway — use
  * below the public client: the direct transport and its storage context, the stores, the table and
  * API schemas, the API contract and route table, the error codec, group sessions, the request
  * appender.
@@ -29,12 +29,29 @@ export { writeUnits } from './log/append-strategy.ts';
 export { DEFAULT_COMPRESSION_LEVELS } from './log/compression.ts';
 export { slotFromItem } from './log/log-item.ts';
 export { Partitioner } from './log/partitioner.ts';
+export {
+  type BatchProblem,
+  inspectProducedBatch,
+  isBatchProblem,
+  type ProducedBatch,
+} from './log/produced-batch.ts';
+export {
+  type RawAppendOutcome,
+  RawBatchAppender,
+  type RawBatchAppenderOptions,
+  type SequenceRefusal,
+} from './log/raw-batch-append.ts';
+export { type OffsetAndTimestamp, type RawFetchResult, RawLogReader } from './log/raw-batch-read.ts';
 export { decodeRecordBatch, encodeRecordBatch, type RecordInput } from './log/record-batch.ts';
 export { RequestAppender, type RequestProducer } from './log/request-appender.ts';
 export { isLoopbackEndpoint } from './loopback.ts';
 export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.ts';
 export { prepareMessages } from './producer-input.ts';
-export { REGIONS_ENVIRONMENT_VARIABLE } from './regions/deployment.ts';
+export {
+  CONSISTENCY_ENVIRONMENT_VARIABLE,
+  REGIONS_ENVIRONMENT_VARIABLE,
+  WITNESS_REGION_ENVIRONMENT_VARIABLE,
+} from './regions/deployment.ts';
 export {
   MRSC_REGION_SETS,
   type StrongConsistencyLayout,
@@ -55,9 +72,21 @@ export {
   tableNames,
 } from './schema.ts';
 export { rawSerializer } from './serde.ts';
-export { effectiveConfigs } from './topics/configs.ts';
+export {
+  type ConfigDef,
+  effectiveConfigs,
+  TOPIC_CONFIGS,
+  topicConfigDef,
+  validateTopicConfigs,
+} from './topics/configs.ts';
 export { validateTopicName } from './topics/names.ts';
-export { type TopicMetadata, TopicRegistry } from './topics/registry.ts';
+export { ProducerIdAllocator } from './topics/producer-ids.ts';
+export {
+  MAX_PARTITIONS,
+  type TopicMetadata,
+  TopicRegistry,
+  validatePartitionCount,
+} from './topics/registry.ts';
 export { DirectTransport, type TributaryOptions } from './transport/direct-transport.ts';
 export type { PartitionSourceFactory, RawRecord } from './transport/partition-source.ts';
 export { toWireRecord } from './transport/produce-request.ts';

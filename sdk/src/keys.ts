@@ -3,6 +3,7 @@
  * Domain code never builds a key string or names an attribute inline.
  */
 import { InvalidArgumentError } from './errors.ts';
+import type { PartitionEpochs } from './regions/leader-epochs.ts';
 
 /** Identifies one partition of one incarnation of a topic. */
 export interface PartitionRef {
@@ -10,6 +11,14 @@ export interface PartitionRef {
   /** Short id chosen when the topic was created; a recreated topic gets a new one. */
   readonly incarnation: string;
   readonly partition: number;
+  /**
+   * The partition's leader epochs, once a failover moved its home: each epoch's batches have their
+   * own key space ({@link batchKey}), and the log store reads and writes each offset in the key
+   * space of the epoch holding it. Absent: one key space, epoch 0's (every topic that never failed
+   * over). A ref whose epochs are stale reads on past its last epoch's end to the fence a planned
+   * failover left there (see `log/log-item.ts`).
+   */
+  readonly epochs?: PartitionEpochs | undefined;
 }
 
 /** Sort key of the per-partition metadata item: before every batch (offsets start at 0). */
@@ -73,6 +82,34 @@ export const LogAttr = {
   leaderEpoch: 'le',
   /** When the batch was written (the writer's clock, epoch ms): how old a batch a replica lacks is. */
   appendTime: 'at',
+  /**
+   * Present on a fence (a planned failover's marker at the old home's chain end, not a batch): the
+   * leader epoch that continues the log from its offset.
+   */
+  fenceEpoch: 'fe',
+  /** A fence's new home region: where the log continues. */
+  fenceRegion: 'fr',
+} as const;
+
+/**
+ * Attribute names of the items recording re-appended divergent batches (under
+ * {@link reappendedKey}, sort key `off` = the divergent batch's offset in its old epoch).
+ */
+export const ReappendAttr = {
+  /** Where the batch's records were appended again: the first offset of the new batch. */
+  finalOffset: 'to',
+  /** The region whose table took the re-append. */
+  region: 'rg',
+  /** When (the re-appending client's clock, epoch ms). */
+  at: 'at',
+} as const;
+
+/** Attribute names of a topic's epoch item in the topics table (beside `name`, `kind`, `inc`). */
+export const EpochAttr = {
+  /** Bumped by every failover; the next one writes conditional on it. */
+  version: 'ver',
+  /** The epoch changes, oldest first: a list of maps (`e`, `r`, `o`, `at`, `s`). */
+  changes: 'ep',
 } as const;
 
 /**
@@ -110,6 +147,57 @@ export const TopicAttr = {
 /** The log table partition key of a partition: `<topic>:<incarnation>:<partition>`. */
 export function partitionKey(ref: PartitionRef): string {
   return `${ref.topic}:${ref.incarnation}:${ref.partition}`;
+}
+
+/** Separates a partition key from the leader epoch of a later epoch's key space. */
+const EPOCH_KEY_SEPARATOR = '~e';
+
+/**
+ * The log table partition key of one leader epoch's batches of a partition: the
+ * {@link partitionKey} for epoch 0 (every topic that never failed over), `<partition key>~e<epoch>`
+ * after. `~` occurs in no topic name or incarnation, and the key starts with the topic's key prefix,
+ * so `dynamodb:LeadingKeys` grants on `<topic>:*` cover it.
+ */
+export function batchKey(ref: PartitionRef, epoch: number): string {
+  return epoch === 0 ? partitionKey(ref) : `${partitionKey(ref)}${EPOCH_KEY_SEPARATOR}${epoch}`;
+}
+
+/**
+ * Parses a {@link batchKey}: the partition and the epoch whose batches it holds; undefined for any
+ * other key (a manifest's, producer state's, a re-append record's).
+ */
+export function parseBatchKey(key: string):
+  | {
+      readonly topic: string;
+      readonly incarnation: string;
+      readonly partition: number;
+      readonly epoch: number;
+    }
+  | undefined {
+  const match = /^([a-zA-Z0-9._-]+):([A-Za-z0-9_-]+):(\d+)(?:~e([1-9]\d*))?$/.exec(key);
+  if (!match) return undefined;
+  return {
+    topic: match[1]!,
+    incarnation: match[2]!,
+    partition: Number(match[3]),
+    epoch: match[4] === undefined ? 0 : Number(match[4]),
+  };
+}
+
+/**
+ * The log table partition key of the records of re-appended divergent batches of one epoch:
+ * `<batch key of the epoch>#reappended`, sort key `off` = the divergent batch's offset.
+ */
+export function reappendedKey(ref: PartitionRef, epoch: number): string {
+  return `${batchKey(ref, epoch)}#reappended`;
+}
+
+/**
+ * Topics-table key of a topic incarnation's epoch item: `epochs#<topic>#<incarnation>`. Written
+ * only by failovers; `#` occurs in neither a topic name nor an incarnation.
+ */
+export function epochsKey(topic: string, incarnation: string): string {
+  return `epochs#${topic}#${incarnation}`;
 }
 
 /**
@@ -215,6 +303,19 @@ export const ScheduleAttr = {
   probed: 'p',
   /** When a doorbell last reported records for the partition (the dispatcher's clock, epoch ms). */
   rung: 'r',
+} as const;
+
+/**
+ * Topics-table key of the producer id counter: the next producer id the Kafka gateway's
+ * InitProducerId hands out (`topics/producer-ids.ts`). `#` cannot occur in a topic name, so it
+ * never collides with a topic, a tombstone, a trigger or a schedule.
+ */
+export const PRODUCER_ID_COUNTER_KEY = 'counter#producer-ids';
+
+/** Attribute names of counter items in the topics table (beside `name` and `kind`). */
+export const CounterAttr = {
+  /** The next value the counter hands out. */
+  next: 'nx',
 } as const;
 
 /** Attribute names of trigger items in the topics table (beside `name` and `kind`). */

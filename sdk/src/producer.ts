@@ -3,7 +3,10 @@
  * transport's {@link DirectProducer}. The direct producer prepares messages (`producer-input.ts`),
  * batches them per partition (`lingerMs`, `maxBatchBytes`), and writes one batch per partition at
  * a time through the {@link BatchWriter} (encode, claim check, append), so each producer's records
- * keep their order. Memory held by unsent records is bounded (`bufferMemoryBytes`, a
+ * keep their order. A partition follows its topic's failovers: its appender is the one of the
+ * topic's current home and leader epoch (as the cached metadata says), and a batch that meets a
+ * failover's fence (`TopicMovedError`: nothing written) is appended again once the topic, read from
+ * the new home, shows the new epoch. Memory held by unsent records is bounded (`bufferMemoryBytes`, a
  * {@link ByteBudget}): `send` waits for room (backpressure) instead of growing without limit.
  */
 
@@ -11,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { Outstanding } from './concurrency.ts';
 import type { StorageContext } from './context.ts';
-import { ClientClosedError } from './errors.ts';
+import { ClientClosedError, TopicMovedError } from './errors.ts';
 import { type PartitionRef, partitionKey } from './keys.ts';
 import {
   type AppendResult,
@@ -33,9 +36,12 @@ import {
   producerSettings,
   validateProducerRecord,
 } from './producer-input.ts';
+import { assertTransactionsAvailable } from './regions/transactions.ts';
+import { backoffDelay, sleep } from './retry.ts';
 import type { Serializer } from './serde.ts';
 import type { TopicMetadata } from './topics/registry.ts';
 import type { TopicCache } from './topics/topic-cache.ts';
+import { partitionRef } from './topics/topic-metadata.ts';
 import { ByteBudget } from './transport/byte-budget.ts';
 
 /** Where a message landed. */
@@ -72,9 +78,10 @@ interface Queued {
 }
 
 interface PartitionQueue {
-  readonly ref: PartitionRef;
-  readonly topic: TopicMetadata;
-  readonly appender: PartitionAppender;
+  /** The partition, its topic and appender as of the newest metadata seen (they change at a failover). */
+  ref: PartitionRef;
+  topic: TopicMetadata;
+  appender: PartitionAppender;
   records: Queued[];
   bytes: number;
   firstQueuedAt: number;
@@ -114,7 +121,8 @@ export interface Producer<V> {
    * Appends messages to several topics and partitions atomically: every message appears or none
    * does (one batch per partition, at most 100 partitions and 4 MB, in one DynamoDB transaction),
    * together with `extraItems`. Returns metadata per input record, in order. Direct transport
-   * only: over HTTP it throws `UnsupportedOperationError`.
+   * only: over HTTP, and on an MRSC deployment (`consistency: 'strong'`, no transactions), it
+   * throws `UnsupportedOperationError` and writes nothing.
    */
   sendAtomically(
     records: readonly ProducerRecord<V>[],
@@ -206,7 +214,9 @@ export class DirectProducer<V> implements Producer<V> {
       queue,
       prepared.map((p) => p.record),
     );
-    const result = await queue.appender.append(batch.append, { expectedOffset: record.expectedOffset });
+    const result = await this.#following(() =>
+      queue.appender.append(batch.append, { expectedOffset: record.expectedOffset }),
+    );
     this.#records += prepared.length;
     return this.#metadata(queue, batch.records, result);
   }
@@ -223,6 +233,12 @@ export class DirectProducer<V> implements Producer<V> {
     options: SendAtomicallyOptions = {},
   ): Promise<RecordMetadata[][]> {
     this.#assertOpen();
+    // Before the flush below: a refused call must not even send what earlier send()s buffered.
+    assertTransactionsAvailable(
+      this.#ctx,
+      'producer.sendAtomically()',
+      'Send the records with send() instead (each partition appends its batch on its own).',
+    );
     const prepared = await Promise.all(records.map((r) => this.#prepare(r)));
     await this.flush();
     const groups = new Map<PartitionQueue, { record: number; message: number; prepared: Prepared }[]>();
@@ -244,10 +260,12 @@ export class DirectProducer<V> implements Producer<V> {
         ),
       })),
     );
-    const results = await appendAtomically(
-      this.#ctx,
-      entries.map((e) => ({ appender: e.queue.appender, batch: e.encoded.append })),
-      options.extraItems,
+    const results = await this.#following(() =>
+      appendAtomically(
+        this.#ctx,
+        entries.map((e) => ({ appender: e.queue.appender, batch: e.encoded.append })),
+        options.extraItems,
+      ),
     );
     const out: RecordMetadata[][] = prepared.map((list) => new Array<RecordMetadata>(list.length));
     entries.forEach((entry, i) => {
@@ -292,9 +310,16 @@ export class DirectProducer<V> implements Producer<V> {
   }
 
   #queue(topic: TopicMetadata, partition: number): PartitionQueue {
-    const ref = { topic: topic.name, incarnation: topic.incarnation, partition };
+    const ref = partitionRef(topic, partition);
     const key = partitionKey(ref);
     let queue = this.#queues.get(key);
+    // Newer metadata (a refresh of the cache): the next batch goes where it says, e.g. to the new
+    // home after a failover. Batches in flight finish on the appender they started on.
+    if (queue && queue.topic !== topic && topic.incarnation === queue.topic.incarnation) {
+      queue.topic = topic;
+      queue.ref = ref;
+      queue.appender = this.#writer.appender(topic, partition);
+    }
     if (!queue) {
       queue = {
         ref,
@@ -402,7 +427,7 @@ export class DirectProducer<V> implements Producer<V> {
   async #appendEncoded(queue: PartitionQueue, taken: Queued[], encoded: Promise<StagedBatch>): Promise<void> {
     try {
       const batch = await encoded;
-      const result = await queue.appender.append(batch.append);
+      const result = await this.#following(() => queue.appender.append(batch.append));
       this.#records += taken.length;
       const metas = this.#metadata(queue, batch.records, result);
       taken.forEach((q, i) => {
@@ -410,6 +435,34 @@ export class DirectProducer<V> implements Producer<V> {
       });
     } catch (error) {
       for (const q of taken) q.reject(error);
+    }
+  }
+
+  /**
+   * Runs `append` (which reads the queues' appenders when called) and, when it meets a failover's
+   * fence, reads the topic again from the new home, moves the topic's queues (of that incarnation)
+   * onto the epoch it shows and runs it again: until it lands, fails otherwise, or the retry policy's deadline passes
+   * (the failover is still waiting for the new home to hold the log: the last `TopicMovedError`).
+   */
+  async #following<T>(append: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await append();
+      } catch (error) {
+        if (!(error instanceof TopicMovedError)) throw error;
+        const delay = backoffDelay(attempt, this.#ctx.retry);
+        if (Date.now() + delay - started > this.#ctx.retry.deadlineMs) throw error;
+        await sleep(delay);
+        const topic = await this.#topics.reload(error.topic, { region: error.region });
+        for (const queue of this.#queues.values()) {
+          if (queue.ref.topic === topic.name && queue.topic.incarnation === topic.incarnation) {
+            queue.topic = topic;
+            queue.ref = partitionRef(topic, queue.ref.partition);
+            queue.appender = this.#writer.appender(topic, queue.ref.partition);
+          }
+        }
+      }
     }
   }
 

@@ -91,8 +91,9 @@ describe('grants', () => {
     expect(log?.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['orders:*'] } });
     const [registry] = on(statements, tableArn(tables.topics));
     expect(registry?.actions).toEqual(['dynamodb:GetItem']);
+    // The topic's item and its leader-epoch items (multi-region clients read both), nothing else.
     expect(registry?.condition).toEqual({
-      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['orders'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['orders', 'epochs#orders#*'] },
     });
     expect(on(statements, tableArn(tables.groups))).toEqual([]);
   });

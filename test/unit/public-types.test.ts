@@ -7,6 +7,10 @@ import {
   type Admin,
   type ConsumedMessage,
   type Consumer,
+  type DivergenceReport,
+  type DivergentBatch,
+  type FailoverReport,
+  type FailoverRequest,
   type HttpTributaryOptions,
   jsonDeserializer,
   jsonSerializer,
@@ -14,6 +18,7 @@ import {
   type ProducerMetrics,
   type ProducerRecord,
   type PurgeProgress,
+  type ReappendResult,
   type RecordMetadata,
   type SendAtomicallyOptions,
   type StartingPosition,
@@ -120,7 +125,17 @@ describe('public types', () => {
       | 'deleteTrigger'
       | 'listTriggers'
       | 'describeTrigger'
+      | 'failoverTopic'
+      | 'divergence'
+      | 'readDivergent'
+      | 'reappendDivergent'
     >();
+    expectTypeOf<Admin['failoverTopic']>().parameters.toEqualTypeOf<[string, FailoverRequest]>();
+    expectTypeOf<FailoverRequest['mode']>().toEqualTypeOf<'planned' | 'forced'>();
+    expectTypeOf<Admin['failoverTopic']>().returns.resolves.toEqualTypeOf<FailoverReport>();
+    expectTypeOf<Admin['divergence']>().returns.resolves.toEqualTypeOf<DivergenceReport>();
+    expectTypeOf<DivergenceReport['batches'][number]>().toEqualTypeOf<DivergentBatch>();
+    expectTypeOf<Admin['reappendDivergent']>().returns.resolves.toEqualTypeOf<ReappendResult[]>();
     expectTypeOf<DirectAdmin>().toExtend<Admin>();
     expectTypeOf<HttpAdmin>().toExtend<Admin>();
     type OnProgress = NonNullable<NonNullable<Parameters<Admin['deleteTopic']>[1]>['onProgress']>;
@@ -190,6 +205,14 @@ describe('public types', () => {
     expectTypeOf<sdk.RegionEndpoint>().toHaveProperty('region').toEqualTypeOf<string>();
     expectTypeOf<sdk.NotHomeRegionError['homeRegion']>().toEqualTypeOf<string>();
     expectTypeOf<sdk.UnknownRegionError['regions']>().toEqualTypeOf<readonly string[]>();
+    // MRSC: the consistency option, and what a commit or reset without a transaction reports.
+    expectTypeOf<TributaryOptions['consistency']>().toEqualTypeOf<sdk.ReplicationConsistency | undefined>();
+    expectTypeOf<sdk.ReplicationConsistency>().toEqualTypeOf<'eventual' | 'strong'>();
+    expectTypeOf<TributaryOptions['witnessRegion']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<sdk.LeaseLostError['committed']>().toEqualTypeOf<
+      readonly sdk.CommittedOffset[] | undefined
+    >();
+    expectTypeOf<sdk.PartiallyResetError['reset']>().toEqualTypeOf<readonly sdk.CommittedOffset[]>();
   });
 
   it('exposes code and retriable on every error', () => {

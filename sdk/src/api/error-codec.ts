@@ -46,6 +46,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   PRODUCE_IN_PROGRESS: 409,
   OUT_OF_ORDER_SEQUENCE: 409,
   PARTIALLY_APPENDED: 500,
+  PARTIALLY_RESET: 500,
   INVALID_TRIGGER: 400,
   TRIGGER_NOT_FOUND: 404,
   TRIGGER_ALREADY_EXISTS: 409,
@@ -56,6 +57,9 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   UNKNOWN_REGION: 400,
   // Misdirected Request: the request went to a region that does not take it.
   NOT_HOME_REGION: 421,
+  // Also misdirected: the old home of a topic a failover is moving takes no more appends.
+  TOPIC_MOVED: 421,
+  INVALID_FAILOVER: 409,
   INTERNAL_ERROR: 500,
 };
 
@@ -99,6 +103,7 @@ const CLASS_OF: Readonly<Record<ErrorCode, ErrorClass>> = {
   PRODUCE_IN_PROGRESS: errors.ProduceInProgressError,
   OUT_OF_ORDER_SEQUENCE: errors.OutOfOrderSequenceError,
   PARTIALLY_APPENDED: errors.PartiallyAppendedError,
+  PARTIALLY_RESET: errors.PartiallyResetError,
   INVALID_TRIGGER: errors.InvalidTriggerError,
   TRIGGER_NOT_FOUND: errors.TriggerNotFoundError,
   TRIGGER_ALREADY_EXISTS: errors.TriggerAlreadyExistsError,
@@ -108,6 +113,8 @@ const CLASS_OF: Readonly<Record<ErrorCode, ErrorClass>> = {
   FULL_BATCH_FAILURE: errors.FullBatchFailureError,
   UNKNOWN_REGION: errors.UnknownRegionError,
   NOT_HOME_REGION: errors.NotHomeRegionError,
+  TOPIC_MOVED: errors.TopicMovedError,
+  INVALID_FAILOVER: errors.InvalidFailoverError,
   INTERNAL_ERROR: errors.InternalError,
 };
 

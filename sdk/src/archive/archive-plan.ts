@@ -389,6 +389,44 @@ export function stubExpiry(now: number, ttlSeconds: number): number {
   return Math.floor(now / 1000) + ttlSeconds;
 }
 
+/** A log item below the stubbed bound, as the explicit expiry of stubs (MRSC) reads it. */
+export interface StubView {
+  /** True for an archived batch's stub. */
+  readonly stub: boolean;
+  /** The stub's expiry, epoch seconds (what TTL would go by); undefined when it has none. */
+  readonly expiresAt: number | undefined;
+}
+
+/** Which of the stubs read oldest first are deleted now, and when the next one expires. */
+export interface StubDeletion {
+  /** Indexes (into the items given) of the stubs to delete. */
+  readonly expired: readonly number[];
+  /**
+   * When the oldest stub not deleted expires (epoch ms); undefined when the items end with no such
+   * stub. Set means the deletion stopped there: the later items need no look until then.
+   */
+  readonly nextExpiry: number | undefined;
+}
+
+/**
+ * MRSC global tables have no TTL, so the archiver deletes stubs itself once their expiry passed, as
+ * TTL would have (a stub keeps a writer with a long-stale view of the tail from writing below the
+ * log start; by its expiry no such writer can be left). Items are read oldest first from the bottom
+ * of the log. A stub's expiry is its archiving time plus the TTL, so it grows with the offset: the
+ * first stub not expired yet ends the deletion, and the partition's next look is due then. Items
+ * that are not stubs, or carry no expiry, are left alone, as TTL would leave them.
+ */
+export function planStubDeletion(items: readonly StubView[], now: number): StubDeletion {
+  const expired: number[] = [];
+  for (const [i, item] of items.entries()) {
+    if (!item.stub || item.expiresAt === undefined) continue;
+    const expiresAtMs = item.expiresAt * 1000;
+    if (expiresAtMs > now) return { expired, nextExpiry: expiresAtMs };
+    expired.push(i);
+  }
+  return { expired, nextExpiry: undefined };
+}
+
 /** The large-batch (claim check) objects of archived batches, deleted with their items. */
 export function claimObjectsOf(slots: readonly Slot[]): string[] {
   return slots.flatMap((s) => (s.kind === 'complete' && s.claim ? [s.claim.key] : []));

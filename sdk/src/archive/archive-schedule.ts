@@ -20,6 +20,8 @@
  *   would take (the chain has no gaps: a new batch lands exactly at the end the visit saw).
  * - **other configs or settings**: the entry carries a fingerprint ({@link scheduleBasis}) of what
  *   its due time was computed from; a different one makes the partition due.
+ * - on MRSC, which has no TTL, **the expiry of the oldest stub** left, which the archiver deletes
+ *   itself ({@link VisitFacts.stubsExpireAt}).
  *
  * A partition without an entry (a new topic or partition, or one from before schedules) is due. A
  * visit records its entry last, after every step, so a visit that crashes leaves it due; two
@@ -178,6 +180,11 @@ export interface VisitFacts {
   /** The oldest S3 segment retention kept (or the visit archived), if any. */
   readonly oldestSegment: { readonly bytes: number; readonly runningMaxTimestamp: number } | undefined;
   readonly hotLog: HotLogStop;
+  /**
+   * MRSC only (no TTL: the archiver deletes expired stubs itself): when the oldest stub the visit
+   * left expires (epoch ms). Absent elsewhere, and when no stub is left.
+   */
+  readonly stubsExpireAt?: number;
 }
 
 /**
@@ -192,6 +199,7 @@ export function nextDue(facts: VisitFacts, config: ArchiveConfig, orphanGraceMs:
     oldestSegment ? segmentExpiryFrom(oldestSegment, bounds.logStart, totalBytes, config) : undefined,
     hotLogFrom(facts, totalBytes, config),
     orphanSweepFrom(bounds.claimSweep, bounds.localLogStart.offset, orphanGraceMs),
+    facts.stubsExpireAt,
   );
   return from === undefined ? undefined : Math.max(from, facts.started);
 }

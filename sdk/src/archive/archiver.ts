@@ -14,7 +14,10 @@
  *    claim was voided) are deleted once provably unreferenced: the check records (time T, the
  *    partition's end E); an append lands within `orphanGraceMs` of its upload, so once the local
  *    log start passes E, every object uploaded before T − grace that still exists is an orphan
- *    (the archiver deletes the objects of the batches it archives).
+ *    (the archiver deletes the objects of the batches it archives);
+ * 5. on MRSC global tables, which have no TTL: deleting the stubs whose expiry (`exp`, the TTL
+ *    attribute elsewhere) passed, oldest first, and scheduling the next look for when the oldest
+ *    one left expires.
  *
  * A crash before the bound moves leaves DynamoDB as the source of truth (a rerun rewrites the
  * same bytes); after it, S3 is, and the rerun only finishes the cleanup. Two archivers on one
@@ -38,6 +41,7 @@ import { CorruptRecordError } from '../errors.ts';
 import {
   archiveScheduleKey,
   claimObjectPrefix,
+  LogAttr,
   type PartitionRef,
   type SegmentObjectKeys,
   segmentObjectKeys,
@@ -46,8 +50,10 @@ import { loadClaim } from '../log/claim-check.ts';
 import { type CompleteSlot, type Slot, slotEnd, slotFromItem } from '../log/log-item.ts';
 import { type LogItem, LogStore } from '../log/log-store.ts';
 import { PartitionReader } from '../log/reader.ts';
+import { isStronglyConsistent } from '../regions/routing.ts';
 import type { TopicConfig } from '../topics/configs.ts';
 import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
+import { partitionRef } from '../topics/topic-metadata.ts';
 import { type ArchiveView, TopicStore } from '../topics/topic-store.ts';
 import {
   boundsAfter,
@@ -58,6 +64,7 @@ import {
   nextInChain,
   planOrphanSweep,
   planSegmentStep,
+  planStubDeletion,
   type SegmentStep,
   segmentRetention,
   stubExpiry,
@@ -88,6 +95,8 @@ export interface ArchiverOptions {
    * How long stubs of archived batches stay before DynamoDB's TTL may remove them (seconds). They
    * make a writer with a long-stale view of the tail collide instead of writing below the log
    * start; a day is far beyond any request's lifetime (SigV4 signatures expire after 15 minutes).
+   * On MRSC (`consistency: 'strong'`), which has no TTL, the archiver deletes them itself once
+   * this time has passed.
    * @default 86400
    */
   readonly stubTtlSeconds?: number;
@@ -120,6 +129,8 @@ export interface PartitionArchiveReport {
   readonly bytesExpired: number;
   /** Orphaned large-batch objects deleted. */
   readonly orphansDeleted: number;
+  /** Expired stubs deleted by the archiver itself (MRSC only: elsewhere DynamoDB's TTL does it). */
+  readonly stubsDeleted: number;
   /** Bounds after the run. */
   readonly logStartOffset: number;
   readonly localLogStartOffset: number;
@@ -139,6 +150,8 @@ export interface ArchiveReport {
   readonly bytesExpired: number;
   /** Orphaned large-batch objects deleted. */
   readonly orphansDeleted: number;
+  /** Expired stubs deleted by the archiver itself (MRSC only: elsewhere DynamoDB's TTL does it). */
+  readonly stubsDeleted: number;
   /**
    * Deleted topics whose purge this run finished (a delete whose caller stopped before its purge
    * ended, e.g. an API call that answered within its time limit). Only runs over every topic purge.
@@ -233,7 +246,7 @@ export class Archiver {
     const work = topics.flatMap((topic: TopicMetadata): PartitionWork[] => {
       const basis = scheduleBasis(topic.config, this.#orphanGraceMs);
       return Array.from({ length: topic.partitions }, (_, partition) => {
-        const ref = { topic: topic.name, incarnation: topic.incarnation, partition };
+        const ref = partitionRef(topic, partition);
         const decision = visitDecision(schedules.get(archiveScheduleKey(ref)), {
           mode,
           basis,
@@ -259,6 +272,7 @@ export class Archiver {
       segmentsDeleted: sum((p) => p.segmentsDeleted),
       bytesExpired: sum((p) => p.bytesExpired),
       orphansDeleted: sum((p) => p.orphansDeleted),
+      stubsDeleted: sum((p) => p.stubsDeleted),
       purgesFinished,
       s3Requests: {
         puts: this.#store.stats.puts - before.puts,
@@ -295,6 +309,7 @@ export class Archiver {
       maxSegments: this.#maxSegments,
       stubTtlSeconds: this.#stubTtlSeconds,
       orphanGraceMs: this.#orphanGraceMs,
+      deleteExpiredStubs: isStronglyConsistent(this.#ctx),
     }).run();
     await this.#topics.recordArchiveVisit(ref, {
       seen: visit.facts.started,
@@ -321,6 +336,8 @@ interface PartitionSettings {
   readonly maxSegments: number;
   readonly stubTtlSeconds: number;
   readonly orphanGraceMs: number;
+  /** Step 5: true on MRSC, whose tables have no TTL to delete expired stubs. */
+  readonly deleteExpiredStubs: boolean;
 }
 
 /** A step that moves data: archive or expire one closed segment. */
@@ -354,6 +371,7 @@ class PartitionArchiver {
     segmentsDeleted: 0,
     bytesExpired: 0,
     orphansDeleted: 0,
+    stubsDeleted: 0,
   };
 
   constructor(
@@ -395,6 +413,9 @@ class PartitionArchiver {
       bounds = next.bounds;
     }
     const claimSweep = await this.#sweepOrphans(bounds, started, tail ? slotEnd(tail) : 0);
+    const stubsExpireAt = this.#settings.deleteExpiredStubs
+      ? await this.#deleteExpiredStubs(bounds.stubbedThrough)
+      : undefined;
     if (!this.#oldestSegment && bounds.logStart.offset < bounds.localLogStart.offset) {
       // S3 holds segments this visit neither kept nor wrote (another archiver wrote them while it
       // ran): retention's next look is the oldest one's.
@@ -409,7 +430,14 @@ class PartitionArchiver {
         logStartOffset: bounds.logStart.offset,
         localLogStartOffset: bounds.localLogStart.offset,
       },
-      facts: { started, bounds: { ...bounds, claimSweep }, tail, oldestSegment: this.#oldestSegment, hotLog },
+      facts: {
+        started,
+        bounds: { ...bounds, claimSweep },
+        tail,
+        oldestSegment: this.#oldestSegment,
+        hotLog,
+        ...(stubsExpireAt === undefined ? {} : { stubsExpireAt }),
+      },
     };
   }
 
@@ -609,6 +637,44 @@ class PartitionArchiver {
       this.#log.stubBatch(this.#ref, slot.offset, expiresAt),
     );
     await this.#metadata.markStubbedThrough(to);
+  }
+
+  /**
+   * Step 5 (MRSC): deletes the expired stubs below `stubbedThrough` (every item there is a stub),
+   * oldest first, reading one page past the last expired one at most. Returns when the oldest stub
+   * left expires (epoch ms), if one is left.
+   */
+  async #deleteExpiredStubs(stubbedThrough: number): Promise<number | undefined> {
+    let startKey: LogItem | undefined;
+    do {
+      const page = await this.#log.queryBatches(this.#ref, {
+        from: 0,
+        to: stubbedThrough,
+        limit: PLAN_PAGE_ITEMS,
+        consistent: true,
+        startKey,
+      });
+      const plan = planStubDeletion(
+        page.items.map((item) => ({
+          stub: item[LogAttr.archived]?.N === '1',
+          expiresAt:
+            item[LogAttr.expiresAt]?.N === undefined ? undefined : Number(item[LogAttr.expiresAt]!.N),
+        })),
+        this.#ctx.now(),
+      );
+      const keys = plan.expired.map((i) => {
+        const item = page.items[i]!;
+        return {
+          [LogAttr.partitionKey]: item[LogAttr.partitionKey]!,
+          [LogAttr.offset]: item[LogAttr.offset]!,
+        };
+      });
+      if (keys.length > 0) await this.#log.deleteItems(this.#ref, keys);
+      this.#report.stubsDeleted += keys.length;
+      if (plan.nextExpiry !== undefined) return plan.nextExpiry;
+      startKey = page.lastKey;
+    } while (startKey);
+    return undefined;
   }
 
   async #readRange(from: number, to: number): Promise<Slot[]> {

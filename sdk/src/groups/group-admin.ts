@@ -17,6 +17,7 @@ import { PartitionReader } from '../log/reader.ts';
 import { decodeRecordBatch } from '../log/record-batch.ts';
 import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
 import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
+import { partitionRef } from '../topics/topic-metadata.ts';
 import { leaseKey } from './assignment.ts';
 import {
   type GroupSnapshot,
@@ -119,11 +120,7 @@ export class GroupAdmin {
     );
     const partitions = await mapLimited(targets, 16, async ({ topic, partition }) => {
       const lease = leases.get(leaseKey(topic.name, partition));
-      const reader = new PartitionReader(this.#ctx, {
-        topic: topic.name,
-        incarnation: topic.incarnation,
-        partition,
-      });
+      const reader = new PartitionReader(this.#ctx, partitionRef(topic, partition));
       const [logStartOffset, highWatermark] = await Promise.all([
         reader.logStartOffset(),
         reader.highWatermark(false),
@@ -180,11 +177,7 @@ export class GroupAdmin {
       }
     }
     const resolved = await mapLimited(partitions, 8, async (partition) => {
-      const reader = new PartitionReader(this.#ctx, {
-        topic: topic.name,
-        incarnation: topic.incarnation,
-        partition,
-      });
+      const reader = new PartitionReader(this.#ctx, partitionRef(topic, partition));
       const [start, end] = await Promise.all([reader.logStartOffset(), reader.highWatermark()]);
       let offset: number;
       if (to === 'earliest') offset = start;
@@ -259,11 +252,7 @@ export class GroupAdmin {
   ): Promise<Map<number, { highWatermark: number; lag: number; lagMs: number }>> {
     const partitions = Array.from({ length: topic.partitions }, (_, partition) => partition);
     const measured = await mapLimited(partitions, 16, async (partition) => {
-      const reader = new PartitionReader(this.#ctx, {
-        topic: topic.name,
-        incarnation: topic.incarnation,
-        partition,
-      });
+      const reader = new PartitionReader(this.#ctx, partitionRef(topic, partition));
       const [logStartOffset, highWatermark] = await Promise.all([
         reader.logStartOffset(),
         reader.highWatermark(false),

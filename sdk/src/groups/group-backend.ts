@@ -10,6 +10,7 @@ import { UnsupportedOperationError } from '../errors.ts';
 import { DirectProducer, type RecordMetadata } from '../producer.ts';
 import type { ProducerRecord } from '../producer-input.ts';
 import { groupContext, homeContext } from '../regions/routing.ts';
+import { assertTransactionsAvailable } from '../regions/transactions.ts';
 import { type RawValue, rawSerializer } from '../serde.ts';
 import type { TopicPartition } from '../topic-partition.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
@@ -112,7 +113,7 @@ export class DirectGroupBackend implements GroupBackend {
       this.#ctx,
       { topic: p.topic, incarnation: lease.incarnation, partition: p.partition },
       offset,
-      async () => homeContext(this.#ctx, await this.#topics.get(p.topic)),
+      () => this.#topics.get(p.topic),
     );
   }
 
@@ -125,6 +126,11 @@ export class DirectGroupBackend implements GroupBackend {
     send: readonly ProducerRecord<RawValue>[],
     items: readonly TransactWriteItem[],
   ): Promise<RecordMetadata[][]> {
+    assertTransactionsAvailable(
+      this.#ctx,
+      `consumer.transaction() of group ${this.#store.group}`,
+      'Produce, then commit (at-least-once), and make the processing idempotent.',
+    );
     const groups = groupContext(this.#ctx);
     // The offset commits are items of the groups table in the group's region, and a transaction
     // never spans regions: every topic written must be homed there.

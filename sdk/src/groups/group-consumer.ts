@@ -306,6 +306,8 @@ export class GroupConsumer<V> {
    * Exactly-once consume-transform-produce: commits `offsets` and appends `send` (and writes
    * your `items`) in one DynamoDB transaction, fenced by this member's leases. Either all of it
    * happens or none; a member that lost a lease gets {@link LeaseLostError} and writes nothing.
+   * Direct transport only, and not on an MRSC deployment (`consistency: 'strong'`: no transactions):
+   * there it throws `UnsupportedOperationError` and writes nothing.
    */
   async transaction(request: TransactionRequest): Promise<RecordMetadata[][]> {
     this.#assertUsable();

@@ -16,7 +16,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StorageContext } from '../context.ts';
 import { InvalidArgumentError, LeaseLostError } from '../errors.ts';
-import { homeContext } from '../regions/routing.ts';
 import type { TopicPartition } from '../topic-partition.ts';
 import { validateTopicName } from '../topics/names.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
@@ -190,7 +189,7 @@ export class GroupSessions {
           this.#ctx,
           { topic: o.topic, incarnation: lease.incarnation, partition: o.partition },
           o.offset,
-          async () => homeContext(this.#ctx, await this.#topics.get(o.topic)),
+          () => this.#topics.get(o.topic),
         );
       }),
     );

@@ -10,6 +10,7 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   ScanCommand,
@@ -19,13 +20,16 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll } from '../batch-write.ts';
+import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
 import {
+  type CommittedOffset,
   InvalidArgumentError,
   InvalidGroupIdError,
   InvalidSessionError,
   LeaseLostError,
   MemberIdInUseError,
+  PartiallyResetError,
   ServiceUnavailableError,
 } from '../errors.ts';
 import {
@@ -39,7 +43,7 @@ import {
   parseLeaseItemKey,
   parseMemberKey,
 } from '../keys.ts';
-import { groupContext } from '../regions/routing.ts';
+import { groupContext, isStronglyConsistent } from '../regions/routing.ts';
 import { withRetry } from '../retry.ts';
 
 type Item = Record<string, AttributeValue>;
@@ -102,6 +106,15 @@ export interface MemberInfo {
   readonly joinId?: string | undefined;
 }
 
+/** One partition's new committed offset, as an offset reset writes it. */
+export interface OffsetReset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** The topic incarnation the offset belongs to. */
+  readonly incarnation: string;
+}
+
 /** An offset to commit with the fence it is conditional on. */
 export interface FencedCommitEntry {
   readonly fence: LeaseFence;
@@ -150,6 +163,9 @@ export interface DispatchState {
 
 /** Most offsets one all-or-nothing commit writes (DynamoDB's transaction limit). */
 export const MAX_OFFSETS_PER_COMMIT = 100;
+
+/** Lease items read or written at once by the non-transactional (MRSC) commits and resets. */
+const SEPARATE_WRITES_IN_FLIGHT = 16;
 
 const LEGAL_GROUP_ID = /^[a-zA-Z0-9._-]{1,249}$/;
 
@@ -581,6 +597,10 @@ export class LeaseStore {
    * Commits several offsets all or nothing, in one transaction: either every fence holds and every
    * offset is written, or nothing is ({@link LeaseLostError} names the first partition whose fence
    * failed). An offset below the stored one is left out, as {@link commit} does.
+   *
+   * On MRSC (no transactions) see {@link #commitEach}: a lease found lost when the fences are
+   * checked writes nothing; one lost in the moment between that check and the writes leaves the
+   * others written, and the `LeaseLostError` lists them (`committed`).
    */
   async commitAll(entries: readonly FencedCommitEntry[]): Promise<void> {
     if (entries.length > MAX_OFFSETS_PER_COMMIT) {
@@ -592,6 +612,7 @@ export class LeaseStore {
     if (keys.size !== entries.length) {
       throw new InvalidArgumentError('A commit names one partition more than once');
     }
+    if (isStronglyConsistent(this.#ctx) && entries.length > 1) return this.#commitEach(entries);
     let pending = [...entries];
     while (pending.length > 1) {
       const token = randomUUID();
@@ -632,6 +653,63 @@ export class LeaseStore {
     }
     const [last] = pending;
     if (last) await this.commit(last.fence, last.offset, last.metadata);
+  }
+
+  /**
+   * {@link commitAll} without a transaction (MRSC): every fence is checked first with strongly
+   * consistent reads (on MRSC they see every region's latest write), so a lease already lost is
+   * refused before anything is written; then each offset is written with the same conditional
+   * update as one commit (fence and forward-only). Only a takeover landing between the check and
+   * the writes — a lease expiring within those milliseconds — can refuse a write then; the offsets
+   * written are reported, each of them a correct commit of this member's progress on its own.
+   */
+  async #commitEach(entries: readonly FencedCommitEntry[]): Promise<void> {
+    const current = await mapLimited(entries, SEPARATE_WRITES_IN_FLIGHT, (e) =>
+      this.#readLease(e.fence.topic, e.fence.partition),
+    );
+    entries.forEach(({ fence }, i) => {
+      const lease = current[i];
+      if (lease?.owner !== fence.memberId || lease.epoch !== fence.epoch) {
+        throw new LeaseLostError(this.group, fence.topic, fence.partition);
+      }
+    });
+    const outcomes = await mapLimited(entries, SEPARATE_WRITES_IN_FLIGHT, async (e) => {
+      try {
+        await this.commit(e.fence, e.offset, e.metadata);
+        return { written: true as const };
+      } catch (error) {
+        return { written: false as const, error };
+      }
+    });
+    const committed: CommittedOffset[] = entries.flatMap((e, i) =>
+      outcomes[i]!.written ? [{ topic: e.fence.topic, partition: e.fence.partition, offset: e.offset }] : [],
+    );
+    const lost = entries.findIndex((_, i) => {
+      const outcome = outcomes[i]!;
+      return !outcome.written && outcome.error instanceof LeaseLostError;
+    });
+    if (lost >= 0) {
+      const { fence } = entries[lost]!;
+      throw new LeaseLostError(this.group, fence.topic, fence.partition, committed);
+    }
+    // Any other failure (throttling past the deadline, no quorum): the commit is idempotent, so the
+    // caller repeats it whole.
+    const failed = outcomes.find((o) => !o.written);
+    if (failed && !failed.written) throw failed.error;
+  }
+
+  /** One lease item, read strongly consistently; undefined when there is none. */
+  async #readLease(topic: string, partition: number): Promise<LeaseRecord | undefined> {
+    const out = await this.#retry('Reading a lease', () =>
+      this.#ctx.ddb.send(
+        new GetItemCommand({
+          TableName: this.#ctx.tables.groups,
+          Key: this.#key(leaseItemKey(topic, partition)),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item ? leaseFromItem(topic, partition, out.Item) : undefined;
   }
 
   /**
@@ -998,38 +1076,18 @@ export class LeaseStore {
    * Administrative: sets committed offsets regardless of direction (reset), keeping owners and
    * creating missing lease items. Up to 100 partitions are written in one transaction, so a
    * reset of a topic applies to all its partitions or none (larger topics: per 100).
+   *
+   * On MRSC (no transactions) each partition is written on its own, and a reset that fails part-way
+   * (throttling past the deadline, no quorum) throws {@link PartiallyResetError} saying which
+   * partitions have their new offsets; repeating the reset finishes it. The writes are unconditional
+   * in both paths, so nothing but such a failure can stop one.
    */
-  async setOffsets(
-    entries: readonly { topic: string; partition: number; offset: number; incarnation: string }[],
-  ): Promise<void> {
+  async setOffsets(entries: readonly OffsetReset[]): Promise<void> {
+    if (isStronglyConsistent(this.#ctx)) return this.#setEach(entries);
     for (let i = 0; i < entries.length; i += 100) {
-      const items: TransactWriteItem[] = entries.slice(i, i + 100).map((e) => ({
-        Update: {
-          TableName: this.#ctx.tables.groups,
-          Key: this.#key(leaseItemKey(e.topic, e.partition)),
-          // A trigger's group (dispatch leases) replays from the new offsets: the partition is
-          // due at once, and a retry state of the old position is dropped; a dispatcher holding
-          // the lease notices the moved offset at its next commit or release. Other groups never
-          // read these two attributes.
-          UpdateExpression:
-            'SET #co = :co, #inc = :inc, #cat = :now, #ep = if_not_exists(#ep, :zero), #due = :now REMOVE #md, #ps',
-          ExpressionAttributeNames: {
-            '#co': GroupAttr.offset,
-            '#inc': GroupAttr.incarnation,
-            '#cat': GroupAttr.committedAt,
-            '#ep': GroupAttr.epoch,
-            '#md': GroupAttr.metadata,
-            '#due': GroupAttr.due,
-            '#ps': GroupAttr.policyState,
-          },
-          ExpressionAttributeValues: {
-            ':co': { N: String(e.offset) },
-            ':inc': { S: e.incarnation },
-            ':now': { N: String(this.#ctx.now()) },
-            ':zero': { N: '0' },
-          },
-        },
-      }));
+      const items: TransactWriteItem[] = entries
+        .slice(i, i + 100)
+        .map((e) => ({ Update: this.#resetUpdate(e) }));
       const token = randomUUID();
       await this.#retry('Resetting offsets', () =>
         this.#ctx.ddb.send(
@@ -1037,6 +1095,61 @@ export class LeaseStore {
         ),
       );
     }
+  }
+
+  /** {@link setOffsets} without a transaction (MRSC): each partition's update on its own. */
+  async #setEach(entries: readonly OffsetReset[]): Promise<void> {
+    const outcomes = await mapLimited(entries, SEPARATE_WRITES_IN_FLIGHT, async (e) => {
+      try {
+        await this.#retry('Resetting offsets', () =>
+          this.#ctx.ddb.send(new UpdateItemCommand(this.#resetUpdate(e))),
+        );
+        return undefined;
+      } catch (error) {
+        return { error };
+      }
+    });
+    const failure = outcomes.find((o) => o !== undefined);
+    if (!failure) return;
+    const offsetOf = (e: OffsetReset): CommittedOffset => ({
+      topic: e.topic,
+      partition: e.partition,
+      offset: e.offset,
+    });
+    throw new PartiallyResetError(
+      this.group,
+      entries.filter((_, i) => outcomes[i] === undefined).map(offsetOf),
+      entries.filter((_, i) => outcomes[i] !== undefined).map(offsetOf),
+      failure.error,
+    );
+  }
+
+  #resetUpdate(e: OffsetReset) {
+    return {
+      TableName: this.#ctx.tables.groups,
+      Key: this.#key(leaseItemKey(e.topic, e.partition)),
+      // A trigger's group (dispatch leases) replays from the new offsets: the partition is
+      // due at once, and a retry state of the old position is dropped; a dispatcher holding
+      // the lease notices the moved offset at its next commit or release. Other groups never
+      // read these two attributes.
+      UpdateExpression:
+        'SET #co = :co, #inc = :inc, #cat = :now, #ep = if_not_exists(#ep, :zero), #due = :now REMOVE #md, #ps',
+      ExpressionAttributeNames: {
+        '#co': GroupAttr.offset,
+        '#inc': GroupAttr.incarnation,
+        '#cat': GroupAttr.committedAt,
+        '#ep': GroupAttr.epoch,
+        '#md': GroupAttr.metadata,
+        '#due': GroupAttr.due,
+        '#ps': GroupAttr.policyState,
+      },
+      ExpressionAttributeValues: {
+        ':co': { N: String(e.offset) },
+        ':inc': { S: e.incarnation },
+        ':now': { N: String(this.#ctx.now()) },
+        ':zero': { N: '0' },
+      },
+    };
   }
 
   /** Deletes every item of the group. */

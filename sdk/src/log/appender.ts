@@ -14,9 +14,17 @@
  * - Under contention large batches switch to the two-phase path (see `append-strategy.ts`): a small
  *   pending placeholder claims the slot, then the body is written onto it. A claim abandoned past
  *   its deadline is voided by readers, and the late writer re-appends at the tail.
+ * - A planned failover writes a fence at the chain's end: an appender that meets it (as the tail, or
+ *   as the occupant of the slot it tried) stops with the retriable `TopicMovedError`, having written
+ *   nothing; the caller refreshes the topic and appends in the new home's epoch.
  */
 import type { StorageContext } from '../context.ts';
-import { ConcurrentAppendError, InvalidArgumentError, RecordTooLargeError } from '../errors.ts';
+import {
+  ConcurrentAppendError,
+  InvalidArgumentError,
+  RecordTooLargeError,
+  TopicMovedError,
+} from '../errors.ts';
 import { type PartitionRef, partitionKey, partitionLabel } from '../keys.ts';
 import { sleep } from '../retry.ts';
 import { MAX_MESSAGE_BYTES_LIMIT } from '../topics/configs.ts';
@@ -30,7 +38,16 @@ import {
   writeUnits,
 } from './append-strategy.ts';
 import type { Claim } from './claim-check.ts';
-import { type ChainTail, EMPTY_TAIL, isOwnSlot, planSlot, type SlotBase, tailAfter } from './log-item.ts';
+import {
+  type ChainTail,
+  EMPTY_TAIL,
+  type FenceSlot,
+  isOwnSlot,
+  planSlot,
+  type Slot,
+  type SlotBase,
+  tailAfter,
+} from './log-item.ts';
 import { LogStore, type SlotWriteOutcome } from './log-store.ts';
 
 /**
@@ -195,11 +212,29 @@ export class PartitionAppender {
     return cached && this.#ctx.now() - cached.at <= TAIL_CACHE_MAX_AGE_MS ? cached : undefined;
   }
 
-  /** Re-reads the tail with a strongly consistent query. */
+  /**
+   * Re-reads the tail with a strongly consistent query. Throws `TopicMovedError` when it is a
+   * failover's fence (this appender's epochs are stale: the log goes on in a newer epoch).
+   */
   async refreshTail(): Promise<ChainTail> {
     this.stats.tailReads++;
     const slot = await this.#store.tail(this.ref, true);
+    if (slot?.kind === 'fence') throw this.moved(slot);
     return this.#learnTail(slot ? tailAfter(slot) : EMPTY_TAIL);
+  }
+
+  /**
+   * The error for a fence met at the chain's end; the cached tail is dropped, so the next append
+   * through this appender reads the tail again rather than trying the fenced slot.
+   */
+  moved(fence: FenceSlot): TopicMovedError {
+    this.#tail = undefined;
+    return new TopicMovedError(this.ref.topic, this.ref.partition, fence.nextRegion, fence.nextEpoch);
+  }
+
+  /** Throws `TopicMovedError` when a write's occupant is a fence. */
+  #checkFence(occupant: Slot): asserts occupant is Exclude<Slot, FenceSlot> {
+    if (occupant.kind === 'fence') throw this.moved(occupant);
   }
 
   /** Records a tail learned elsewhere (a successful write, an occupant, a transaction). */
@@ -250,6 +285,7 @@ export class PartitionAppender {
         return this.#succeeded(batch, slot, path, collisions, false);
       }
       const { occupant } = outcome;
+      this.#checkFence(occupant);
       if (isOwnSlot(occupant, batch.producerId, batch.sequence)) {
         // An earlier attempt whose response was lost did land here (and may be archived since).
         if (occupant.kind !== 'pending' && !occupant.voided) {
@@ -292,6 +328,7 @@ export class PartitionAppender {
     const outcome = await this.#putComplete(batch, slot, signal);
     if (outcome.kind === 'written') return this.#succeeded(batch, slot, 'one-phase', 0, false);
     const { occupant } = outcome;
+    this.#checkFence(occupant);
     if (
       isOwnSlot(occupant, batch.producerId, batch.sequence) &&
       occupant.kind !== 'pending' &&
@@ -365,8 +402,9 @@ export class PartitionAppender {
       return true;
     }
     const { occupant } = outcome;
-    // Our earlier body write landed and only its response was lost (it may be archived since).
-    return occupant.kind !== 'pending' && !occupant.voided;
+    // Our earlier body write landed and only its response was lost (it may be archived since). (A
+    // fence is only ever written into a free slot, never onto a claim.)
+    return occupant.kind !== 'pending' && occupant.kind !== 'fence' && !occupant.voided;
   }
 }
 

@@ -6,7 +6,8 @@
  * A lost response is retried with the same client request token and the same slots, which
  * DynamoDB makes idempotent; a cancelled transaction whose occupants carry our own producer id and
  * sequence had in fact landed. A collision on any partition moves that partition's slot to the
- * occupant's end and retries the whole transaction with a new token.
+ * occupant's end and retries the whole transaction with a new token. A failover's fence in any
+ * slot ends the attempt with the retriable `TopicMovedError` (nothing was written).
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { StorageContext } from '../context.ts';
@@ -89,6 +90,10 @@ async function attempt(
       const reason = reasons[i];
       return reason?.Code === 'ConditionalCheckFailed' && reason.Item ? slotFromItem(reason.Item) : undefined;
     });
+    // A failover's fence took a slot: the topic is moving, nothing was written.
+    for (const [i, occupant] of occupants.entries()) {
+      if (occupant?.kind === 'fence') throw entries[i]!.appender.moved(occupant);
+    }
     const landed = occupants.findIndex(
       (o, i) => o && isOwnSlot(o, entries[i]!.batch.producerId, entries[i]!.batch.sequence),
     );

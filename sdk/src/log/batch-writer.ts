@@ -13,9 +13,11 @@
  */
 import type { StorageContext } from '../context.ts';
 import { RecordTooLargeError } from '../errors.ts';
-import { type PartitionRef, partitionKey } from '../keys.ts';
+import { batchKey, type PartitionRef } from '../keys.ts';
+import { currentEpoch } from '../regions/leader-epochs.ts';
 import { appendContext } from '../regions/routing.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
+import { partitionRef } from '../topics/topic-metadata.ts';
 import {
   type AppenderOptions,
   type AppenderStats,
@@ -74,13 +76,13 @@ export class BatchWriter {
   }
 
   /**
-   * The appender of a partition (one per partition and region, so its cached tail is shared),
-   * working on the topic's home region.
+   * The appender of a partition (one per partition, region and leader epoch, so its cached tail is
+   * shared), working on the topic's home region and current epoch.
    */
   appender(topic: TopicMetadata, partition: number): PartitionAppender {
     const ctx = this.storage(topic);
-    const ref = { topic: topic.name, incarnation: topic.incarnation, partition };
-    const key = `${ctx.region ?? ''}/${partitionKey(ref)}`;
+    const ref = partitionRef(topic, partition);
+    const key = `${ctx.region ?? ''}/${batchKey(ref, currentEpoch(ref.epochs))}`;
     let appender = this.#appenders.get(key);
     if (!appender) {
       appender = new PartitionAppender(ctx, ref, this.#options);
@@ -116,7 +118,7 @@ export class BatchWriter {
       timestampType: appendTime ? 'log-append' : 'create',
     });
     return {
-      ref: { topic: topic.name, incarnation: topic.incarnation, partition },
+      ref: partitionRef(topic, partition),
       records,
       body,
       producer,

@@ -20,6 +20,7 @@ import {
   ProduceInProgressError,
   RecordTooLargeError,
   TimeoutError,
+  TopicMovedError,
 } from '../errors.ts';
 import { partitionLabel } from '../keys.ts';
 import type { TopicMetadata } from '../topics/registry.ts';
@@ -274,12 +275,16 @@ export class IdempotentAppender {
   }
 }
 
-/** Failures of an append that certainly wrote nothing to the log. */
+/**
+ * Failures of an append that certainly wrote nothing to the log (a failover's fence is met only in
+ * place of a write: the batch is appended in the new home by the retry).
+ */
 function wroteNothing(error: unknown): boolean {
   return (
     error instanceof InvalidArgumentError ||
     error instanceof RecordTooLargeError ||
-    error instanceof ConcurrentAppendError
+    error instanceof ConcurrentAppendError ||
+    error instanceof TopicMovedError
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Mapping between log items in DynamoDB and the engine's view of them. A slot holds a complete
- * batch (written in one phase, or a two-phase body, or a void), a pending claim, or the stub of a
- * batch the archiver moved to S3.
+ * batch (written in one phase, or a two-phase body, or a void), a pending claim, the stub of a
+ * batch the archiver moved to S3, or a planned failover's fence.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { LogInvariantError } from '../errors.ts';
@@ -38,8 +38,8 @@ export interface SlotBase {
   readonly producerId: string;
   readonly sequence: number;
   /**
-   * The leader epoch the batch was (or is to be) written in; absent on batches written without
-   * regions, which count as epoch 0.
+   * The leader epoch the batch was written in, as its `le` stamp says (the epoch whose key space
+   * took it); absent on batches written without regions, which count as epoch 0.
    */
   readonly leaderEpoch?: number;
   /** Where and when the batch was written, when the writer knew the deployment's regions. */
@@ -81,7 +81,20 @@ export interface ArchivedSlot extends SlotBase {
   readonly voided: boolean;
 }
 
-export type Slot = CompleteSlot | PendingSlot | ArchivedSlot;
+/**
+ * A planned failover's fence: the item it writes at the old home's chain end, in the old epoch's
+ * key space, before it waits for the new home to hold the log. It covers no offsets (`count` 0)
+ * and is not a batch: an appender colliding with it stops (`TopicMovedError`: the log continues in
+ * `nextEpoch`, in `nextRegion`), and a reader whose topic metadata predates the failover stops at
+ * it and refreshes. Readers that know the next epoch never look at it: the old epoch ends there.
+ */
+export interface FenceSlot extends SlotBase {
+  readonly kind: 'fence';
+  readonly nextEpoch: number;
+  readonly nextRegion: string;
+}
+
+export type Slot = CompleteSlot | PendingSlot | ArchivedSlot | FenceSlot;
 
 /** What a writer knows about the end of a partition's chain. */
 export interface ChainTail {
@@ -91,8 +104,6 @@ export interface ChainTail {
   readonly runningMaxTimestamp: number;
   /** Running bytes through the last batch (0 for an empty log). */
   readonly runningBytes: number;
-  /** Leader epoch of the last batch, when it carries one: the next batch is written in it. */
-  readonly leaderEpoch?: number;
 }
 
 /** The chain's tail right after `slot`. */
@@ -101,7 +112,6 @@ export function tailAfter(slot: SlotBase): ChainTail {
     end: slot.offset + slot.count,
     runningMaxTimestamp: slot.runningMaxTimestamp,
     runningBytes: slot.runningBytes,
-    ...(slot.leaderEpoch === undefined ? {} : { leaderEpoch: slot.leaderEpoch }),
   };
 }
 
@@ -127,7 +137,6 @@ export function planSlot(
     runningBytes: tail.runningBytes + bytes,
     producerId: batch.producerId,
     sequence: batch.sequence,
-    ...(tail.leaderEpoch === undefined ? {} : { leaderEpoch: tail.leaderEpoch }),
   };
 }
 
@@ -154,6 +163,15 @@ export function slotFromItem(item: Item): Slot {
     sequence: Number(item[LogAttr.sequence]?.N ?? '-1'),
     ...stampOf(item),
   };
+  const fenceEpoch = item[LogAttr.fenceEpoch]?.N;
+  if (fenceEpoch !== undefined) {
+    return {
+      ...base,
+      kind: 'fence',
+      nextEpoch: Number(fenceEpoch),
+      nextRegion: item[LogAttr.fenceRegion]?.S ?? '',
+    };
+  }
   if (item[LogAttr.archived]?.N === '1') {
     return { ...base, kind: 'archived', voided: item[LogAttr.voided]?.N === '1' };
   }
@@ -181,15 +199,39 @@ function stampOf(item: Item): Pick<SlotBase, 'leaderEpoch' | 'written'> {
 }
 
 /**
- * The stamp attributes of a batch written into `region`'s table at `at`: the writing region, the
- * leader epoch (the slot's, else 0) and the time. Written only by clients that know the
- * deployment's regions; single-region items stay exactly as before.
+ * The stamp attributes of a batch written into `region`'s table at `at` in leader epoch `epoch`
+ * (the epoch whose key space takes it): the writing region, the epoch and the time. Written only by
+ * clients that know the deployment's regions; single-region items stay exactly as before.
  */
-export function stampAttributes(slot: SlotBase, region: string, at: number): Item {
+export function stampAttributes(region: string, epoch: number, at: number): Item {
   return {
     [LogAttr.writerRegion]: { S: region },
-    [LogAttr.leaderEpoch]: { N: String(slot.leaderEpoch ?? 0) },
+    [LogAttr.leaderEpoch]: { N: String(epoch) },
     [LogAttr.appendTime]: { N: String(at) },
+  };
+}
+
+/**
+ * The attributes of a fence at the end of a chain whose tail is `tail`: the slot fields of an empty
+ * slot at `tail.end` (so every reader parses it) and the epoch and region the log continues in.
+ */
+export function fenceAttributes(
+  partitionKey: string,
+  tail: ChainTail,
+  next: { readonly epoch: number; readonly region: string },
+): Item {
+  return {
+    ...slotAttributes(partitionKey, {
+      offset: tail.end,
+      count: 0,
+      maxTimestamp: tail.runningMaxTimestamp,
+      runningMaxTimestamp: tail.runningMaxTimestamp,
+      runningBytes: tail.runningBytes,
+      producerId: '-1',
+      sequence: -1,
+    }),
+    [LogAttr.fenceEpoch]: { N: String(next.epoch) },
+    [LogAttr.fenceRegion]: { S: next.region },
   };
 }
 

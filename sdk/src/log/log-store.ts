@@ -4,6 +4,11 @@
  *
  * The table holds, per partition (see `keys.ts` and docs/design-notes.md):
  * - batch items under the partition key, sorted by base offset (complete, pending, voided, stubs);
+ *   after a failover, each leader epoch's under its own key (`batchKey`). Every batch read and write
+ *   goes to the key space of the epoch holding its offset (`ref.epochs`, `regions/leader-epochs.ts`),
+ *   and a range query reads epoch after epoch, so callers see one chain of offsets;
+ * - a planned failover's fence at the old epoch's chain end, and the records of re-appended
+ *   divergent batches under `<batch key>#reappended`;
  * - the partition metadata item at `off = -1` (tier bounds, stub progress, orphan check point);
  * - segment manifest items under `<partition key>#segments`;
  * - idempotent producers' state items under `<partition key>#producers`.
@@ -32,6 +37,7 @@ import {
 import { batchWriteAll } from '../batch-write.ts';
 import type { StorageContext } from '../context.ts';
 import {
+  batchKey,
   LogAttr,
   PARTITION_META_OFFSET,
   type PartitionRef,
@@ -40,13 +46,18 @@ import {
   partitionKey,
   partitionLabel,
   producerStateKey,
+  ReappendAttr,
+  reappendedKey,
   SegmentAttr,
   segmentManifestKey,
 } from '../keys.ts';
+import { type EpochRange, epochAt, epochRanges } from '../regions/leader-epochs.ts';
 import { withRetry } from '../retry.ts';
 import type { Claim } from './claim-check.ts';
 import {
   bodyAttributes,
+  type ChainTail,
+  fenceAttributes,
   logKey,
   type PendingSlot,
   type Slot,
@@ -165,19 +176,83 @@ export type ProducerClaimOutcome =
   | { readonly claimed: true; readonly previous: LogItem | undefined }
   | { readonly claimed: false; readonly current: LogItem | undefined };
 
-/** The key spaces of one partition in the log table. */
-export type PartitionKeySpace = 'batches' | 'segments' | 'producers';
+/**
+ * The key spaces of one partition in the log table: one epoch's batches (every item under its key,
+ * fences and divergent batches included) or its re-append records, the segment manifest, the
+ * producers' state.
+ */
+export type PartitionKeySpace =
+  | { readonly kind: 'batches' | 'reappended'; readonly epoch: number }
+  | { readonly kind: 'segments' | 'producers' };
 
 /** The partition key of a key space. */
 function keySpaceKey(ref: PartitionRef, space: PartitionKeySpace): string {
-  switch (space) {
+  switch (space.kind) {
     case 'batches':
-      return partitionKey(ref);
+      return batchKey(ref, space.epoch);
+    case 'reappended':
+      return reappendedKey(ref, space.epoch);
     case 'segments':
       return segmentManifestKey(ref);
     case 'producers':
       return producerStateKey(ref);
   }
+}
+
+/** The key a batch at `offset` has: its epoch's key space's. */
+function batchItemKey(ref: PartitionRef, offset: number): LogItem {
+  return logKey(batchKey(ref, epochAt(ref.epochs, offset).epoch), offset);
+}
+
+/**
+ * Sort key of the page keys {@link LogStore.queryBatches} hands out when one epoch's key space is
+ * read to its end and the range goes on in the next: "from the start of this key space". No item
+ * sits there (batches start at 0, the metadata item is at -1).
+ */
+const KEY_SPACE_START = -2;
+
+/** A range query's page key that continues at the start of `epoch`'s key space. */
+function keySpaceStart(ref: PartitionRef, epoch: number): LogItem {
+  return logKey(batchKey(ref, epoch), KEY_SPACE_START);
+}
+
+type KeyCondition = Pick<
+  QueryCommandInput,
+  'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
+
+/**
+ * The key condition of a query over one epoch's range (`to` undefined: open-ended), the bounds
+ * under the placeholder names given (a single key space's queries keep the names they always had).
+ */
+function rangeCondition(
+  ref: PartitionRef,
+  range: EpochRange,
+  names: { readonly from: string; readonly last: string } = { from: ':from', last: ':last' },
+): KeyCondition {
+  const values: LogItem = {
+    ':pk': { S: batchKey(ref, range.epoch) },
+    [names.from]: { N: String(range.from) },
+  };
+  if (range.to !== undefined) values[names.last] = { N: String(range.to - 1) };
+  return {
+    KeyConditionExpression:
+      range.to === undefined
+        ? `#pk = :pk AND #off >= ${names.from}`
+        : `#pk = :pk AND #off BETWEEN ${names.from} AND ${names.last}`,
+    ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** Bound names of the newest-first point queries, as they were before epochs. */
+const TAIL_NAMES = { from: ':zero', last: ':last' } as const;
+const AT_OR_BEFORE_NAMES = { from: ':zero', last: ':at' } as const;
+
+/** A fence to write: the epoch and region the log continues in. */
+export interface FenceTarget {
+  readonly epoch: number;
+  readonly region: string;
 }
 
 /** Names of the bound attributes; an update sends only those its expressions use. */
@@ -200,68 +275,105 @@ export class LogStore {
     return withRetry(operation, fn, this.#ctx.retry, signal);
   }
 
-  /** What a slot written now says about its writer: nothing, unless the client knows its regions. */
-  #stamp(slot: SlotBase): LogItem {
+  /**
+   * What a slot written now says about its writer: nothing, unless the client knows its regions;
+   * then the region, the leader epoch whose key space takes it, and the time.
+   */
+  #stamp(ref: PartitionRef, slot: Pick<SlotBase, 'offset'>): LogItem {
     const { region } = this.#ctx;
-    return region === undefined ? {} : stampAttributes(slot, region, this.#ctx.now());
+    if (region === undefined) return {};
+    return stampAttributes(region, epochAt(ref.epochs, slot.offset).epoch, this.#ctx.now());
   }
 
   // --- Batch items -----------------------------------------------------------------------------
 
-  /** One page of a partition's batch items in `[from, to)`. */
+  /**
+   * One page of a partition's batch items in `[from, to)`, epoch after epoch (newest first when
+   * `descending`): a page holds one epoch's items, and its `lastKey` leads on to the next epoch's
+   * key space while the range goes on. Without epochs this is one query, as it always was.
+   */
   queryBatches(ref: PartitionRef, query: BatchQuery): Promise<ItemPage> {
-    const pk = partitionKey(ref);
-    const values: LogItem = { ':pk': { S: pk }, ':from': { N: String(query.from) } };
-    if (query.to !== undefined) values[':last'] = { N: String(query.to - 1) };
-    return this.#page(`Reading ${partitionLabel(ref)}`, {
-      TableName: this.#ctx.tables.log,
-      KeyConditionExpression:
-        query.to === undefined ? '#pk = :pk AND #off >= :from' : '#pk = :pk AND #off BETWEEN :from AND :last',
-      ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-      ExpressionAttributeValues: values,
+    return this.#acrossEpochs(ref, query, `Reading ${partitionLabel(ref)}`, (range) => ({
+      ...rangeCondition(ref, range),
       ...(query.descending === undefined ? {} : { ScanIndexForward: !query.descending }),
       ...(query.limit === undefined ? {} : { Limit: query.limit }),
       ConsistentRead: query.consistent,
-      ...(query.startKey ? { ExclusiveStartKey: query.startKey } : {}),
-    });
+    }));
   }
 
-  /** The newest slot of a partition (the metadata item at `off = -1` is never it). */
+  /**
+   * Pages through the epoch ranges of `[from, to)` with one query per range: `input` builds the
+   * query of a range, `startKey` (a previous page's `lastKey`) says which range and where in it.
+   */
+  async #acrossEpochs(
+    ref: PartitionRef,
+    query: Pick<BatchQuery, 'from' | 'to' | 'descending' | 'startKey'>,
+    operation: string,
+    input: (range: EpochRange) => Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  ): Promise<ItemPage> {
+    const ranges = epochRanges(ref.epochs, query.from, query.to);
+    if (query.descending) ranges.reverse();
+    let at = 0;
+    let startKey = query.startKey;
+    if (startKey) {
+      const pk = startKey[LogAttr.partitionKey]?.S;
+      at = Math.max(
+        0,
+        ranges.findIndex((r) => batchKey(ref, r.epoch) === pk),
+      );
+      if (startKey[LogAttr.offset]?.N === String(KEY_SPACE_START)) startKey = undefined;
+    }
+    for (; at < ranges.length; at++) {
+      const page = await this.#page(operation, {
+        TableName: this.#ctx.tables.log,
+        ...input(ranges[at]!),
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      });
+      startKey = undefined;
+      const next = ranges[at + 1];
+      if (page.lastKey || page.items.length > 0 || !next) {
+        return { items: page.items, lastKey: page.lastKey ?? (next && keySpaceStart(ref, next.epoch)) };
+      }
+    }
+    return { items: [], lastKey: undefined };
+  }
+
+  /**
+   * The newest slot of a partition (the metadata item at `off = -1` is never it): the newest of the
+   * last epoch that holds one. With stale epochs, a fence can be it.
+   */
   async tail(ref: PartitionRef, consistent: boolean): Promise<Slot | undefined> {
-    const out = await this.#send(`Reading the tail of ${partitionLabel(ref)}`, () =>
-      this.#ctx.ddb.send(
-        new QueryCommand({
-          TableName: this.#ctx.tables.log,
-          KeyConditionExpression: '#pk = :pk AND #off >= :zero',
-          ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-          ExpressionAttributeValues: { ':pk': { S: partitionKey(ref) }, ':zero': { N: '0' } },
-          ScanIndexForward: false,
-          Limit: 1,
-          ConsistentRead: consistent,
-        }),
-      ),
-    );
-    const item = out.Items?.[0];
-    return item ? slotFromItem(item) : undefined;
+    const ranges = epochRanges(ref.epochs, 0).reverse();
+    for (const range of ranges) {
+      const page = await this.#page(`Reading the tail of ${partitionLabel(ref)}`, {
+        TableName: this.#ctx.tables.log,
+        ...rangeCondition(ref, range, TAIL_NAMES),
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: consistent,
+      });
+      const item = page.items[0];
+      if (item) return slotFromItem(item);
+    }
+    return undefined;
   }
 
   /** The slot with the greatest base offset ≤ `offset` (the one holding it, if any holds it). */
   async batchAtOrBefore(ref: PartitionRef, offset: number, consistent: boolean): Promise<Slot | undefined> {
-    const page = await this.#page(`Reading ${partitionLabel(ref)}`, {
-      TableName: this.#ctx.tables.log,
-      KeyConditionExpression: '#pk = :pk AND #off BETWEEN :zero AND :at',
-      ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
-      ExpressionAttributeValues: {
-        ':pk': { S: partitionKey(ref) },
-        ':zero': { N: '0' },
-        ':at': { N: String(offset) },
-      },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: consistent,
-    });
-    const item = page.items[0];
-    return item ? slotFromItem(item) : undefined;
+    if (offset < 0) return undefined;
+    const ranges = epochRanges(ref.epochs, 0, offset + 1).reverse();
+    for (const range of ranges) {
+      const page = await this.#page(`Reading ${partitionLabel(ref)}`, {
+        TableName: this.#ctx.tables.log,
+        ...rangeCondition(ref, range, AT_OR_BEFORE_NAMES),
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: consistent,
+      });
+      const item = page.items[0];
+      if (item) return slotFromItem(item);
+    }
+    return undefined;
   }
 
   /** The slot starting at `offset`, read consistently; undefined when no batch starts there. */
@@ -270,12 +382,92 @@ export class LogStore {
       this.#ctx.ddb.send(
         new GetItemCommand({
           TableName: this.#ctx.tables.log,
-          Key: logKey(partitionKey(ref), offset),
+          Key: batchItemKey(ref, offset),
           ConsistentRead: true,
         }),
       ),
     );
     return out.Item ? slotFromItem(out.Item) : undefined;
+  }
+
+  /**
+   * One page of the items of one epoch's key space at offsets ≥ `from`, whatever the epochs say of
+   * where the epoch ends: past its end are a planned failover's fence and the batches a forced one
+   * left outside the log (what a divergence report lists).
+   */
+  keySpaceItems(
+    ref: PartitionRef,
+    epoch: number,
+    from: number,
+    consistent: boolean,
+    startKey: LogItem | undefined,
+  ): Promise<ItemPage> {
+    return this.#page(`Reading epoch ${epoch} of ${partitionLabel(ref)}`, {
+      TableName: this.#ctx.tables.log,
+      ...rangeCondition(ref, { epoch, from, to: undefined }),
+      ConsistentRead: consistent,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    });
+  }
+
+  /**
+   * Writes a planned failover's fence at the end of the chain whose tail is `tail`, in the key
+   * space of the epoch holding that offset, if the slot is free: from then on no append can land
+   * there or after it. `occupied` shows what took the slot first (an append, or a fence).
+   */
+  putFence(ref: PartitionRef, tail: ChainTail, next: FenceTarget): Promise<SlotWriteOutcome> {
+    const pk = batchKey(ref, epochAt(ref.epochs, tail.end).epoch);
+    return this.#putIfFree(
+      ref,
+      { ...fenceAttributes(pk, tail, next), ...this.#stamp(ref, { offset: tail.end }) },
+      undefined,
+    );
+  }
+
+  /**
+   * Removes the fence at `offset` that names `next` (a planned failover that gave up lifts its
+   * fences, and appends resume in the old home). False when no such fence is there.
+   */
+  async deleteFence(ref: PartitionRef, offset: number, next: FenceTarget): Promise<boolean> {
+    try {
+      await this.#send(`Lifting the fence of ${partitionLabel(ref)}`, () =>
+        this.#ctx.ddb.send(
+          new DeleteItemCommand({
+            TableName: this.#ctx.tables.log,
+            Key: batchItemKey(ref, offset),
+            ConditionExpression: '#fe = :fe AND #fr = :fr',
+            ExpressionAttributeNames: { '#fe': LogAttr.fenceEpoch, '#fr': LogAttr.fenceRegion },
+            ExpressionAttributeValues: { ':fe': { N: String(next.epoch) }, ':fr': { S: next.region } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * The transaction item recording that the divergent batch at (`epoch`, `offset`) was re-appended
+   * at `finalOffset`: put only if no record exists, so a second re-append of the batch cancels
+   * (its position 1 reason says so) instead of appending it twice.
+   */
+  reappendRecord(ref: PartitionRef, epoch: number, offset: number, finalOffset: number): TransactWriteItem {
+    return {
+      Put: {
+        TableName: this.#ctx.tables.log,
+        Item: {
+          ...logKey(reappendedKey(ref, epoch), offset),
+          [ReappendAttr.finalOffset]: { N: String(finalOffset) },
+          [ReappendAttr.at]: { N: String(this.#ctx.now()) },
+          ...(this.#ctx.region === undefined ? {} : { [ReappendAttr.region]: { S: this.#ctx.region } }),
+        },
+        ConditionExpression: 'attribute_not_exists(#off)',
+        ExpressionAttributeNames: { '#off': LogAttr.offset },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
   }
 
   /**
@@ -287,7 +479,7 @@ export class LogStore {
       this.#ctx.ddb.send(
         new GetItemCommand({
           TableName: this.#ctx.tables.log,
-          Key: logKey(partitionKey(ref), offset),
+          Key: batchItemKey(ref, offset),
           ProjectionExpression: '#off',
           ExpressionAttributeNames: { '#off': LogAttr.offset },
           ConsistentRead: consistent,
@@ -304,12 +496,12 @@ export class LogStore {
     batch: BatchBody,
     signal: AbortSignal | undefined,
   ): Promise<SlotWriteOutcome> {
-    const pk = partitionKey(ref);
+    const pk = batchKey(ref, epochAt(ref.epochs, slot.offset).epoch);
     return this.#putIfFree(
       ref,
       {
         ...slotAttributes(pk, slot),
-        ...this.#stamp(slot),
+        ...this.#stamp(ref, slot),
         ...bodyAttributes(storedBody(batch, slot.offset), batch.claim),
       },
       signal,
@@ -326,8 +518,8 @@ export class LogStore {
     return this.#putIfFree(
       ref,
       {
-        ...slotAttributes(partitionKey(ref), slot),
-        ...this.#stamp(slot),
+        ...slotAttributes(batchKey(ref, epochAt(ref.epochs, slot.offset).epoch), slot),
+        ...this.#stamp(ref, slot),
         [LogAttr.state]: { S: PENDING_STATE },
         [LogAttr.deadline]: { N: String(deadline) },
       },
@@ -388,7 +580,7 @@ export class LogStore {
           return this.#ctx.ddb.send(
             new UpdateItemCommand({
               TableName: this.#ctx.tables.log,
-              Key: logKey(partitionKey(ref), slot.offset),
+              Key: batchItemKey(ref, slot.offset),
               UpdateExpression: `SET #b = :b${second ? ', #b2 = :b2' : ''} REMOVE #st, #dl`,
               ConditionExpression: '#st = :pending AND #pid = :pid AND #seq = :seq',
               ExpressionAttributeNames: {
@@ -433,7 +625,7 @@ export class LogStore {
         this.#ctx.ddb.send(
           new UpdateItemCommand({
             TableName: this.#ctx.tables.log,
-            Key: logKey(partitionKey(ref), slot.offset),
+            Key: batchItemKey(ref, slot.offset),
             UpdateExpression: 'SET #b = :b, #v = :one REMOVE #st, #dl',
             ConditionExpression: '#st = :pending AND #dl = :dl AND #pid = :pid AND #seq = :seq',
             ExpressionAttributeNames: {
@@ -474,7 +666,7 @@ export class LogStore {
         this.#ctx.ddb.send(
           new UpdateItemCommand({
             TableName: this.#ctx.tables.log,
-            Key: logKey(partitionKey(ref), offset),
+            Key: batchItemKey(ref, offset),
             UpdateExpression: 'SET #a = :one, #exp = :exp REMOVE #b, #s3, #sz',
             ConditionExpression:
               'attribute_exists(#off) AND attribute_not_exists(#a) AND attribute_not_exists(#st)',
@@ -511,8 +703,8 @@ export class LogStore {
       Put: {
         TableName: this.#ctx.tables.log,
         Item: {
-          ...slotAttributes(partitionKey(ref), slot),
-          ...this.#stamp(slot),
+          ...slotAttributes(batchKey(ref, epochAt(ref.epochs, slot.offset).epoch), slot),
+          ...this.#stamp(ref, slot),
           ...bodyAttributes(storedBody(batch, slot.offset), batch.claim),
         },
         ConditionExpression: 'attribute_not_exists(#off)',
@@ -549,27 +741,29 @@ export class LogStore {
     from: number,
     startKey: LogItem | undefined,
   ): Promise<ItemPage> {
-    const pk = partitionKey(ref);
-    return this.#page(`Looking for producer ${producerId}'s batch ${sequence} in ${pk}`, {
-      TableName: this.#ctx.tables.log,
-      KeyConditionExpression: '#pk = :pk AND #off >= :from',
-      FilterExpression: '#pid = :pid AND #seq = :seq',
-      ExpressionAttributeNames: {
-        '#pk': LogAttr.partitionKey,
-        '#off': LogAttr.offset,
-        '#pid': LogAttr.producerId,
-        '#seq': LogAttr.sequence,
+    return this.#acrossEpochs(
+      ref,
+      { from: Math.max(0, from), startKey },
+      `Looking for producer ${producerId}'s batch ${sequence} in ${partitionKey(ref)}`,
+      (range) => {
+        const condition = rangeCondition(ref, range);
+        return {
+          ...condition,
+          FilterExpression: '#pid = :pid AND #seq = :seq',
+          ExpressionAttributeNames: {
+            ...condition.ExpressionAttributeNames,
+            '#pid': LogAttr.producerId,
+            '#seq': LogAttr.sequence,
+          },
+          ExpressionAttributeValues: {
+            ...condition.ExpressionAttributeValues,
+            ':pid': { N: producerId },
+            ':seq': { N: String(sequence) },
+          },
+          ConsistentRead: true,
+        };
       },
-      ExpressionAttributeValues: {
-        ':pk': { S: pk },
-        // Never below the first batch: the metadata item sits at -1.
-        ':from': { N: String(Math.max(0, from)) },
-        ':pid': { N: producerId },
-        ':seq': { N: String(sequence) },
-      },
-      ConsistentRead: true,
-      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-    });
+    );
   }
 
   // --- The partition metadata item (off = -1) --------------------------------------------------
@@ -937,6 +1131,26 @@ export class LogStore {
       ExpressionAttributeNames: { '#pk': LogAttr.partitionKey, '#off': LogAttr.offset },
       ExpressionAttributeValues: { ':pk': { S: pk } },
       ProjectionExpression: '#pk, #off',
+      ConsistentRead: true,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    });
+  }
+
+  /**
+   * One page of the items (whole) of a partition's key space, read consistently: what a planned
+   * failover compares between the old and the new home before it switches.
+   */
+  keySpacePage(
+    ref: PartitionRef,
+    space: PartitionKeySpace,
+    startKey: LogItem | undefined,
+  ): Promise<ItemPage> {
+    const pk = keySpaceKey(ref, space);
+    return this.#page(`Reading ${pk}`, {
+      TableName: this.#ctx.tables.log,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': LogAttr.partitionKey },
+      ExpressionAttributeValues: { ':pk': { S: pk } },
       ConsistentRead: true,
       ...(startKey ? { ExclusiveStartKey: startKey } : {}),
     });

@@ -304,7 +304,7 @@ export class ProducerStateStore {
       const page = await this.#store.findProducerBatches(ref, producerId, sequence, from, startKey);
       for (const item of page.items) {
         const slot = slotFromItem(item);
-        if (slot.kind !== 'pending' && !slot.voided) return slot;
+        if (slot.kind !== 'pending' && slot.kind !== 'fence' && !slot.voided) return slot;
       }
       startKey = page.lastKey;
     } while (startKey);

@@ -18,6 +18,12 @@
  * only moves past offsets it returned. Writes a reader makes (voiding an abandoned claim) go to the
  * home region, and offset-by-timestamp lookups read it, since a replica may lack the batches the
  * search would visit.
+ *
+ * After a failover each leader epoch's batches have their own key space; the reader reads every
+ * offset from the epoch holding it (the log store routes by `ref.epochs`), so a fetch crosses from
+ * one epoch to the next as it crosses tiers: without a gap, a duplicate, or a look at the old
+ * epoch's batches past its end. A reader whose epochs predate a planned failover meets the fence at
+ * the old epoch's end and says so (`moved`): its caller refreshes the topic and reads on.
  */
 import { RemoteLog } from '../archive/remote-log.ts';
 import type { PartitionBounds } from '../archive/tier-metadata.ts';
@@ -32,13 +38,14 @@ import { type PartitionRef, partitionKey, partitionLabel } from '../keys.ts';
 import { loadClaim } from './claim-check.ts';
 import {
   type CompleteSlot,
+  type FenceSlot,
   type PendingSlot,
   type Slot,
   slotBytes,
   slotEnd,
   slotFromItem,
 } from './log-item.ts';
-import { type LogItem, LogStore } from './log-store.ts';
+import { type FenceTarget, type LogItem, LogStore } from './log-store.ts';
 import { encodeRecordBatch } from './record-batch.ts';
 
 /**
@@ -66,6 +73,12 @@ export interface FetchResult {
    * not look past a batch a seek had read.
    */
   readonly continues: boolean;
+  /**
+   * Set when the fetch stopped at a planned failover's fence: the log goes on at `nextOffset` in a
+   * leader epoch this reader's epochs do not know (the fence names it, and its region). Read the
+   * topic's metadata again and read on with a reader made from it.
+   */
+  readonly moved: FenceTarget | undefined;
 }
 
 /** Where a seek landed. */
@@ -194,7 +207,7 @@ export class PartitionReader {
 
   async #fetchRemote(offset: number, limits: FetchLimits): Promise<FetchResult> {
     const remote = await this.#remote.fetch(offset, limits);
-    if (remote) return { ...remote, blockedByPending: false, continues: true };
+    if (remote) return { ...remote, blockedByPending: false, continues: true, moved: undefined };
     // No segment holds it: retention removed it (the usual case) or the manifest is broken.
     const bounds = await this.bounds();
     if (offset < bounds.logStart.offset) throw await this.#outOfRange(offset, bounds);
@@ -258,13 +271,17 @@ export class PartitionReader {
         // A stub: the archiver moved this batch to S3 (possibly while this query ran).
         if (stored.kind === 'archived')
           return batches.length > 0 ? done(batches, expected, false, false) : 'archived';
-        let slot: CompleteSlot | PendingSlot = stored;
+        let slot: CompleteSlot | PendingSlot | FenceSlot = stored;
         if (slot.offset !== expected) {
           // In a replica, the batch at `expected` has not arrived yet: stop before it.
           if (this.#replica && batches.length > 0) return done(batches, expected, false, false);
           // A break in the chain: believe it only from a consistent read.
           if (!consistent || batches.length === 0) return 'inconsistent';
           throw new LogInvariantError(`The log of ${this.label} has a gap at offset ${expected}`);
+        }
+        // A planned failover's fence: the last epoch this reader knows ends here.
+        if (slot.kind === 'fence') {
+          return done(batches, expected, false, false, { epoch: slot.nextEpoch, region: slot.nextRegion });
         }
         if (slot.kind === 'pending') {
           // A lagging replica may still show a claim whose body has landed: confirm first.
@@ -446,8 +463,9 @@ function done(
   nextOffset: number,
   blockedByPending: boolean,
   continues: boolean,
+  moved?: FenceTarget,
 ): FetchResult {
-  return { batches, nextOffset, blockedByPending, continues };
+  return { batches, nextOffset, blockedByPending, continues, moved };
 }
 
 function asComplete(slot: Slot, label: string): CompleteSlot {

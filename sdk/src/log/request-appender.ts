@@ -14,6 +14,7 @@ import type { StorageContext } from '../context.ts';
 import {
   InvalidArgumentError,
   PartiallyAppendedError,
+  TopicMovedError,
   TributaryError,
   UnknownPartitionError,
 } from '../errors.ts';
@@ -139,6 +140,9 @@ export class RequestAppender {
       this.#partitioner.onBatchSealed(topic.name, share.partition, topic.partitions);
     }
     for (const { landed } of outcomes) this.#records += landed.length;
+    // A failover's fence: the cached metadata is stale. The client retries (TOPIC_MOVED is
+    // retriable), and its retry reads the topic again, in its new epoch once the switch is here.
+    if (outcomes.some((o) => o.error instanceof TopicMovedError)) this.#topics.invalidate(topic.name);
     return answer(topic.name, outcomes, request.producer !== undefined, prepared.length);
   }
 

@@ -9,6 +9,10 @@
  * - consumer groups coordinate in one region (`groupRegion`), so their leases and fenced commits
  *   never depend on last-writer-wins either.
  *
+ * With `consistency: 'strong'` (MRSC global tables) none of that routing is needed: a conditional
+ * write is checked against every region, so appends, reads and groups use the client's own region
+ * (`home.region` routes nothing; `groupRegion` still applies when given).
+ *
  * Each region has its own storage context: its own DynamoDB client at its endpoint, sharing the
  * client's S3 client, table names, retry policy and clock. They are created on first use.
  */
@@ -17,6 +21,7 @@ import type { ReadPlacement, RegionRouting, StorageContext } from '../context.ts
 import { InvalidConfigError, NotHomeRegionError, UnknownRegionError } from '../errors.ts';
 import type { TopicMetadata } from '../topics/topic-metadata.ts';
 import type { DeploymentRegions } from './deployment.ts';
+import { epochsHome } from './leader-epochs.ts';
 
 /** A region's DynamoDB client, and whether closing the client should destroy it. */
 export interface RegionClient {
@@ -32,6 +37,7 @@ export class Regions implements RegionRouting {
   readonly names: readonly string[];
   readonly home: string;
   readonly own: string;
+  readonly consistency: 'eventual' | 'strong';
   readonly #shared: SharedStorage;
   readonly #client: (region: string) => RegionClient;
   readonly #contexts = new Map<string, { ctx: StorageContext; owned: boolean }>();
@@ -46,6 +52,7 @@ export class Regions implements RegionRouting {
     this.names = deployment.names;
     this.home = deployment.home;
     this.own = deployment.own;
+    this.consistency = deployment.consistency;
     this.#shared = shared;
     this.#client = client;
   }
@@ -61,6 +68,10 @@ export class Regions implements RegionRouting {
   }
 
   homeOf(topic: TopicMetadata): string {
+    // A failover records the home with the epoch it starts, in an item only failovers write: it
+    // wins over `home.region`, which a concurrent alter written elsewhere could overwrite (LWW).
+    const failedOver = epochsHome(topic.epochs);
+    if (failedOver !== undefined && this.names.includes(failedOver)) return failedOver;
     const configured = topic.config.homeRegion;
     if (configured === undefined) return this.home;
     // A topic created by a client that did not know the regions (or before the list changed).
@@ -71,6 +82,9 @@ export class Regions implements RegionRouting {
   }
 
   forAppends(topic: TopicMetadata): StorageContext {
+    // MRSC: the offset chain's conditional puts see every region's writes, so appends from here are
+    // as safe as the home's and need no round trip to it.
+    if (this.consistency === 'strong') return this.context(this.own);
     const home = this.homeOf(topic);
     if (home !== this.own && this.deployment.appends === 'refuse') {
       throw new NotHomeRegionError(topic.name, home, this.own);
@@ -79,6 +93,8 @@ export class Regions implements RegionRouting {
   }
 
   forReads(topic: TopicMetadata): ReadPlacement {
+    // MRSC: this region's copy is the latest (strongly consistent reads), never a lagging replica.
+    if (this.consistency === 'strong') return { ctx: this.context(this.own) };
     const home = this.homeOf(topic);
     if (this.deployment.readFrom === 'home' || home === this.own) return { ctx: this.context(home) };
     return {

@@ -14,7 +14,8 @@ import type { RegionRouting } from '../context.ts';
 import type { PartitionRef } from '../keys.ts';
 import { slotEnd, slotFromItem } from '../log/log-item.ts';
 import { type LogItem, LogStore } from '../log/log-store.ts';
-import type { TopicMetadata } from '../topics/topic-metadata.ts';
+import { partitionRef, type TopicMetadata } from '../topics/topic-metadata.ts';
+import { currentEpoch } from './leader-epochs.ts';
 import { type GapScan, missingRecords, scanGapPage, startGapScan } from './replication-gaps.ts';
 
 /** One region's copy of a partition, as {@link replicationStatus} sees it. */
@@ -24,7 +25,10 @@ export interface RegionReplication {
   readonly home: boolean;
   /** End of this region's newest batch: the next offset to be written, as this copy shows it. */
   readonly highWatermark: number;
-  /** Leader epoch of this region's newest batch (0 until a failover raises it). */
+  /**
+   * The leader epoch: for the home, the one its appends are written in (0 until a failover raises
+   * it); elsewhere, that of the newest batch this region holds.
+   */
   readonly leaderEpoch: number;
   /** Offsets below the home's high watermark this region does not hold yet (0 for the home). */
   readonly lagRecords: number;
@@ -46,7 +50,7 @@ export async function replicationStatus(
   partition: number,
   now: number,
 ): Promise<RegionReplication[]> {
-  const ref: PartitionRef = { topic: topic.name, incarnation: topic.incarnation, partition };
+  const ref: PartitionRef = partitionRef(topic, partition);
   const homeRegion = regions.homeOf(topic);
   const homeCtx = regions.context(homeRegion);
   const home = new LogStore(homeCtx);
@@ -59,7 +63,7 @@ export async function replicationStatus(
   return Promise.all(
     regions.names.map(async (region): Promise<RegionReplication> => {
       if (region === homeRegion) {
-        const leaderEpoch = homeTail?.leaderEpoch ?? 0;
+        const leaderEpoch = currentEpoch(ref.epochs);
         return { region, home: true, highWatermark: homeEnd, leaderEpoch, lagRecords: 0, lagMs: 0 };
       }
       const store = new LogStore(regions.context(region));

@@ -13,10 +13,13 @@ export function appendContext(ctx: StorageContext, topic: TopicMetadata): Storag
 
 /**
  * The topic's home region's storage, for writes that must land where the log is written whatever
- * the client's append policy (voiding an abandoned claim, purging a deleted topic).
+ * the client's append policy (voiding an abandoned claim, purging a deleted topic). With MRSC
+ * every region writes the one log: the client's own.
  */
 export function homeContext(ctx: StorageContext, topic: TopicMetadata): StorageContext {
-  return ctx.regions ? ctx.regions.context(ctx.regions.homeOf(topic)) : ctx;
+  if (!ctx.regions) return ctx;
+  if (ctx.regions.consistency === 'strong') return ctx.regions.context(ctx.regions.own);
+  return ctx.regions.context(ctx.regions.homeOf(topic));
 }
 
 /** Where the topic's reads go. */
@@ -35,5 +38,15 @@ export function groupContext(ctx: StorageContext): StorageContext {
  * otherwise each see it free, and last-writer-wins would orphan one incarnation's records).
  */
 export function registryContext(ctx: StorageContext): StorageContext {
-  return ctx.regions ? ctx.regions.context(ctx.regions.home) : ctx;
+  if (!ctx.regions) return ctx;
+  // MRSC: the registry's conditional writes see every region from any of them.
+  return ctx.regions.context(ctx.regions.consistency === 'strong' ? ctx.regions.own : ctx.regions.home);
+}
+
+/**
+ * True on an MRSC deployment (`consistency: 'strong'`): DynamoDB refuses transactions and TTL
+ * there, so the stores take their non-transactional paths and the archiver deletes stubs itself.
+ */
+export function isStronglyConsistent(ctx: StorageContext): boolean {
+  return ctx.regions?.consistency === 'strong';
 }

@@ -4,13 +4,15 @@
  * A topic item names the topic's current incarnation; log keys include it, so a topic deleted
  * and created again starts from an empty log even if old items are still being purged.
  * Deletion first swaps the topic item for a tombstone in one transaction (the topic disappears
- * at once), then purges the old incarnation's items, then removes the tombstone; an interrupted
+ * at once; on MRSC, without transactions, tombstone first, then the topic item), then purges the old incarnation's items, then removes the tombstone; an interrupted
  * purge is resumed by the next delete or by {@link TopicRegistry.resumePurges}.
  *
  * With the deployment's regions known, topics are created, altered and deleted in the deployment's
  * home region (conditional writes in one region; see `regions/routing.ts`), and read in the
  * client's own region, falling back to the home for a topic not replicated here yet. A deleted
- * topic's records are purged in its home region, where its log is written.
+ * topic's records are purged in its home region, where its log is written. With regions, a topic is
+ * read together with its leader epochs (the item failovers write, `regions/failover.ts`), from the
+ * same region's table.
  */
 import { randomBytes } from 'node:crypto';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -23,11 +25,12 @@ import {
 } from '../errors.ts';
 import { type PartitionRef, topicObjectPrefix } from '../keys.ts';
 import { type LogItem, LogStore, type PartitionKeySpace } from '../log/log-store.ts';
+import { partitionEpochs, type TopicEpochs } from '../regions/leader-epochs.ts';
 import { homeContext, registryContext } from '../regions/routing.ts';
 import { withRetry } from '../retry.ts';
 import { parseTopicConfig, validateTopicConfigs } from './configs.ts';
 import { validateTopicName } from './names.ts';
-import type { TopicMetadata } from './topic-metadata.ts';
+import { partitionRef, type TopicMetadata } from './topic-metadata.ts';
 import { TopicStore, type TopicTombstone } from './topic-store.ts';
 
 /** Most partitions a topic may have. */
@@ -43,8 +46,31 @@ export interface PurgeProgress {
   readonly itemsDeleted: number;
 }
 
-/** What a purge deletes of each partition, in this order: batches and stubs, the segment manifest, producers' state. */
-const PURGED_KEY_SPACES: readonly PartitionKeySpace[] = ['batches', 'segments', 'producers'];
+/**
+ * What a purge deletes of a partition, in this order: each leader epoch's batches and stubs (fences
+ * and divergent batches too) and its re-append records, the segment manifest, producers' state.
+ */
+function purgedKeySpaces(epochs: TopicEpochs | undefined, partition: number): PartitionKeySpace[] {
+  const numbers = partitionEpochs(epochs, partition)?.map((e) => e.epoch) ?? [0];
+  return [
+    ...numbers.flatMap((epoch): PartitionKeySpace[] => [
+      { kind: 'batches', epoch },
+      { kind: 'reappended', epoch },
+    ]),
+    { kind: 'segments' },
+    { kind: 'producers' },
+  ];
+}
+
+/** Where {@link TopicRegistry.get} reads. */
+export interface TopicReadOptions {
+  /**
+   * With regions: read this region's topics table (only). A producer that met a failover's fence
+   * reads the new home's, where the switch is written first.
+   * @default the client's own region, then the deployment's home
+   */
+  readonly region?: string;
+}
 
 /** Throws {@link InvalidPartitionsError} unless `n` is a valid partition count. */
 export function validatePartitionCount(n: unknown): asserts n is number {
@@ -103,13 +129,23 @@ export class TopicRegistry {
 
   /**
    * Reads a topic; throws {@link TopicNotFoundError} if it does not exist. With regions, from this
-   * client's region, else (not replicated here yet) from the deployment's home.
+   * client's region, else (not replicated here yet) from the deployment's home, with its leader
+   * epochs from the same table; `options.region` names the one region to read instead.
    */
-  async get(name: string): Promise<TopicMetadata> {
+  async get(name: string, options: TopicReadOptions = {}): Promise<TopicMetadata> {
     validateTopicName(name);
+    const { regions } = this.#ctx;
+    if (options.region !== undefined && regions) {
+      const store = new TopicStore(regions.context(options.region));
+      const topic = await this.#withEpochs(store, await store.get(name));
+      if (!topic) throw new TopicNotFoundError(name);
+      return topic;
+    }
     const topic =
-      (await this.#topics.get(name)) ??
-      (this.#home === this.#topics ? undefined : await this.#home.get(name));
+      (await this.#withEpochs(this.#topics, await this.#topics.get(name))) ??
+      (this.#home === this.#topics
+        ? undefined
+        : await this.#withEpochs(this.#home, await this.#home.get(name)));
     if (!topic) throw new TopicNotFoundError(name);
     return topic;
   }
@@ -117,9 +153,19 @@ export class TopicRegistry {
   /** Reads a topic where it is written (the deployment's home region), before changing it there. */
   async #current(name: string): Promise<TopicMetadata> {
     validateTopicName(name);
-    const topic = await this.#home.get(name);
+    const topic = await this.#withEpochs(this.#home, await this.#home.get(name));
     if (!topic) throw new TopicNotFoundError(name);
     return topic;
+  }
+
+  /**
+   * The topic with its leader epochs from the same table (one more read, only with regions: a
+   * single-region deployment never fails over).
+   */
+  async #withEpochs(store: TopicStore, topic: TopicMetadata | undefined): Promise<TopicMetadata | undefined> {
+    if (!topic || !this.#ctx.regions) return topic;
+    const epochs = await store.getEpochs(topic.name, topic.incarnation);
+    return epochs ? { ...topic, epochs } : topic;
   }
 
   /** All live topics, sorted by name. */
@@ -196,22 +242,30 @@ export class TopicRegistry {
 
   /**
    * Purges the deleted topics of `tombstones` (listed by the caller, e.g. the archiver from its one
-   * scan of the table) and drops the tombstones. Returns how many there were.
+   * scan of the table) and drops the tombstones. Returns how many it purged.
+   *
+   * A tombstone whose incarnation the topic item still names is skipped: on MRSC, without a
+   * transaction, a delete writes the tombstone before it deletes the topic item, and one stopped
+   * between the two leaves the topic live (its next delete finishes). A live incarnation is never
+   * purged; once the topic item names another incarnation or none, it never names this one again.
    */
   async finishPurges(
     tombstones: readonly TopicTombstone[],
     onProgress?: (p: PurgeProgress) => void,
   ): Promise<number> {
+    let purged = 0;
     for (const tombstone of tombstones) {
-      const dead = tombstone.topic;
+      if ((await this.#home.get(tombstone.topic.name))?.incarnation === tombstone.topic.incarnation) continue;
+      purged++;
+      // Failovers' epochs outlive the topic item (their key names the incarnation): they say which
+      // key spaces hold its batches.
+      const epochs = this.#ctx.regions
+        ? await this.#home.getEpochs(tombstone.topic.name, tombstone.topic.incarnation)
+        : undefined;
+      const dead: TopicMetadata = epochs ? { ...tombstone.topic, epochs } : tombstone.topic;
       const log = new LogStore(this.#purgeContext(dead));
       for (let partition = 0; partition < dead.partitions; partition++) {
-        await this.#purgePartition(
-          log,
-          { topic: dead.name, incarnation: dead.incarnation, partition },
-          dead.partitions,
-          onProgress,
-        );
+        await this.#purgePartition(log, partitionRef(dead, partition), dead, dead.partitions, onProgress);
       }
       await this.#purgeObjects(topicObjectPrefix(dead.name, dead.incarnation));
       await this.#home.deleteArchiveSchedules(
@@ -221,9 +275,10 @@ export class TopicRegistry {
           partition,
         })),
       );
+      if (epochs) await this.#home.deleteEpochs(dead.name, dead.incarnation);
       await this.#home.deleteTombstone(tombstone);
     }
-    return tombstones.length;
+    return purged;
   }
 
   /**
@@ -241,11 +296,12 @@ export class TopicRegistry {
   async #purgePartition(
     log: LogStore,
     ref: PartitionRef,
+    dead: TopicMetadata,
     partitions: number,
     onProgress?: (p: PurgeProgress) => void,
   ): Promise<void> {
     let deleted = 0;
-    for (const space of PURGED_KEY_SPACES) {
+    for (const space of purgedKeySpaces(dead.epochs, ref.partition)) {
       deleted = await this.#purgeItems(log, ref, space, partitions, deleted, onProgress);
     }
   }

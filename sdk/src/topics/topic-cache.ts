@@ -1,8 +1,8 @@
 /**
  * Topic metadata cached by producers and consumers, refreshed after `maxAgeMs` (like Kafka's
- * `metadata.max.age.ms`) so added partitions and recreated topics are noticed.
+ * `metadata.max.age.ms`) so added partitions, recreated topics and failovers are noticed.
  */
-import type { TopicMetadata, TopicRegistry } from './registry.ts';
+import type { TopicMetadata, TopicReadOptions, TopicRegistry } from './registry.ts';
 
 export class TopicCache {
   readonly #registry: Pick<TopicRegistry, 'get'>;
@@ -30,5 +30,16 @@ export class TopicCache {
   /** Forgets a topic so the next `get` reads it again. */
   invalidate(name: string): void {
     this.#entries.delete(name);
+  }
+
+  /**
+   * Reads the topic again now (from `options.region`'s table when given: a failover writes its
+   * switch in the new home first) and caches what it read. Throws TopicNotFoundError (not cached).
+   */
+  reload(name: string, options: TopicReadOptions = {}): Promise<TopicMetadata> {
+    const topic = this.#registry.get(name, options);
+    this.#entries.set(name, { topic, at: this.#now() });
+    topic.catch(() => this.#entries.delete(name));
+    return topic;
   }
 }

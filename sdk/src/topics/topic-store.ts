@@ -6,8 +6,10 @@
  * The table holds one item per live topic (`name` = the topic, `kind = topic`), one per
  * deletion still purging (`name` = {@link tombstoneKey}, `kind = tombstone`), one per trigger
  * (`kind = trigger`) and one per partition the archiver keeps a schedule for
- * (`name` = {@link archiveScheduleKey}, `kind = schedule`). A failed condition comes back as a value
- * (`false`, `undefined`); every other error propagates untouched.
+ * (`name` = {@link archiveScheduleKey}, `kind = schedule`), the producer id counter
+ * (`name` = {@link PRODUCER_ID_COUNTER_KEY}, `kind = counter`), and one per topic incarnation that
+ * failed over (`name` = {@link epochsKey}, `kind = epochs`: its leader epochs). A failed condition comes back as a
+ * value (`false`, `undefined`); every other error propagates untouched.
  */
 import {
   type AttributeValue,
@@ -22,9 +24,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll } from '../batch-write.ts';
 import type { StorageContext } from '../context.ts';
+import { LogInvariantError } from '../errors.ts';
 import {
   archiveScheduleKey,
+  CounterAttr,
+  EpochAttr,
+  epochsKey,
   type PartitionRef,
+  PRODUCER_ID_COUNTER_KEY,
   parseArchiveScheduleKey,
   parseTombstoneKey,
   ScheduleAttr,
@@ -33,6 +40,8 @@ import {
   tombstoneKey,
   triggerKey,
 } from '../keys.ts';
+import type { EpochChange, EpochOrigin, TopicEpochs } from '../regions/leader-epochs.ts';
+import { isStronglyConsistent } from '../regions/routing.ts';
 import { withRetry } from '../retry.ts';
 import { parseTopicConfig } from './configs.ts';
 import type { TopicMetadata } from './topic-metadata.ts';
@@ -40,7 +49,7 @@ import type { TopicMetadata } from './topic-metadata.ts';
 type Item = Record<string, AttributeValue>;
 
 /** The kinds of items in the topics table. */
-type ItemKind = 'topic' | 'tombstone' | 'trigger' | 'schedule';
+type ItemKind = 'topic' | 'tombstone' | 'trigger' | 'schedule' | 'counter' | 'epochs';
 
 /** A deleted topic incarnation whose items may still be purging. */
 export interface TopicTombstone {
@@ -166,9 +175,12 @@ export class TopicStore {
 
   /**
    * Swaps a topic's item for its tombstone in one transaction, conditional on the topic still
-   * being this incarnation. Returns false when it is not (deleted, or recreated, since).
+   * being this incarnation. Returns false when it is not (deleted, or recreated, since). On MRSC,
+   * which has no transactions, in two writes that keep the swap all or nothing
+   * ({@link #tombstoneThenDelete}).
    */
   async replaceWithTombstone(topic: TopicMetadata): Promise<boolean> {
+    if (isStronglyConsistent(this.#ctx)) return this.#tombstoneThenDelete(topic);
     try {
       await this.#send(`Deleting topic ${topic.name}`, () =>
         this.#ctx.ddb.send(
@@ -183,16 +195,7 @@ export class TopicStore {
                   ExpressionAttributeValues: { ':inc': { S: topic.incarnation } },
                 },
               },
-              {
-                Put: {
-                  TableName: this.#ctx.tables.topics,
-                  Item: {
-                    ...topicItem(topic),
-                    [TopicAttr.name]: { S: tombstoneKey(topic.name, topic.incarnation) },
-                    [TopicAttr.kind]: { S: 'tombstone' },
-                  },
-                },
-              },
+              { Put: { TableName: this.#ctx.tables.topics, Item: tombstoneItem(topic) } },
             ],
           }),
         ),
@@ -200,6 +203,40 @@ export class TopicStore {
       return true;
     } catch (error) {
       if (error instanceof TransactionCanceledException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * The swap without a transaction, still all or nothing as far as any reader can tell. The
+   * tombstone goes first, and it is inert while the topic item still names its incarnation: purges
+   * skip such a tombstone (`TopicRegistry.finishPurges`). Then the topic item is deleted on the
+   * transaction's condition: that one write deletes the topic. A delete stopped between the two
+   * leaves the topic live, and deleting it again finishes the swap (the tombstone is rewritten as
+   * it was). Losing the race to another delete of this incarnation returns false as the transaction
+   * would, and leaves the tombstone, which is that delete's too (same key).
+   */
+  async #tombstoneThenDelete(topic: TopicMetadata): Promise<boolean> {
+    await this.#send(`Deleting topic ${topic.name} (its tombstone)`, () =>
+      this.#ctx.ddb.send(
+        new PutItemCommand({ TableName: this.#ctx.tables.topics, Item: tombstoneItem(topic) }),
+      ),
+    );
+    try {
+      await this.#send(`Deleting topic ${topic.name}`, () =>
+        this.#ctx.ddb.send(
+          new DeleteItemCommand({
+            TableName: this.#ctx.tables.topics,
+            Key: { [TopicAttr.name]: { S: topic.name } },
+            ConditionExpression: '#inc = :inc',
+            ExpressionAttributeNames: { '#inc': TopicAttr.incarnation },
+            ExpressionAttributeValues: { ':inc': { S: topic.incarnation } },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
@@ -266,6 +303,67 @@ export class TopicStore {
     }
   }
 
+  // ---------- leader epochs ----------
+
+  /** A topic incarnation's leader epochs; undefined when it never failed over. */
+  async getEpochs(topic: string, incarnation: string, consistent = true): Promise<TopicEpochs | undefined> {
+    const out = await this.#send(`Reading the leader epochs of topic ${topic}`, () =>
+      this.#ctx.ddb.send(
+        new GetItemCommand({
+          TableName: this.#ctx.tables.topics,
+          Key: { [TopicAttr.name]: { S: epochsKey(topic, incarnation) } },
+          ConsistentRead: consistent,
+        }),
+      ),
+    );
+    return out.Item && out.Item[TopicAttr.incarnation]?.S === incarnation
+      ? epochsFromItem(out.Item)
+      : undefined;
+  }
+
+  /**
+   * Writes a topic incarnation's leader epochs, conditional on the item being at the version before
+   * (`epochs.version - 1`; absent for the first failover). False when another failover wrote first.
+   */
+  async putEpochs(topic: string, incarnation: string, epochs: TopicEpochs): Promise<boolean> {
+    const first = epochs.version === 1;
+    try {
+      await this.#send(`Recording the leader epochs of topic ${topic}`, () =>
+        this.#ctx.ddb.send(
+          new PutItemCommand({
+            TableName: this.#ctx.tables.topics,
+            Item: {
+              [TopicAttr.name]: { S: epochsKey(topic, incarnation) },
+              [TopicAttr.kind]: { S: 'epochs' },
+              [TopicAttr.incarnation]: { S: incarnation },
+              [EpochAttr.version]: { N: String(epochs.version) },
+              [EpochAttr.changes]: { L: epochs.changes.map((c) => ({ M: changeItem(c) })) },
+            },
+            ConditionExpression: first ? 'attribute_not_exists(#name)' : '#ver = :ver',
+            ExpressionAttributeNames: first ? { '#name': TopicAttr.name } : { '#ver': EpochAttr.version },
+            ...(first ? {} : { ExpressionAttributeValues: { ':ver': { N: String(epochs.version - 1) } } }),
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Deletes a purged incarnation's epoch item (if any). */
+  async deleteEpochs(topic: string, incarnation: string): Promise<void> {
+    await this.#send(`Removing the leader epochs of topic ${topic}`, () =>
+      this.#ctx.ddb.send(
+        new DeleteItemCommand({
+          TableName: this.#ctx.tables.topics,
+          Key: { [TopicAttr.name]: { S: epochsKey(topic, incarnation) } },
+        }),
+      ),
+    );
+  }
+
   // ---------- triggers ----------
 
   /** Writes a new trigger's item. Returns false when a trigger of that name exists. */
@@ -314,14 +412,21 @@ export class TopicStore {
     return (await this.#scan('trigger')).map(triggerFromItem);
   }
 
-  /** Every trigger and every live topic, in one scan (the dispatcher's sweep needs both). */
+  /**
+   * Every trigger and every live topic (with its leader epochs), in one scan (the dispatcher's sweep
+   * needs both).
+   */
   async listTriggersAndTopics(): Promise<{ triggers: StoredTrigger[]; topics: TopicMetadata[] }> {
-    const out: { triggers: StoredTrigger[]; topics: TopicMetadata[] } = { triggers: [], topics: [] };
-    for (const item of await this.#scan('trigger', 'topic')) {
-      if (item[TopicAttr.kind]?.S === 'trigger') out.triggers.push(triggerFromItem(item));
-      else out.topics.push(topicFromItem(item));
+    const triggers: StoredTrigger[] = [];
+    const topics: Item[] = [];
+    const epochs: Item[] = [];
+    for (const item of await this.#scan('trigger', 'topic', 'epochs')) {
+      const kind = item[TopicAttr.kind]?.S;
+      if (kind === 'trigger') triggers.push(triggerFromItem(item));
+      else if (kind === 'epochs') epochs.push(item);
+      else topics.push(item);
     }
-    return out;
+    return { triggers, topics: withEpochs(topics, epochs) };
   }
 
   /** Replaces a trigger's settings if it is still at `version`; false when it changed or is gone. */
@@ -402,15 +507,19 @@ export class TopicStore {
         tombstones: [],
         schedules: [],
       };
-    for (const item of await this.#scan('topic', 'tombstone', 'schedule')) {
+    const topics: Item[] = [];
+    const epochs: Item[] = [];
+    for (const item of await this.#scan('topic', 'tombstone', 'schedule', 'epochs')) {
       const kind = item[TopicAttr.kind]?.S;
-      if (kind === 'topic') view.topics.push(topicFromItem(item));
+      if (kind === 'topic') topics.push(item);
       else if (kind === 'tombstone') view.tombstones.push(tombstoneFromItem(item));
+      else if (kind === 'epochs') epochs.push(item);
       else {
         const entry = scheduleFromItem(item);
         if (entry) view.schedules.push(entry);
       }
     }
+    view.topics.push(...withEpochs(topics, epochs));
     return view;
   }
 
@@ -499,6 +608,31 @@ export class TopicStore {
     );
   }
 
+  // ---------- producer ids ----------
+
+  /**
+   * Reserves `count` consecutive producer ids with one atomic `ADD` on the counter item and
+   * returns the first (ids start at 0). A write retried after a lost response reserves another
+   * block: ids may be skipped, never handed out twice.
+   */
+  async reserveProducerIds(count: number): Promise<bigint> {
+    const out = await this.#send('Allocating producer ids', () =>
+      this.#ctx.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.#ctx.tables.topics,
+          Key: { [TopicAttr.name]: { S: PRODUCER_ID_COUNTER_KEY } },
+          UpdateExpression: 'SET #kind = :kind ADD #next :count',
+          ExpressionAttributeNames: { '#kind': TopicAttr.kind, '#next': CounterAttr.next },
+          ExpressionAttributeValues: { ':kind': { S: 'counter' }, ':count': { N: String(count) } },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+    );
+    const next = out.Attributes?.[CounterAttr.next]?.N;
+    if (next === undefined) throw new LogInvariantError('The producer id counter returned no value');
+    return BigInt(next) - BigInt(count);
+  }
+
   /** Every item of these kinds (a filter: the scan reads, and is billed for, the whole table). */
   async #scan(...kinds: readonly ItemKind[]): Promise<Item[]> {
     const items: Item[] = [];
@@ -540,6 +674,15 @@ function topicItem(topic: TopicMetadata): Item {
   };
 }
 
+/** The tombstone of one incarnation: the topic's item under {@link tombstoneKey}. */
+function tombstoneItem(topic: TopicMetadata): Item {
+  return {
+    ...topicItem(topic),
+    [TopicAttr.name]: { S: tombstoneKey(topic.name, topic.incarnation) },
+    [TopicAttr.kind]: { S: 'tombstone' },
+  };
+}
+
 function topicFromItem(item: Item): TopicMetadata {
   const configs = Object.fromEntries(
     Object.entries(item[TopicAttr.configs]?.M ?? {}).flatMap(([k, v]) =>
@@ -554,6 +697,42 @@ function topicFromItem(item: Item): TopicMetadata {
     config: parseTopicConfig(configs),
     createdAt: Number(item[TopicAttr.createdAt]?.N ?? '0'),
   };
+}
+
+/** Topics from their items, each with its incarnation's epoch item when there is one among `epochs`. */
+function withEpochs(topics: readonly Item[], epochs: readonly Item[]): TopicMetadata[] {
+  const byKey = new Map(epochs.map((item) => [item[TopicAttr.name]?.S, item]));
+  return topics.map((item) => {
+    const topic = topicFromItem(item);
+    const found = byKey.get(epochsKey(topic.name, topic.incarnation));
+    return found ? { ...topic, epochs: epochsFromItem(found) } : topic;
+  });
+}
+
+function changeItem(change: EpochChange): Item {
+  return {
+    e: { N: String(change.epoch) },
+    r: { S: change.region },
+    o: { S: change.origin },
+    at: { N: String(change.at) },
+    s: { L: change.startOffsets.map((offset) => ({ N: String(offset) })) },
+  };
+}
+
+const ORIGINS: readonly EpochOrigin[] = ['created', 'planned', 'forced'];
+
+function epochsFromItem(item: Item): TopicEpochs {
+  const changes = (item[EpochAttr.changes]?.L ?? []).map((value): EpochChange => {
+    const m = value.M ?? {};
+    return {
+      epoch: Number(m.e?.N ?? '0'),
+      region: m.r?.S ?? '',
+      origin: ORIGINS.find((o) => o === m.o?.S) ?? 'forced',
+      at: Number(m.at?.N ?? '0'),
+      startOffsets: (m.s?.L ?? []).map((v) => Number(v.N ?? '0')),
+    };
+  });
+  return { version: Number(item[EpochAttr.version]?.N ?? '0'), changes };
 }
 
 function tombstoneFromItem(item: Item): TopicTombstone {

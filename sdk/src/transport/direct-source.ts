@@ -10,16 +10,25 @@
  * Every item read is paid for, so none is read twice: the batch a fetch's seek found is its first
  * batch, and records read beyond a fetch's `maxRecords` are handed out by the next fetch, which
  * reads on after them to fill its own limits.
+ *
+ * A source made by {@link directSources} follows its topic's failovers: before each fetch it looks
+ * at the cached metadata (no request while it is fresh) and, when the topic's leader epochs
+ * changed, reads on with a reader made from them (from the new placement: the new home may be this
+ * region now). A fetch that stops at a planned failover's fence, or a position beyond the log its
+ * epochs know, reads the topic again first (from the new home's table, where the switch is written
+ * first). Offsets are the same numbers in every epoch, so positions stay valid.
  */
 import type { ReplicaReading, StorageContext } from '../context.ts';
-import { InvalidArgumentError, UnknownPartitionError } from '../errors.ts';
+import { InvalidArgumentError, OffsetOutOfRangeError, UnknownPartitionError } from '../errors.ts';
 import type { PartitionRef } from '../keys.ts';
-import { PartitionReader, type SeekResult } from '../log/reader.ts';
+import type { FenceTarget } from '../log/log-store.ts';
+import { type FetchResult, PartitionReader, type SeekResult } from '../log/reader.ts';
 import { decodeRecordBatch } from '../log/record-batch.ts';
 import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
 import { readPlacement } from '../regions/routing.ts';
 import type { StartPosition } from '../topic-partition.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
+import { partitionRef, type TopicMetadata } from '../topics/topic-metadata.ts';
 import { Waker } from '../waker.ts';
 import type {
   FetchedRecords,
@@ -33,10 +42,30 @@ import type {
 const LONG_POLL_MIN_MS = 50;
 const LONG_POLL_MAX_MS = 500;
 
+/** Where a source reads one partition, as of one version of its topic's metadata. */
+export interface SourcePlacement {
+  readonly ctx: StorageContext;
+  readonly ref: PartitionRef;
+  readonly replica?: ReplicaReading | undefined;
+}
+
+/** How a source follows its topic's failovers: the metadata cache, and where to read given it. */
+export interface TopicFollower {
+  /** The topic's metadata as cached (a request only when the cache is stale). */
+  current(): Promise<TopicMetadata>;
+  /** The topic read again now: from `region`'s table (a fence names the new home) or the usual ones. */
+  reload(region?: string): Promise<TopicMetadata>;
+  /** Where to read the partition with this metadata. */
+  placement(topic: TopicMetadata): SourcePlacement;
+}
+
 export class DirectPartitionSource implements PartitionSource {
   readonly partition: { readonly topic: string; readonly partition: number };
   readonly waitsForRecords = false;
-  readonly reader: PartitionReader;
+  #reader: PartitionReader;
+  readonly #follower: TopicFollower | undefined;
+  /** The metadata the reader was made from (with a follower). */
+  #topic: TopicMetadata | undefined;
   /** Batch boundary where the last fetch ended: a fetch from there needs no seek. */
   #boundary: number | undefined;
   /**
@@ -50,14 +79,75 @@ export class DirectPartitionSource implements PartitionSource {
   /** Where {@link resolve} found `position`: the first fetch from `position` starts there without seeking again. */
   #sought: { position: number; batchOffset: number } | undefined;
 
-  /** `replica`: set when `ctx` holds a replica of the topic's log (see {@link PartitionReader}). */
-  constructor(ctx: StorageContext, ref: PartitionRef, replica?: ReplicaReading) {
+  /**
+   * `replica`: set when `ctx` holds a replica of the topic's log (see {@link PartitionReader}).
+   * `follower`: how to follow the topic's failovers, with the metadata `ref` was made from.
+   */
+  constructor(
+    ctx: StorageContext,
+    ref: PartitionRef,
+    replica?: ReplicaReading,
+    follower?: { readonly follower: TopicFollower; readonly topic: TopicMetadata },
+  ) {
     this.partition = { topic: ref.topic, partition: ref.partition };
-    this.reader = new PartitionReader(ctx, ref, replica);
+    this.#reader = new PartitionReader(ctx, ref, replica);
+    this.#follower = follower?.follower;
+    this.#topic = follower?.topic;
+  }
+
+  /** The reader of the partition, as of the newest metadata this source has seen. */
+  get reader(): PartitionReader {
+    return this.#reader;
+  }
+
+  /** Moves onto `topic`'s placement when its leader epochs differ from the reader's. True if it moved. */
+  #adopt(topic: TopicMetadata): boolean {
+    const before = this.#topic;
+    if (!this.#follower || !before || topic === before) return false;
+    this.#topic = topic;
+    if (topic.incarnation !== before.incarnation || topic.epochs?.version === before.epochs?.version) {
+      return false;
+    }
+    const placement = this.#follower.placement(topic);
+    this.#reader = new PartitionReader(placement.ctx, placement.ref, placement.replica);
+    // Batch boundaries and carried records came from the old epochs' view: look everything up again.
+    this.#boundary = undefined;
+    this.#carry = undefined;
+    this.#sought = undefined;
+    return true;
+  }
+
+  /** Adopts the cached metadata if it moved on (no request while the cache is fresh). */
+  async #followCache(): Promise<void> {
+    if (this.#follower) this.#adopt(await this.#follower.current());
+  }
+
+  /** Reads the topic again (from the fence's new home, if one was met); true if the reader moved. */
+  async #reload(fence?: FenceTarget): Promise<boolean> {
+    if (!this.#follower) return false;
+    return this.#adopt(await this.#follower.reload(fence?.region));
+  }
+
+  /**
+   * Runs `read`; an offset out of range for a reader whose epochs may be stale (a position from a
+   * newer epoch) is tried again once with the topic read again, when that moved the reader.
+   */
+  async #inRange<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof OffsetOutOfRangeError && (await this.#reload())) return read();
+      throw error;
+    }
   }
 
   async resolve(start: StartPosition): Promise<number> {
-    const reader = this.reader;
+    await this.#followCache();
+    return this.#inRange(() => this.#resolve(start));
+  }
+
+  async #resolve(start: StartPosition): Promise<number> {
+    const reader = this.#reader;
     if (start === 'earliest') return reader.logStartOffset();
     if (start === 'latest') return reader.highWatermark();
     if (typeof start === 'number') {
@@ -71,18 +161,20 @@ export class DirectPartitionSource implements PartitionSource {
       return start;
     }
     if (typeof start === 'object' && start !== null && Number.isFinite(start.timestamp)) {
-      return (await this.timestampOffset(start.timestamp)) ?? (await reader.highWatermark());
+      return (await offsetForTimestamp(reader, start.timestamp)) ?? (await reader.highWatermark());
     }
     throw new InvalidArgumentError(
       `A start position is an offset, 'earliest', 'latest' or { timestamp }; got ${JSON.stringify(start)}`,
     );
   }
 
-  timestampOffset(timestamp: number): Promise<number | null> {
-    return offsetForTimestamp(this.reader, timestamp);
+  async timestampOffset(timestamp: number): Promise<number | null> {
+    await this.#followCache();
+    return offsetForTimestamp(this.#reader, timestamp);
   }
 
   async fetch(position: number, limits: SourceFetchLimits, signal?: AbortSignal): Promise<FetchedRecords> {
+    await this.#followCache();
     const deadline = Date.now() + limits.maxWaitMs;
     const waker = new Waker();
     const abort = () => waker.wake();
@@ -104,7 +196,8 @@ export class DirectPartitionSource implements PartitionSource {
   async #fetchOnce(position: number, limits: SourceFetchLimits): Promise<FetchedRecords> {
     const carry = this.#carry;
     this.#carry = undefined;
-    if (!carry || carry.records[0]?.offset !== position) return this.#read(position, [], limits);
+    if (!carry || carry.records[0]?.offset !== position)
+      return this.#inRange(() => this.#read(position, [], limits));
     // Records kept from the previous fetch, which stopped exactly here; read on after them only
     // if they do not fill this fetch.
     const carriedBytes = carry.records.reduce((n, r) => n + recordBytes(r), 0);
@@ -140,17 +233,24 @@ export class DirectPartitionSource implements PartitionSource {
     let first: SeekResult['batch'];
     if (this.#sought?.position === position) from = this.#sought.batchOffset;
     else if (this.#boundary !== position)
-      ({ batchOffset: from, batch: first } = await this.reader.seek(position));
+      ({ batchOffset: from, batch: first } = await this.#reader.seek(position));
     this.#sought = undefined;
-    const result = await this.reader.fetch(
+    let result: FetchResult = await this.#reader.fetch(
       from,
       { maxRecords: limits.maxRecords, maxBytes: limits.maxBytes },
       first,
     );
+    if (result.moved && result.batches.length === 0 && (await this.#reload(result.moved))) {
+      // The fence ended the epochs this reader knew; the reader of the new ones reads on from there.
+      result = await this.#reader.fetch(result.nextOffset, {
+        maxRecords: limits.maxRecords,
+        maxBytes: limits.maxBytes,
+      });
+    }
     const records: RawRecord[] = [...before];
     for (const slot of result.batches) {
       if (slot.voided) continue;
-      const batch = await decodeRecordBatch(slot.body, `${this.reader.label}@${slot.offset}`);
+      const batch = await decodeRecordBatch(slot.body, `${this.#reader.label}@${slot.offset}`);
       if (batch.isControl) continue;
       for (const r of batch.records) {
         if (r.offset < position) continue;
@@ -194,7 +294,10 @@ export class DirectPartitionSource implements PartitionSource {
   }
 }
 
-/** Opens direct sources, checking the partition against the (cached, then fresh) topic metadata. */
+/**
+ * Opens direct sources, checking the partition against the (cached, then fresh) topic metadata.
+ * With the deployment's regions known, each source follows the topic's failovers through the cache.
+ */
 export function directSources(ctx: StorageContext, topics: TopicCache): PartitionSourceFactory {
   return async ({ topic: name, partition }) => {
     const valid = (count: number) => Number.isInteger(partition) && partition >= 0 && partition < count;
@@ -206,11 +309,21 @@ export function directSources(ctx: StorageContext, topics: TopicCache): Partitio
       if (!valid(topic.partitions)) throw new UnknownPartitionError(name, partition, topic.partitions);
     }
     // With regions: the client's own region (a replica when the topic is homed elsewhere) or the home.
-    const placement = readPlacement(ctx, topic);
+    const placement = (t: TopicMetadata): SourcePlacement => {
+      const { ctx: read, replica } = readPlacement(ctx, t);
+      return { ctx: read, ref: partitionRef(t, partition), replica };
+    };
+    const first = placement(topic);
+    const follower: TopicFollower = {
+      current: () => topics.get(name),
+      reload: (region) => topics.reload(name, region === undefined ? {} : { region }),
+      placement,
+    };
     return new DirectPartitionSource(
-      placement.ctx,
-      { topic: topic.name, incarnation: topic.incarnation, partition },
-      placement.replica,
+      first.ctx,
+      first.ref,
+      first.replica,
+      ctx.regions ? { follower, topic } : undefined,
     );
   };
 }

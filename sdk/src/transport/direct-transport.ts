@@ -19,12 +19,15 @@ import { DirectProducer, type Producer } from '../producer.ts';
 import type { ProducerOptions } from '../producer-input.ts';
 import {
   type AppendRouting,
+  CONSISTENCY_ENVIRONMENT_VARIABLE,
   type DeploymentRegions,
   REGIONS_ENVIRONMENT_VARIABLE,
   type ReadFrom,
   type RegionEndpoint,
   type ReplicaGapPolicy,
+  type ReplicationConsistency,
   resolveDeployment,
+  WITNESS_REGION_ENVIRONMENT_VARIABLE,
 } from '../regions/deployment.ts';
 import { type RegionClient, Regions } from '../regions/regions.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.ts';
@@ -105,9 +108,27 @@ export interface TributaryOptions {
   /**
    * With `regions`: the region whose groups table consumer groups coordinate in (leases, members,
    * committed offsets). Members may run in any region.
-   * @default the deployment's home region (the first of `regions`)
+   * @default the deployment's home region (the first of `regions`); with `consistency: 'strong'`,
+   * this client's region
    */
   readonly groupRegion?: string;
+  /**
+   * With `regions`: how the global tables replicate. `eventual` (MREC) as above. `strong` (MRSC
+   * global tables: three regions of one region set, the replicas in `regions` and a witness, if
+   * any, in `witnessRegion`; else `InvalidArgumentError`): a
+   * conditional write is checked against every region, so appends go to this client's own region
+   * (`home.region` routes nothing), reads and groups too; transactions (`sendAtomically`, a
+   * group's `transaction`) are refused with `UnsupportedOperationError`, and multi-partition
+   * commits, offset resets and topic deletion work without them (README, "Regions").
+   * @default the `TRIBUTARY_CONSISTENCY` environment variable, else 'eventual'
+   */
+  readonly consistency?: ReplicationConsistency;
+  /**
+   * With `consistency: 'strong'` and two replica regions in `regions`: the deployment's witness
+   * region (it votes in the MRSC quorum and holds no replica, so no client reads or writes there).
+   * @default the `TRIBUTARY_WITNESS_REGION` environment variable, else none (three replicas)
+   */
+  readonly witnessRegion?: string;
 }
 
 /** The direct transport of one client, and the storage it runs on. */
@@ -139,6 +160,10 @@ export class DirectTransport implements Transport {
       readFrom: options.readFrom,
       replicaGaps: options.replicaGaps,
       groupRegion: options.groupRegion,
+      consistency: options.consistency,
+      consistencyEnvironment: process.env[CONSISTENCY_ENVIRONMENT_VARIABLE],
+      witnessRegion: options.witnessRegion,
+      witnessEnvironment: process.env[WITNESS_REGION_ENVIRONMENT_VARIABLE],
     });
     const endpoint =
       options.endpoint ?? process.env.AWS_ENDPOINT_URL ?? deployment?.endpoints.get(region)?.endpoint;
@@ -188,7 +213,7 @@ export class DirectTransport implements Transport {
   }
 
   admin(): Admin {
-    return new DirectAdmin(this.ctx, this.registry, this.triggers());
+    return new DirectAdmin(this.ctx, this.registry, this.triggers(), this.topics);
   }
 
   producer<V>(options: ProducerOptions<V> & { readonly serializer: Serializer<V> }): Producer<V> {

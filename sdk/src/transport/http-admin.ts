@@ -18,6 +18,14 @@ import type { PartitionOffsetsBody, TriggerDescriptionBody } from '../api/schema
 import { mapLimited } from '../concurrency.ts';
 import { TriggerNotFoundError, UnsupportedOperationError } from '../errors.ts';
 import type { GroupDescription, GroupSummary, OffsetResetTarget } from '../groups/group-admin.ts';
+import type {
+  DivergenceReport,
+  DivergentBatchRef,
+  DivergentRecord,
+  ReappendResult,
+} from '../regions/divergence.ts';
+import type { FailoverReport } from '../regions/failover.ts';
+import type { FailoverRequest } from '../regions/failover-plan.ts';
 import { LEGAL_TOPIC_NAME, validateTopicName } from '../topics/names.ts';
 import { validatePartitionCount } from '../topics/registry.ts';
 import type { TriggerDescription, TriggerSummary } from '../triggers/trigger-registry.ts';
@@ -130,6 +138,30 @@ export class HttpAdmin implements Admin {
       `Resetting the offsets of group "${groupId}" is not available over the HTTP API; ` +
         'use the direct transport (a client with access to the DynamoDB tables and the S3 bucket).',
     );
+  }
+
+  /**
+   * Not available over HTTP: a failover fences, waits on and switches the tables of two regions
+   * directly (and a forced one must not depend on the API of a region that is down). Throws
+   * `UnsupportedOperationError`; use the direct transport (or `tributary topics failover`).
+   */
+  async failoverTopic(topic: string, _request: FailoverRequest): Promise<FailoverReport> {
+    throw directOnly(`Failing topic "${topic}" over`);
+  }
+
+  /** Not available over HTTP (see {@link failoverTopic}): throws `UnsupportedOperationError`. */
+  async divergence(topic: string): Promise<DivergenceReport> {
+    throw directOnly(`The divergence report of topic "${topic}"`);
+  }
+
+  /** Not available over HTTP (see {@link failoverTopic}): throws `UnsupportedOperationError`. */
+  async readDivergent(topic: string, _batch: DivergentBatchRef): Promise<DivergentRecord[]> {
+    throw directOnly(`Reading batches outside the log of topic "${topic}"`);
+  }
+
+  /** Not available over HTTP (see {@link failoverTopic}): throws `UnsupportedOperationError`. */
+  async reappendDivergent(topic: string): Promise<ReappendResult[]> {
+    throw directOnly(`Re-appending batches outside the log of topic "${topic}"`);
   }
 
   /** Deletes a group and its committed offsets; refused while members are active, unless `force`. */
@@ -345,4 +377,12 @@ function description(d: TriggerDescriptionBody): TriggerDescription {
 
 function dateOrUndefined(iso: string | null): Date | undefined {
   return iso === null ? undefined : new Date(iso);
+}
+
+/** The error of an administration the HTTP API does not offer. */
+function directOnly(what: string): UnsupportedOperationError {
+  return new UnsupportedOperationError(
+    `${what} is not available over the HTTP API; use the direct transport with the deployment's \`regions\` ` +
+      '(a client with access to the DynamoDB tables of every region).',
+  );
 }

@@ -37,14 +37,16 @@ export interface ExchangeContext {
 
 /**
  * True when a response status means a produce request without a producer id certainly had no
- * effect: only 429 (API Gateway's stage throttling before the function ran, or our THROTTLED, whose
- * throttled writes wrote nothing; when some records landed the handler answers PARTIALLY_APPENDED).
+ * effect: 429 (API Gateway's stage throttling before the function ran, or our THROTTLED, whose
+ * throttled writes wrote nothing; when some records landed the handler answers PARTIALLY_APPENDED)
+ * and 421 (the request reached a region that does not take the topic's appends: NOT_HOME_REGION,
+ * or TOPIC_MOVED at a failover's fence; both are answered before anything is written).
  * A 503 is not certain: API Gateway answers an integration timeout with 503 after the function may
  * have written, and SERVICE_UNAVAILABLE may follow a DynamoDB write whose response was lost. (With
  * a producer id every retriable answer is retried: the API recognises what landed.)
  */
 export function statusMeansNotApplied(status: number): boolean {
-  return status === 429;
+  return status === 429 || status === 421;
 }
 
 /** The error a non-2xx response stands for. */

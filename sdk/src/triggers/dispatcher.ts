@@ -25,11 +25,11 @@ import { ArchiveDoorbell } from '../archive/archive-doorbell.ts';
 import type { StorageContext } from '../context.ts';
 import { TopicNotFoundError, TributaryError } from '../errors.ts';
 import { type DispatchLeaseRecord, LeaseStore } from '../groups/lease-store.ts';
-import { LogAttr } from '../keys.ts';
+import { LogAttr, parseBatchKey } from '../keys.ts';
 import { sleep } from '../retry.ts';
 import type { RawValue } from '../serde.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
-import type { TopicMetadata } from '../topics/topic-metadata.ts';
+import { partitionRef, type TopicMetadata } from '../topics/topic-metadata.ts';
 import { DirectPartitionSource } from '../transport/direct-source.ts';
 import { destinationPort } from './destinations.ts';
 import { compileFilterCriteria } from './event-filter.ts';
@@ -181,7 +181,7 @@ export class Dispatcher {
     const settings = trigger.settings;
     const topic = await this.#topic(settings.topic, { partition: job.partition });
     if (!topic || job.partition >= topic.partitions) return { status: 'busy' };
-    const ref = { topic: topic.name, incarnation: topic.incarnation, partition: job.partition };
+    const ref = partitionRef(topic, job.partition);
     const source = new DirectPartitionSource(this.#options.ctx, ref);
     const target = await this.#functionConfig(settings.functionName);
     const targetTimeout = target.timeoutMs;
@@ -534,9 +534,10 @@ function describeError(error: unknown): { message: string; code: string } {
 
 /**
  * The partition a log table stream record is about, or undefined for items that are not batches
- * (partition metadata at `off = -1`, segment manifests and producer state under `…#…` keys) and,
- * when the record's `newImage` is given, for the stubs the archiver leaves of archived batches:
- * they bring no records.
+ * (partition metadata at `off = -1`, segment manifests, producer state and re-append records under
+ * `…#…` keys) and, when the record's `newImage` is given, for the stubs the archiver leaves of
+ * archived batches and the fences of planned failovers: they bring no records. Batches of every
+ * leader epoch count (`<partition key>~e<epoch>` after a failover).
  */
 export function rungPartitionOf(keys: {
   readonly pk?: string | undefined;
@@ -545,8 +546,9 @@ export function rungPartitionOf(keys: {
 }): RungPartition | undefined {
   const { pk, off } = keys;
   if (keys.newImage?.[LogAttr.archived]?.N === '1') return undefined;
-  if (pk === undefined || off === undefined || pk.includes('#') || Number(off) < 0) return undefined;
-  const match = /^([a-zA-Z0-9._-]+):([A-Za-z0-9_-]+):(\d+)$/.exec(pk);
-  if (!match) return undefined;
-  return { topic: match[1]!, incarnation: match[2]!, partition: Number(match[3]) };
+  if (keys.newImage?.[LogAttr.fenceEpoch]?.N !== undefined) return undefined;
+  if (pk === undefined || off === undefined || Number(off) < 0) return undefined;
+  const parsed = parseBatchKey(pk);
+  if (!parsed) return undefined;
+  return { topic: parsed.topic, incarnation: parsed.incarnation, partition: parsed.partition };
 }

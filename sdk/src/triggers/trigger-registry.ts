@@ -27,7 +27,7 @@ import { PartitionReader } from '../log/reader.ts';
 import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
 import { LEGAL_TOPIC_NAME } from '../topics/names.ts';
 import type { TopicRegistry } from '../topics/registry.ts';
-import type { TopicMetadata } from '../topics/topic-metadata.ts';
+import { partitionRef, type TopicMetadata } from '../topics/topic-metadata.ts';
 import { type StoredTrigger, TopicStore } from '../topics/topic-store.ts';
 import type { FunctionFacts } from './function-lookup.ts';
 import {
@@ -280,11 +280,7 @@ export class TriggerRegistry {
     }
     await Promise.all(
       Array.from({ length: topic.partitions }, async (_, partition) => {
-        const reader = new PartitionReader(this.#ctx, {
-          topic: topic.name,
-          incarnation: topic.incarnation,
-          partition,
-        });
+        const reader = new PartitionReader(this.#ctx, partitionRef(topic, partition));
         const offset =
           settings.startingPosition === 'AT_TIMESTAMP'
             ? ((await offsetForTimestamp(reader, (settings.startingPositionTimestamp ?? 0) * 1000)) ??
