@@ -52,6 +52,26 @@ export async function runTopics(args: string[], client: Tributary): Promise<numb
         ];
         process.stdout.write(`${cells.join('\t')}\n`);
       }
+      // With the deployment's regions known (--regions), each region's copy of each partition.
+      if (d.partitions.some((p) => p.regions !== undefined)) {
+        process.stdout.write(
+          'Regions:\nPartition\tRegion\tHome\tHighWatermark\tLeaderEpoch\tLagRecords\tLagMs\n',
+        );
+        for (const p of d.partitions) {
+          for (const r of p.regions ?? []) {
+            const cells = [
+              p.partition,
+              r.region,
+              r.home ? 'yes' : 'no',
+              r.highWatermark,
+              r.leaderEpoch,
+              r.lagRecords,
+              r.lagMs,
+            ];
+            process.stdout.write(`${cells.join('\t')}\n`);
+          }
+        }
+      }
       process.stdout.write('Configs:\n');
       for (const [k, v] of Object.entries(d.configs)) process.stdout.write(`  ${k}=${v}\n`);
       return 0;

@@ -610,6 +610,15 @@ describe('tributary topics failover and divergence', () => {
     expect(moved.code).toBe(0);
     expect(moved.stdout).toContain(`from ${HOME} to ${REPLICA} (planned): leader epoch 0 -> 1`);
     expect(moved.stdout).toMatch(/\n0\t0\t1\t0\t\d+\n/);
+    // describe shows each region's copy: the new home at epoch 1, nothing lagging once replicated.
+    await regions.stack.replicator!.settled();
+    const described = await runCli(['topics', 'describe', topic.name, ...connection], '', false);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain(
+      'Regions:\nPartition\tRegion\tHome\tHighWatermark\tLeaderEpoch\tLagRecords\tLagMs\n',
+    );
+    expect(described.stdout).toMatch(new RegExp(`\\n0\\t${REPLICA}\\tyes\\t\\d+\\t1\\t0\\t0\\n`));
+    expect(described.stdout).toMatch(new RegExp(`\\n0\\t${HOME}\\tno\\t\\d+\\t\\d+\\t0\\t0\\n`));
     const listed = await runCli(['topics', 'divergence', topic.name, ...connection], '', false);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toBe(`No batches outside the log of "${topic.name}".\n`);
