@@ -29,6 +29,16 @@
  * configs changed. Each visit records, as its last write, when the partition may next have work;
  * a visit that crashes leaves the partition due.
  *
+ * With the deployment's regions known, each partition's log is acted on in its topic's home region
+ * (`homeContext`: `home.region`, or where the last failover moved it), whatever region the archiver
+ * runs in: that is where its appends go and where the conditional writes on its bounds, manifest
+ * and stubs are checked against the writers' (MREC checks conditions against the local copy only,
+ * and a second region writing them would meet the appends under last-writer-wins); the writes
+ * replicate from there. The topics table (the topic list, tombstones and the archive schedules) is
+ * read and written with the registry, in the deployment's home (`registryContext`), so the
+ * dispatcher's doorbell and the visits write the schedules in one region too. On MRSC both are the
+ * archiver's own region. Segments go to the one bucket every region reads (S3 replicates it).
+ *
  * Every decision (what is due, what retention deletes, where the bounds move, when orphans are
  * provable, when a partition needs a visit) is made by the pure `archive-plan.ts` and
  * `archive-schedule.ts`; this module reads the state it needs and carries the steps out. DynamoDB
@@ -37,7 +47,7 @@
  */
 import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
-import { CorruptRecordError } from '../errors.ts';
+import { CorruptRecordError, UnknownRegionError } from '../errors.ts';
 import {
   archiveScheduleKey,
   claimObjectPrefix,
@@ -50,7 +60,7 @@ import { loadClaim } from '../log/claim-check.ts';
 import { type CompleteSlot, type Slot, slotEnd, slotFromItem } from '../log/log-item.ts';
 import { type LogItem, LogStore } from '../log/log-store.ts';
 import { PartitionReader } from '../log/reader.ts';
-import { isStronglyConsistent } from '../regions/routing.ts';
+import { homeContext, isStronglyConsistent, registryContext } from '../regions/routing.ts';
 import type { TopicConfig } from '../topics/configs.ts';
 import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
 import { partitionRef } from '../topics/topic-metadata.ts';
@@ -192,6 +202,8 @@ const STUB_CONCURRENCY = 16;
 
 /** A partition a run looks at, with what its schedule says to do. */
 interface PartitionWork {
+  /** Where its log is written: its topic's home region. */
+  readonly home: StorageContext;
   readonly ref: PartitionRef;
   readonly config: TopicConfig;
   readonly basis: string;
@@ -209,8 +221,10 @@ type PartitionOutcome =
 export class Archiver {
   readonly #ctx: StorageContext;
   readonly #registry: TopicRegistry;
+  /** The topics table with the registry: the topic list and the archive schedules. */
   readonly #topics: TopicStore;
-  readonly #log: LogStore;
+  /** Per region the topics' logs are written in (their homes): its context on this clock, its log store. */
+  readonly #homes = new Map<string, { readonly ctx: StorageContext; readonly log: LogStore }>();
   readonly #store: SegmentStore;
   readonly #concurrency: number;
   readonly #maxSegments: number;
@@ -221,8 +235,7 @@ export class Archiver {
   constructor(ctx: StorageContext, registry: TopicRegistry, options: ArchiverOptions = {}) {
     this.#ctx = ctx;
     this.#registry = registry;
-    this.#topics = new TopicStore(ctx);
-    this.#log = new LogStore(ctx);
+    this.#topics = new TopicStore(onClockOf(registryContext(ctx), ctx));
     this.#store = new SegmentStore(ctx);
     this.#concurrency = options.concurrency ?? 4;
     this.#maxSegments = options.maxSegmentsPerPartition ?? 64;
@@ -245,6 +258,7 @@ export class Archiver {
     const now = this.#ctx.now();
     const work = topics.flatMap((topic: TopicMetadata): PartitionWork[] => {
       const basis = scheduleBasis(topic.config, this.#orphanGraceMs);
+      const home = this.#homeOf(topic);
       return Array.from({ length: topic.partitions }, (_, partition) => {
         const ref = partitionRef(topic, partition);
         const decision = visitDecision(schedules.get(archiveScheduleKey(ref)), {
@@ -254,7 +268,7 @@ export class Archiver {
           now,
           probeIntervalMs: this.#probeIntervalMs,
         });
-        return { ref, config: topic.config, basis, decision };
+        return { home, ref, config: topic.config, basis, decision };
       });
     });
     const before = { ...this.#store.stats };
@@ -283,29 +297,71 @@ export class Archiver {
     };
   }
 
-  /** Archives and applies retention to one partition, whatever its schedule says, and records its schedule. */
-  async archivePartition(ref: PartitionRef, config: TopicConfig): Promise<PartitionArchiveReport> {
-    return this.#visit(ref, config, scheduleBasis(config, this.#orphanGraceMs));
+  /**
+   * Archives and applies retention to one partition, whatever its schedule says, and records its
+   * schedule. The partition's log is acted on in `topic`'s home region.
+   */
+  async archivePartition(topic: TopicMetadata, partition: number): Promise<PartitionArchiveReport> {
+    const basis = scheduleBasis(topic.config, this.#orphanGraceMs);
+    return this.#visit(this.#homeOf(topic), partitionRef(topic, partition), topic.config, basis);
   }
 
   async #handle(work: PartitionWork, mode: ArchiveVisit): Promise<PartitionOutcome> {
-    const { ref, decision } = work;
+    const { home, ref, decision } = work;
     if (decision.kind === 'skip') return { kind: 'skipped' };
     if (decision.kind === 'probe') {
       const probedAt = this.#ctx.now();
-      if (!(await this.#log.hasBatch(ref, decision.end, decision.consistent))) {
+      // The home's copy: a replica's would miss a batch that has not replicated yet.
+      if (!(await this.#home(home).log.hasBatch(ref, decision.end, decision.consistent))) {
         // Only scheduled runs wait probeIntervalMs between probes; the others probe every run.
         if (mode === 'scheduled') await this.#topics.recordArchiveProbe(ref, probedAt);
         return { kind: 'probed' };
       }
     }
-    const report = await this.#visit(ref, work.config, work.basis);
+    const report = await this.#visit(home, ref, work.config, work.basis);
     return { kind: 'visited', report, probed: decision.kind === 'probe' };
   }
 
-  /** One visit, then its schedule entry: the last write, so a visit that fails leaves the partition due. */
-  async #visit(ref: PartitionRef, config: TopicConfig, basis: string): Promise<PartitionArchiveReport> {
-    const visit = await new PartitionArchiver(this.#ctx, this.#store, ref, config, {
+  /**
+   * Where `topic`'s log is acted on: its home region. A `home.region` no longer among the
+   * deployment's regions (the list changed since) takes appends nowhere; its log is left where the
+   * archiver runs, as purges leave it, rather than failing the run for every other topic.
+   */
+  #homeOf(topic: TopicMetadata): StorageContext {
+    let home: StorageContext;
+    try {
+      home = homeContext(this.#ctx, topic);
+    } catch (error) {
+      if (!(error instanceof UnknownRegionError)) throw error;
+      home = this.#ctx;
+    }
+    return this.#home(home).ctx;
+  }
+
+  /** `home` on the archiver's clock (its context's `now`), with its log store, once per region. */
+  #home(home: StorageContext): { readonly ctx: StorageContext; readonly log: LogStore } {
+    // Without regions there is one context, without a region name.
+    const key = home.region ?? '';
+    let entry = this.#homes.get(key);
+    if (!entry) {
+      const ctx = onClockOf(home, this.#ctx);
+      entry = { ctx, log: new LogStore(ctx) };
+      this.#homes.set(key, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * One visit of the partition's log in `home`, then its schedule entry (with the registry): the
+   * last write, so a visit that fails leaves the partition due.
+   */
+  async #visit(
+    home: StorageContext,
+    ref: PartitionRef,
+    config: TopicConfig,
+    basis: string,
+  ): Promise<PartitionArchiveReport> {
+    const visit = await new PartitionArchiver(home, this.#store, ref, config, {
       maxSegments: this.#maxSegments,
       stubTtlSeconds: this.#stubTtlSeconds,
       orphanGraceMs: this.#orphanGraceMs,
@@ -330,6 +386,14 @@ export class Archiver {
     const dead = view.schedules.filter((e) => !live.has(`${e.ref.topic}#${e.ref.incarnation}`));
     if (dead.length > 0) await this.#topics.deleteArchiveSchedules(dead.map((e) => e.ref));
   }
+}
+
+/**
+ * `ctx` telling time by `clock`'s `now`: a region's context comes from the routing with the
+ * client's clock, and the archiver's own (a caller's, e.g. a shifted one) must decide what is due.
+ */
+function onClockOf(ctx: StorageContext, clock: StorageContext): StorageContext {
+  return ctx.now === clock.now ? ctx : { ...ctx, now: clock.now };
 }
 
 interface PartitionSettings {

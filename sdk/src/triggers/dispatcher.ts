@@ -26,11 +26,16 @@ import type { StorageContext } from '../context.ts';
 import { TopicNotFoundError, TributaryError } from '../errors.ts';
 import { type DispatchLeaseRecord, LeaseStore } from '../groups/lease-store.ts';
 import { LogAttr, parseBatchKey } from '../keys.ts';
+import { readPlacement, registryContext } from '../regions/routing.ts';
 import { sleep } from '../retry.ts';
 import type { RawValue } from '../serde.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { partitionRef, type TopicMetadata } from '../topics/topic-metadata.ts';
-import { DirectPartitionSource } from '../transport/direct-source.ts';
+import {
+  DirectPartitionSource,
+  type SourcePlacement,
+  type TopicFollower,
+} from '../transport/direct-source.ts';
 import { destinationPort } from './destinations.ts';
 import { compileFilterCriteria } from './event-filter.ts';
 import type { PartitionState } from './failure-policy.ts';
@@ -112,7 +117,12 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#options = options;
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    this.#archive = new ArchiveDoorbell(options.ctx);
+    // The archive schedules are written with the registry, where the archiver records its visits:
+    // a ring written in another region could lose to a visit under last-writer-wins.
+    const schedules = registryContext(options.ctx);
+    this.#archive = new ArchiveDoorbell(
+      schedules.now === options.ctx.now ? schedules : { ...schedules, now: options.ctx.now },
+    );
   }
 
   /**
@@ -181,8 +191,7 @@ export class Dispatcher {
     const settings = trigger.settings;
     const topic = await this.#topic(settings.topic, { partition: job.partition });
     if (!topic || job.partition >= topic.partitions) return { status: 'busy' };
-    const ref = partitionRef(topic, job.partition);
-    const source = new DirectPartitionSource(this.#options.ctx, ref);
+    const source = this.#source(topic, job.partition);
     const target = await this.#functionConfig(settings.functionName);
     const targetTimeout = target.timeoutMs;
     // Invocations start only while the slowest one still ends inside this run.
@@ -266,6 +275,33 @@ export class Dispatcher {
       );
     }
     return result;
+  }
+
+  /**
+   * The worker's reader of the partition, placed as any consumer's (`readPlacement`): with regions,
+   * this region's copy (a replica when the topic is homed elsewhere, whose gaps are "not yet", never
+   * skipped) or the home's. It follows the topic's failovers through the metadata cache, as a
+   * consumer's source does: a fetch that meets a planned failover's fence reads the topic again and
+   * reads on in the new epoch. Commits go to the trigger group's region (the lease store's).
+   */
+  #source(topic: TopicMetadata, partition: number): DirectPartitionSource {
+    const { ctx, topics } = this.#options;
+    const placement = (t: TopicMetadata): SourcePlacement => {
+      const { ctx: read, replica } = readPlacement(ctx, t);
+      return { ctx: read, ref: partitionRef(t, partition), replica };
+    };
+    const first = placement(topic);
+    const follower: TopicFollower = {
+      current: () => topics.get(topic.name),
+      reload: (region) => topics.reload(topic.name, region === undefined ? {} : { region }),
+      placement,
+    };
+    return new DirectPartitionSource(
+      first.ctx,
+      first.ref,
+      first.replica,
+      ctx.regions ? { follower, topic } : undefined,
+    );
   }
 
   async #sweepTrigger(trigger: TriggerRecordOf, topic: TopicMetadata): Promise<void> {
