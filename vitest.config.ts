@@ -3,9 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // Most test time is spent waiting on the emulators, timers and heartbeats, not on the CPU: three
-    // files at once halve the suite on a 2-core machine (the default would be one at a time).
-    maxWorkers: Math.max(3, availableParallelism() - 1),
+    // Most test time is spent waiting on the emulators, timers and heartbeats, not on the CPU: two
+    // files at once on a 2-core machine (the default would be one at a time).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       {
         test: {
