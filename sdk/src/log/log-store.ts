@@ -974,6 +974,25 @@ export class LogStore {
   // --- Producer state items (<pk>#producers) ---------------------------------------------------
 
   /**
+   * A producer's state item on the partition, read consistently (`producer-state.ts` reads it);
+   * undefined when it has none. Only for saying why a claim was refused, never in steady state.
+   */
+  async producerStateItem(ref: PartitionRef, producerId: string): Promise<LogItem | undefined> {
+    const out = await this.#send(
+      `Reading the state of producer ${producerId} on ${partitionLabel(ref)}`,
+      () =>
+        this.#ctx.ddb.send(
+          new GetItemCommand({
+            TableName: this.#ctx.tables.log,
+            Key: producerStateItemKey(ref, producerId),
+            ConsistentRead: true,
+          }),
+        ),
+    );
+    return out.Item;
+  }
+
+  /**
    * Writes a producer's claim (and refreshes the item's expiry) if `write.condition` holds. On a
    * failed condition, `current` is the item found instead.
    */

@@ -17,9 +17,9 @@ import type { TopicMetadata } from '../topics/registry.ts';
 import { partitionRef } from '../topics/topic-metadata.ts';
 import { BatchWriter, checkBatchSize, type EncodedBatch } from './batch-writer.ts';
 import { IdempotentAppender } from './idempotent-append.ts';
+import { LogStore } from './log-store.ts';
 import { type ProducedBatch, withLogAppendTime } from './produced-batch.ts';
-import { type ProducerState, recordsDigest, SEQUENCE_MODULUS } from './producer-state.ts';
-import { readProducerState } from './producer-state-lookup.ts';
+import { type ProducerState, recordsDigest, SEQUENCE_MODULUS, stateFromItem } from './producer-state.ts';
 import { encodeRecordBatch, type RecordInput } from './record-batch.ts';
 
 /** Settings of a {@link RawBatchAppender}. */
@@ -126,11 +126,11 @@ export class RawBatchAppender {
         };
       } catch (error) {
         if (!(error instanceof OutOfOrderSequenceError)) throw error;
-        const state = await readProducerState(
-          this.#writer.storage(topic),
+        const item = await new LogStore(this.#writer.storage(topic)).producerStateItem(
           ref,
           String(batch.producer.producerId),
         );
+        const state = item ? stateFromItem(item) : undefined;
         const refusal = classifyRefusal(state, batch.producer.producerEpoch, batch.producer.baseSequence, {
           count: batch.records.length,
         });
