@@ -84,3 +84,18 @@ export function kcat(
     child.stdin.end(stdin);
   });
 }
+
+/**
+ * Reads one partition from the beginning to its end with kcat (`-C -p P -o beginning -e`), each
+ * message printed with kcat's `-f` format; `extra` adds options (e.g. SASL settings).
+ */
+export function kcatReadPartition(
+  port: number,
+  topic: string,
+  partition: number,
+  format: string,
+  extra: readonly string[] = [],
+): Promise<KcatResult> {
+  const args = ['-C', '-t', topic, '-p', String(partition), '-o', 'beginning', '-e', '-f', format, ...extra];
+  return kcat(port, args);
+}

@@ -11,7 +11,7 @@ import { startGateway } from '../../../gateway/index.ts';
 import { DirectTransport } from '../../../sdk/src/internal.ts';
 import { readBatchHeader } from '../../../sdk/src/log/record-batch.ts';
 import { injectFaults } from '../../helpers/faults.ts';
-import { kcat, requireKcat, startTestGateway } from '../../helpers/gateway.ts';
+import { kcatReadPartition, requireKcat, startTestGateway } from '../../helpers/gateway.ts';
 import { batchOf, produceTo } from '../../helpers/kafka-batches.ts';
 import { WireClient } from '../../helpers/kafka-wire.ts';
 import { testStackConfig } from '../../helpers/stack.ts';
@@ -200,18 +200,7 @@ describe('Fetch', () => {
     const response = await wire.request('Fetch', 11, fetchRequest([{ topic, partition: 0, offset: 0 }]));
     const served = headersOf(response.responses[0]?.partitions[0]?.records);
     expect(served[0]?.baseOffset).toBe(0);
-    const consumed = await kcat(gateway.port, [
-      '-C',
-      '-t',
-      topic,
-      '-p',
-      '0',
-      '-o',
-      'beginning',
-      '-e',
-      '-f',
-      '%o %s\n',
-    ]);
+    const consumed = await kcatReadPartition(gateway.port, topic, 0, '%o %s\n');
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(consumed.stdout.trim().split('\n')).toEqual(values.map((v, i) => `${i} ${v}`));
 

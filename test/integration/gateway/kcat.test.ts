@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../gateway/index.ts';
 import { readBatchHeader } from '../../../sdk/src/log/record-batch.ts';
 import { readAll } from '../../helpers/consume.ts';
-import { kcat, requireKcat, startTestGateway } from '../../helpers/gateway.ts';
+import { kcat, kcatReadPartition, requireKcat, startTestGateway } from '../../helpers/gateway.ts';
 import { WireClient } from '../../helpers/kafka-wire.ts';
 import { testClient, uniqueTopic } from '../../helpers/tributary.ts';
 
@@ -78,18 +78,7 @@ describe('kcat through the gateway', () => {
     );
     expect(produced.code, produced.stderr).toBe(0);
 
-    const consumed = await kcat(gateway.port, [
-      '-C',
-      '-t',
-      topic,
-      '-p',
-      '1',
-      '-o',
-      'beginning',
-      '-e',
-      '-f',
-      '%o|%k|%s|%h\n',
-    ]);
+    const consumed = await kcatReadPartition(gateway.port, topic, 1, '%o|%k|%s|%h\n');
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(consumed.stdout.trim().split('\n')).toEqual([
       '0|k1|first|source=kcat,n=1',
@@ -163,18 +152,7 @@ describe('kcat through the gateway', () => {
       sequence += h.recordCount;
     }
     expect(sequence).toBe(lines.length);
-    const consumed = await kcat(gateway.port, [
-      '-C',
-      '-t',
-      topic,
-      '-p',
-      '0',
-      '-o',
-      'beginning',
-      '-e',
-      '-f',
-      '%s\n',
-    ]);
+    const consumed = await kcatReadPartition(gateway.port, topic, 0, '%s\n');
     expect(consumed.stdout.trim().split('\n')).toEqual(lines);
   });
 
@@ -198,18 +176,7 @@ describe('kcat through the gateway', () => {
       ],
     });
     await producer.close();
-    const consumed = await kcat(gateway.port, [
-      '-C',
-      '-t',
-      topic,
-      '-p',
-      '0',
-      '-o',
-      'beginning',
-      '-e',
-      '-f',
-      '%o|%k|%s|%h|%T\n',
-    ]);
+    const consumed = await kcatReadPartition(gateway.port, topic, 0, '%o|%k|%s|%h|%T\n');
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(consumed.stdout.trim().split('\n')).toEqual([
       `0|a|alpha|trace=t-1|${timestamp}`,

@@ -8,7 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../gateway/index.ts';
 import { encodeRequest } from '../../../gateway/protocol/index.ts';
-import { kcat, requireKcat, startTestGateway } from '../../helpers/gateway.ts';
+import { kcat, kcatReadPartition, requireKcat, startTestGateway } from '../../helpers/gateway.ts';
 import { batchOf, produceTo } from '../../helpers/kafka-batches.ts';
 import { WireClient } from '../../helpers/kafka-wire.ts';
 import { testClient, uniqueTopic } from '../../helpers/tributary.ts';
@@ -73,17 +73,7 @@ describe('SASL/PLAIN', () => {
       'one\ntwo\n',
     );
     expect(produced.code, produced.stderr).toBe(0);
-    const consumed = await kcat(gateway.port, [
-      '-C',
-      '-t',
-      topic,
-      '-p',
-      '0',
-      '-o',
-      'beginning',
-      '-e',
-      '-f',
-      '%s\n',
+    const consumed = await kcatReadPartition(gateway.port, topic, 0, '%s\n', [
       ...sasl,
       '-X',
       'sasl.password=builder',
