@@ -2,7 +2,7 @@
  * The local stack: tables and bucket, DynamoDB, DynamoDB Streams and S3 through the one edge
  * port, persistence across restarts, and no Java process outliving a killed Node parent.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -26,6 +26,7 @@ import { provisionTables } from '../../local/provision.ts';
 import { startArchiveTimer } from '../../local/stack.ts';
 import { InvalidArgumentError } from '../../sdk/src/errors.ts';
 import { tableNames } from '../../sdk/src/schema.ts';
+import { isRunning } from '../helpers/processes.ts';
 import { freshTablePrefix, testStackConfig } from '../helpers/stack.ts';
 import { testClient } from '../helpers/tributary.ts';
 import { until } from '../helpers/wait.ts';
@@ -345,19 +346,6 @@ describe('a stack with a data directory', () => {
     }
   });
 });
-
-/** True while `pid` is a live (not zombie) process. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-  // `ps` exits 1 with no output when the process went away in between.
-  const state = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
-  return state !== '' && !state.startsWith('Z');
-}
 
 /** Direct children of `pid`. */
 function childrenOf(pid: number): number[] {

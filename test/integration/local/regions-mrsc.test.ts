@@ -4,8 +4,6 @@
  * TTL, a region cut off losing its quorum. This file starts its own stack; it does not use the
  * global setup's.
  */
-import { spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
 import {
   ConditionalCheckFailedException,
   DescribeTableCommand,
@@ -30,6 +28,7 @@ import type { ItemImage } from '../../../local/regions/item-image.ts';
 import { InvalidArgumentError } from '../../../sdk/src/errors.ts';
 import { Tributary } from '../../../sdk/src/index.ts';
 import { tableNames } from '../../../sdk/src/schema.ts';
+import { isRunning, reachable } from '../../helpers/processes.ts';
 import { until } from '../../helpers/wait.ts';
 
 const HOME = 'us-east-1';
@@ -380,28 +379,3 @@ describe('an MRSC local stack', () => {
     }
   });
 });
-
-/** True while `pid` is a live (not zombie) process. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-  const state = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
-  return state !== '' && !state.startsWith('Z');
-}
-
-/** Whether something accepts connections at `endpoint`. */
-function reachable(endpoint: string): Promise<boolean> {
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}

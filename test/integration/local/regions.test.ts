@@ -5,8 +5,6 @@
  *
  * Names are fixed (the stack is this file's alone) so the seeded delays are the same on every run.
  */
-import { spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
 import {
   BatchWriteItemCommand,
   DeleteItemCommand,
@@ -31,6 +29,7 @@ import { canonicalImage, type ItemImage, itemIdentity } from '../../../local/reg
 import { InvalidArgumentError } from '../../../sdk/src/errors.ts';
 import { Tributary } from '../../../sdk/src/index.ts';
 import { TABLES, tableName, tableNames } from '../../../sdk/src/schema.ts';
+import { isRunning, reachable } from '../../helpers/processes.ts';
 import { until } from '../../helpers/wait.ts';
 
 const HOME = 'us-east-1';
@@ -408,29 +407,4 @@ describe('a three-region local stack', () => {
 function delayToEu(group: string, key: string): number {
   const identity = itemIdentity(groups, { g: { S: group }, k: { S: key } });
   return replicationDelay(SEED, DEFAULT_LAG, `${EU}\u0000${identity}\u00000`);
-}
-
-/** True while `pid` is a live (not zombie) process. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-  const state = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
-  return state !== '' && !state.startsWith('Z');
-}
-
-/** Whether something accepts connections at `endpoint`. */
-function reachable(endpoint: string): Promise<boolean> {
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
