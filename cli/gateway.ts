@@ -3,13 +3,18 @@
  * serving the tables the connection options name to unmodified Kafka clients.
  */
 import { readFileSync } from 'node:fs';
+import {
+  type FunctionConfig,
+  GATEWAY_SASL_USERS_VARIABLE,
+  readFunctionConfig,
+} from '../functions/environment.ts';
 import { type SaslPlainOptions, startGateway } from '../gateway/index.ts';
 import type { TributaryOptions } from '../sdk/src/index.ts';
 import { isLoopbackEndpoint } from '../sdk/src/internal.ts';
 import { integerOption, LOCAL_ENDPOINT, parseCommand, UsageError } from './options.ts';
 
 /** SASL/PLAIN users from the environment: `user:password,user2:password2`. */
-const SASL_USERS_VARIABLE = 'TRIBUTARY_GATEWAY_SASL_USERS';
+const SASL_USERS_VARIABLE = GATEWAY_SASL_USERS_VARIABLE;
 
 export async function runGateway(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, {
@@ -18,6 +23,7 @@ export async function runGateway(args: string[]): Promise<number> {
     'advertised-host': { type: 'string' },
     'advertised-port': { type: 'string' },
     'sasl-users-file': { type: 'string' },
+    'tables-from-env': { type: 'boolean' },
   });
   if (positionals.length > 0)
     throw new UsageError(`gateway takes no arguments, got "${positionals.join(' ')}"`);
@@ -65,6 +71,7 @@ function connection(values: {
   readonly region?: string | undefined;
   readonly 'table-prefix'?: string | undefined;
   readonly bucket?: string | undefined;
+  readonly 'tables-from-env'?: boolean | undefined;
 }): TributaryOptions {
   const chosen =
     values.endpoint ?? process.env.TRIBUTARY_ENDPOINT ?? process.env.AWS_ENDPOINT_URL ?? LOCAL_ENDPOINT;
@@ -74,13 +81,37 @@ function connection(values: {
   }
   // Against a local endpoint a refused connection means nothing is listening: requests fail fast.
   const local = endpoint !== undefined && isLoopbackEndpoint(endpoint);
+  const deployed = values['tables-from-env'] ? deployedStorage(values) : undefined;
   return {
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { retry: { deadlineMs: 3_000 } } : {}),
     ...(values.region ? { region: values.region } : {}),
     ...(values['table-prefix'] ? { tablePrefix: values['table-prefix'] } : {}),
     ...(values.bucket ? { bucket: values.bucket } : {}),
+    ...(deployed ? { tables: deployed.tables, bucket: deployed.bucket } : {}),
   };
+}
+
+/**
+ * `--tables-from-env`: the tables and bucket a deployment gave generated names, from the variables
+ * its Lambda functions get too (`functions/environment.ts`); the CDK's `TributaryGateway` sets them
+ * in its containers.
+ */
+function deployedStorage(values: {
+  readonly 'table-prefix'?: string | undefined;
+  readonly bucket?: string | undefined;
+}): FunctionConfig {
+  if (values['table-prefix'] !== undefined || values.bucket !== undefined) {
+    throw new UsageError(
+      '--tables-from-env names the tables and the bucket: give no --table-prefix or --bucket',
+    );
+  }
+  try {
+    return readFunctionConfig(process.env);
+  } catch (error) {
+    // readFunctionConfig's one failure: a variable is missing (its message names them).
+    throw new UsageError(`--tables-from-env: ${(error as Error).message}`);
+  }
 }
 
 /**

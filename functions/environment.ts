@@ -149,3 +149,9 @@ export function readFunctionConfig(env: NodeJS.ProcessEnv = process.env): Functi
     bucket: get(NAMES.bucket),
   };
 }
+
+/**
+ * The variable the gateway process (`tributary gateway`) reads its SASL/PLAIN users from,
+ * `user:password,user2:password2`: the CDK construct injects it from a Secrets Manager secret.
+ */
+export const GATEWAY_SASL_USERS_VARIABLE = 'TRIBUTARY_GATEWAY_SASL_USERS';

@@ -13,6 +13,7 @@ export {
   TributaryDispatcher,
   type TributaryDispatcherProps,
 } from './dispatcher.ts';
+export { TributaryGateway, type TributaryGatewayProps } from './gateway.ts';
 export { TributaryReplicaStack, type TributaryReplicaStackProps } from './replica-stack.ts';
 export { TributaryTables, type TributaryTablesProps } from './tables.ts';
 export { Tributary, type TributaryEncryption, type TributaryProps } from './tributary.ts';

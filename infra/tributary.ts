@@ -16,6 +16,7 @@ import { ArchiveBucket, type ArchiveReplicationDestination } from './archive-buc
 import { TributaryArchiver } from './archiver.ts';
 import { TributaryDispatcher } from './dispatcher.ts';
 import { grantFunctionLookup } from './function-lookup.ts';
+import { TributaryGateway, type TributaryGatewayProps } from './gateway.ts';
 import { TributaryTables } from './tables.ts';
 import type { LogLevel } from './tributary-function.ts';
 import { validateRegion } from './validation.ts';
@@ -154,6 +155,14 @@ export interface TributaryProps {
    * @default - no server access logs
    */
   readonly serverAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * A Kafka wire-protocol gateway for these tables ({@link TributaryGateway}: ECS Fargate behind a
+   * Network Load Balancer), with these settings. Not free when idle: see `docs/deploy.md`.
+   *
+   * @default - no gateway
+   */
+  readonly gateway?: Omit<TributaryGatewayProps, 'tables' | 'archive'>;
 }
 
 /** What a principal may do; each grant method is one of these. */
@@ -189,6 +198,8 @@ export class Tributary extends Construct {
   public readonly dispatcher: TributaryDispatcher;
   /** The customer managed key of the tables and the archive, when `encryption` is customer managed. */
   public readonly encryptionKey?: kms.IKey;
+  /** The Kafka wire-protocol gateway, when `gateway` is given. */
+  public readonly gateway?: TributaryGateway;
 
   constructor(scope: Construct, id: string, props: TributaryProps = {}) {
     super(scope, id);
@@ -252,6 +263,14 @@ export class Tributary extends Construct {
       ...functionProps,
       ...(props.triggerSweepSchedule ? { sweepSchedule: props.triggerSweepSchedule } : {}),
     });
+    if (props.gateway) {
+      this.gateway = new TributaryGateway(this, 'Gateway', {
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...props.gateway,
+        tables: this.tables,
+        archive: this.archive,
+      });
+    }
   }
 
   /**
