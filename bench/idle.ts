@@ -11,7 +11,7 @@
  * `archived` (immediate archiving: after the first runs only the newest batch is left in DynamoDB).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -236,14 +236,19 @@ function monthly(cost: RunCost, partitions: number): number {
 }
 
 export async function benchIdle(stack: LocalStack): Promise<BenchSection> {
+  const recordDir = mkdtempSync(join(tmpdir(), 'tributary-idle-'));
   stack.lambda.register({
     name: 'idle-bench-target',
     module: RECORDER,
-    environment: { RECORD_DIR: mkdtempSync(join(tmpdir(), 'tributary-idle-')) },
+    environment: { RECORD_DIR: recordDir },
   });
   const results: Measured[] = [];
-  for (const setting of SETTINGS) {
-    for (const partitions of PARTITION_COUNTS) results.push(await measure(stack, setting, partitions));
+  try {
+    for (const setting of SETTINGS) {
+      for (const partitions of PARTITION_COUNTS) results.push(await measure(stack, setting, partitions));
+    }
+  } finally {
+    rmSync(recordDir, { recursive: true, force: true });
   }
   const lines = [
     `Idle cost: ${IDLE_RUNS} idle runs measured per figure (mean), ${BATCH_BYTES / 1024} KB batches, ` +
