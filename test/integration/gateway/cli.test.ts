@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { functionEnvironment } from '../../../functions/environment.ts';
+import { tableNames } from '../../../sdk/src/schema.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { kcat, requireKcat } from '../../helpers/gateway.ts';
 import { testStackConfig } from '../../helpers/stack.ts';
@@ -23,29 +25,23 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `tributary gateway <args>` on the test stack; resolves once it printed its address. */
+/**
+ * Starts `tributary gateway <args>` on the test stack (its tables by prefix, or, with `env`, by the
+ * variables given there); resolves once it printed its address.
+ */
 async function startCli(
   args: string[],
+  env?: Record<string, string>,
 ): Promise<{ child: ChildProcess; port: number; stdout: () => string }> {
   const { endpoint, tablePrefix, region, bucket } = testStackConfig();
+  const storage = env ? [] : ['--table-prefix', tablePrefix, '--bucket', bucket];
   const child = spawn(
     process.execPath,
-    [
-      MAIN,
-      'gateway',
-      '--port',
-      '0',
-      ...args,
-      '--endpoint',
-      endpoint,
-      '--table-prefix',
-      tablePrefix,
-      '--region',
-      region,
-      '--bucket',
-      bucket,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRIBUTARY_GATEWAY_SASL_USERS: '' } },
+    [MAIN, 'gateway', '--port', '0', ...args, '--endpoint', endpoint, '--region', region, ...storage],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TRIBUTARY_GATEWAY_SASL_USERS: '', ...env },
+    },
   );
   let stdout = '';
   let stderr = '';
@@ -102,6 +98,34 @@ describe('tributary gateway', () => {
     }
     expect(await exited(child)).toBe(0);
     expect((await client.admin().partitionOffsets(topic, 0)).highWatermark).toBe(1);
+  });
+
+  it('with --tables-from-env finds the tables and bucket where the CDK construct names them', async () => {
+    await requireKcat();
+    const topic = uniqueTopic('cli-env');
+    await client.admin().createTopic({ topic, partitions: 2 });
+    const { tablePrefix, bucket } = testStackConfig();
+    const env = functionEnvironment({ tables: tableNames(tablePrefix), bucket });
+    const { child, port } = await startCli(['--tables-from-env'], env);
+    try {
+      const listed = await kcat(port, ['-L', '-t', topic]);
+      expect(listed.stdout).toContain(`topic "${topic}" with 2 partitions`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited(child)).toBe(0);
+    // Names come from one place: with a prefix as well, or without the variables, it refuses.
+    const endpoint = ['--endpoint', testStackConfig().endpoint];
+    const both = await runCli(
+      ['gateway', '--port', '0', '--tables-from-env', '--table-prefix', 'x-', ...endpoint],
+      '',
+      false,
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--tables-from-env/);
+    const missing = await runCli(['gateway', '--port', '0', '--tables-from-env', ...endpoint], '', false);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('TRIBUTARY_LOG_TABLE');
   });
 
   it('documents itself in --help and refuses bad usage', async () => {
