@@ -42,6 +42,8 @@ export interface RegionsStack {
   copyItems(to: string, items: readonly LogItem[]): Promise<void>;
   /** The topic item in `region`'s topics table, if any. */
   topicItem(region: string, name: string): Promise<LogItem | undefined>;
+  /** Runs `fn` with `region` cut off, then reconnects it and waits until replication settled. */
+  cutOff<T>(region: string, fn: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -124,6 +126,16 @@ export async function startRegionsStack(seed = 14): Promise<RegionsStack> {
         new GetItemCommand({ TableName: tables.topics, Key: { name: { S: name } }, ConsistentRead: true }),
       );
       return out.Item;
+    },
+    async cutOff(region, fn) {
+      const replicator = stack.replicator!;
+      replicator.pause(region);
+      try {
+        return await fn();
+      } finally {
+        replicator.resume(region);
+        await replicator.settled();
+      }
     },
     async stop() {
       for (const client of raw.values()) client.destroy();

@@ -48,18 +48,6 @@ afterAll(async () => {
   await regions?.stop();
 });
 
-/** Runs `fn` with `region` cut off, then reconnects it and waits for replication. */
-async function cutOff<T>(region: string, fn: () => Promise<T>): Promise<T> {
-  const replicator = regions.stack.replicator!;
-  replicator.pause(region);
-  try {
-    return await fn();
-  } finally {
-    replicator.resume(region);
-    await replicator.settled();
-  }
-}
-
 async function createTopic(configs: Record<string, string>, partitions = 1) {
   const name = uniqueTopic('fh');
   await home.admin().createTopic({ topic: name, partitions, configs });
@@ -105,7 +93,7 @@ describe('the archiver acts on each topic in its home region', () => {
     const ref = refOf(topic, 0);
     await produce(home, topic.name, 0, 200);
     await regions.stack.replicator!.settled();
-    const report = await cutOff(REPLICA, async () => {
+    const report = await regions.cutOff(REPLICA, async () => {
       const run = await home.archiver().run({ topics: [topic.name] });
       expect(run.segmentsArchived).toBeGreaterThanOrEqual(3);
       // The home's log table took the segments, the bounds and the stubs...
@@ -142,7 +130,7 @@ describe('the archiver acts on each topic in its home region', () => {
     await produce(home, topic.name, 150, 50);
     // The switch (written in the new home) has reached the registry's copy the archiver scans.
     await regions.stack.replicator!.settled();
-    await cutOff(REPLICA, async () => {
+    await regions.cutOff(REPLICA, async () => {
       const run = await home.archiver().run({ topics: [topic.name] });
       expect(run.segmentsArchived).toBeGreaterThanOrEqual(3);
       expect(await regions.logItems(REPLICA, segmentManifestKey(ref))).toHaveLength(run.segmentsArchived);

@@ -42,18 +42,6 @@ afterAll(async () => {
   await regions?.stop();
 });
 
-/** Runs `fn` with the replica region cut off, then reconnects it and waits for replication. */
-async function cutOff<T>(fn: () => Promise<T>): Promise<T> {
-  const replicator = regions.stack.replicator!;
-  replicator.pause(REPLICA);
-  try {
-    return await fn();
-  } finally {
-    replicator.resume(REPLICA);
-    await replicator.settled();
-  }
-}
-
 async function createTopic(configs: Record<string, string> = {}, partitions = 1) {
   const topic = uniqueTopic('rg');
   await home.admin().createTopic({ topic, partitions, configs });
@@ -67,7 +55,7 @@ describe('appends go to the home region', () => {
     const topic = await createTopic();
     const ref = refOf(topic, 0);
     const producer = replica.producer({ lingerMs: 0 });
-    const sent = await cutOff(async () => {
+    const sent = await regions.cutOff(REPLICA, async () => {
       const out = [
         ...(await producer.send({ topic: topic.name, messages: [{ value: 'a' }, { value: 'b' }] })),
         ...(await producer.send({ topic: topic.name, messages: [{ value: 'c' }] })),
@@ -93,7 +81,7 @@ describe('appends go to the home region', () => {
     const topic = await createTopic({ 'home.region': REPLICA });
     const ref = refOf(topic, 0);
     const producer = home.producer({ lingerMs: 0 });
-    await cutOff(async () => {
+    await regions.cutOff(REPLICA, async () => {
       await producer.send({ topic: topic.name, messages: [{ value: 'x' }] });
       expect((await regions.batchItems(REPLICA, ref)).map((i) => i.rg?.S)).toEqual([REPLICA]);
       expect(await regions.batchItems(HOME, ref)).toEqual([]);
@@ -105,7 +93,7 @@ describe('appends go to the home region', () => {
     const a = await createTopic();
     const b = await createTopic();
     const producer = replica.producer({ lingerMs: 0 });
-    await cutOff(async () => {
+    await regions.cutOff(REPLICA, async () => {
       await producer.sendAtOffset({
         topic: a.name,
         partition: 0,
@@ -176,7 +164,7 @@ describe('appends go to the home region', () => {
     });
     try {
       const producer = http.producer({ lingerMs: 0 });
-      await cutOff(async () => {
+      await regions.cutOff(REPLICA, async () => {
         const sent = await producer.send({
           topic: topic.name,
           messages: [{ partition: 0, value: 'over-http' }],
@@ -238,7 +226,7 @@ describe('bad regions are refused with typed errors, and nothing is written', ()
 describe('the registry and consumer groups live in one region', () => {
   it('a topic created in the replica region is written in the home region and usable at once', async () => {
     const name = uniqueTopic('reg');
-    await cutOff(async () => {
+    await regions.cutOff(REPLICA, async () => {
       await replica.admin().createTopic({ topic: name });
       expect(await regions.topicItem(HOME, name)).toBeDefined();
       expect(await regions.topicItem(REPLICA, name)).toBeUndefined();
@@ -259,7 +247,7 @@ describe('the registry and consumer groups live in one region', () => {
     });
     await regions.stack.replicator!.settled();
     const timing = { heartbeatIntervalMs: 100, sessionTimeoutMs: 1_000, maxIdleIntervalMs: 50 };
-    await cutOff(async () => {
+    await regions.cutOff(REPLICA, async () => {
       const seen: number[] = [];
       const consumer = replica.consumer({ groupId: group, ...timing, autoCommitIntervalMs: 50 });
       await consumer.subscribe({ topics: [topic.name], fromBeginning: true });
@@ -298,7 +286,7 @@ describe('the registry and consumer groups live in one region', () => {
         backend.transaction([], [{ topic: there.name, messages: [{ value: 'x' }] }], []),
       ).rejects.toThrow(UnsupportedOperationError);
       expect(await regions.batchItems(REPLICA, refOf(there, 0))).toEqual([]);
-      await cutOff(async () => {
+      await regions.cutOff(REPLICA, async () => {
         await backend.transaction([], [{ topic: here.name, messages: [{ value: 'y' }] }], []);
         expect(offsetsOf(await regions.batchItems(HOME, refOf(here, 0)))).toEqual([0]);
       });
