@@ -24,6 +24,7 @@ export async function runGateway(args: string[]): Promise<number> {
     'advertised-port': { type: 'string' },
     'sasl-users-file': { type: 'string' },
     'tables-from-env': { type: 'boolean' },
+    'health-port': { type: 'string' },
   });
   if (positionals.length > 0)
     throw new UsageError(`gateway takes no arguments, got "${positionals.join(' ')}"`);
@@ -40,6 +41,7 @@ export async function runGateway(args: string[]): Promise<number> {
   const sasl = saslOptions(values['sasl-users-file']);
   const port = integerOption('port', values.port);
   const advertisedPort = integerOption('advertised-port', values['advertised-port'], 1);
+  const healthPort = integerOption('health-port', values['health-port']);
   const gateway = await startGateway({
     tributary: connection(values),
     ...(values.host === undefined ? {} : { host: values.host }),
@@ -47,6 +49,7 @@ export async function runGateway(args: string[]): Promise<number> {
     ...(values['advertised-host'] === undefined ? {} : { advertisedHost: values['advertised-host'] }),
     ...(advertisedPort === undefined ? {} : { advertisedPort }),
     ...(sasl ? { sasl } : {}),
+    ...(healthPort === undefined ? {} : { healthPort }),
   });
   const { host, port: advertised } = gateway.advertised;
   const bootstrap = `${host}:${advertised}`;
@@ -55,6 +58,9 @@ export async function runGateway(args: string[]): Promise<number> {
       `advertised as ${bootstrap}\n` +
       `  kcat:    kcat -b ${bootstrap} -L\n` +
       `  kafkajs: new Kafka({ brokers: ['${bootstrap}'] })\n` +
+      (gateway.health
+        ? `Health on http://${gateway.health.host}:${gateway.health.port}/health, metrics on /metrics\n`
+        : '') +
       'Stop with Ctrl-C.\n',
   );
   await new Promise<void>((resolve) => {

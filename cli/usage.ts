@@ -117,7 +117,7 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
     forms: {
       '':
         'tributary gateway [--host ADDR] [--port N] [--advertised-host HOST] [--advertised-port N]\n' +
-        '                  [--sasl-users-file FILE] [--tables-from-env]\n' +
+        '                  [--sasl-users-file FILE] [--tables-from-env] [--health-port N]\n' +
         '    Serves the topics of the tables the connection options name until Ctrl-C. --host defaults to\n' +
         '    127.0.0.1, --port to 9092; clients are told to connect to --advertised-host:--advertised-port\n' +
         "    (default: the address listened on; give it with --host 0.0.0.0, e.g. a load balancer's name).\n" +
@@ -125,7 +125,11 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
         '    (user:password,...), clients must authenticate with SASL/PLAIN. Any number of gateways may\n' +
         '    serve the same tables: they keep no state of their own. --tables-from-env takes the tables and\n' +
         '    the bucket from $TRIBUTARY_LOG_TABLE, $TRIBUTARY_TOPICS_TABLE, $TRIBUTARY_GROUPS_TABLE and\n' +
-        "    $TRIBUTARY_BUCKET (how the CDK's TributaryGateway configures its containers).",
+        "    $TRIBUTARY_BUCKET (how the CDK's TributaryGateway configures its containers).\n" +
+        '    --health-port N serves GET /health (200 while serving, 503 while stopping) and GET /metrics\n' +
+        '    (Prometheus text) over HTTP on --host. Every 60 s and at exit the gateway prints to stdout one\n' +
+        '    JSON line per Kafka API used (CloudWatch Embedded Metric Format, namespace Tributary/Gateway:\n' +
+        '    RequestCount, ErrorCount, LatencySum, LatencyMax).',
     },
   },
   archive: {

@@ -2,12 +2,9 @@
  * The APIs this gateway serves, and so the version table ApiVersions advertises: exactly the
  * handled APIs, each with the whole range its description implements (`protocol/apis.ts`).
  *
- * The classic consumer group APIs (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit,
- * OffsetFetch, DescribeGroups, ListGroups, DeleteGroups) are described by the protocol layer but
- * not served yet, so they are not advertised: a client that sends one anyway has its connection
- * closed, as Kafka closes it for an API it does not know. librdkafka then disables `-G` group
- * consumption (its BrokerBalancedConsumer probe fails) rather than trying it, and kafkajs refuses
- * to start a group consumer. FindCoordinator is served (see `handlers/find-coordinator.ts`).
+ * Every API described in `protocol/` is served except the transaction APIs, which are not
+ * described and so not advertised: a client that sends one anyway has its connection closed, as
+ * Kafka closes it for an API it does not know.
  */
 import { SUPPORTED_APIS, type SupportedApi } from './protocol/index.ts';
 
@@ -17,7 +14,15 @@ export const HANDLED_APIS = [
   'Fetch',
   'ListOffsets',
   'Metadata',
+  'OffsetCommit',
+  'OffsetFetch',
   'FindCoordinator',
+  'JoinGroup',
+  'Heartbeat',
+  'LeaveGroup',
+  'SyncGroup',
+  'DescribeGroups',
+  'ListGroups',
   'SaslHandshake',
   'ApiVersions',
   'CreateTopics',
@@ -27,6 +32,7 @@ export const HANDLED_APIS = [
   'AlterConfigs',
   'SaslAuthenticate',
   'CreatePartitions',
+  'DeleteGroups',
   'IncrementalAlterConfigs',
 ] as const;
 

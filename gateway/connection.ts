@@ -16,6 +16,7 @@ import type { GatewayContext, Handler, RequestOf, RequestScope } from './context
 import { NO_RESPONSE } from './context.ts';
 import { HANDLERS, type RoutedApi } from './handlers/index.ts';
 import { KafkaError } from './kafka-errors.ts';
+import type { GatewayMetrics } from './metrics.ts';
 import {
   type ApiName,
   decodeRequest,
@@ -24,6 +25,8 @@ import {
   FrameReader,
   type KafkaRequest,
   ProtocolError,
+  type RequestHeader,
+  type ResponseInput,
   UnsupportedRequestError,
 } from './protocol/index.ts';
 import { admits, PLAIN, type PlainCredentials, type SaslState, transition } from './sasl.ts';
@@ -35,6 +38,8 @@ export interface ConnectionSettings {
   /** Set when clients must authenticate with SASL/PLAIN. */
   readonly credentials: PlainCredentials | undefined;
   readonly maxFrameBytes: number;
+  /** Counts connections, bytes and requests (`metrics.ts`). */
+  readonly metrics: GatewayMetrics;
 }
 
 /** Requests waiting at which reading the socket pauses (it resumes at half). */
@@ -63,6 +68,8 @@ export class GatewayConnection {
   #closeReason: string | undefined;
   #closed = false;
   readonly #gone: Promise<void>;
+  /** The request being served, counted once: when answered, or when it ends unanswered. */
+  #current: { readonly api: ApiName; readonly version: number; readonly started: number } | undefined;
 
   constructor(socket: Socket, settings: ConnectionSettings) {
     this.#socket = socket;
@@ -73,18 +80,24 @@ export class GatewayConnection {
     this.#scope = {
       gateway: settings.gateway,
       signal: this.#abort.signal,
+      clientHost: socket.remoteAddress ?? '',
       sequences: new SequenceGate(),
       closeAfter: (reason) => {
         this.#closeReason ??= reason;
       },
     };
     this.#gone = new Promise((resolve) => socket.once('close', () => resolve()));
+    settings.metrics.connectionOpened();
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      settings.metrics.received(chunk.length);
+      this.#receive(chunk);
+    });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (!PEER_GONE.has(error.code ?? '')) this.#log(`socket error: ${error.message}`);
     });
     socket.on('close', () => {
+      settings.metrics.connectionClosed();
       this.#closed = true;
       this.#abort.abort();
       this.#queue.length = 0;
@@ -123,7 +136,10 @@ export class GatewayConnection {
       this.#serving = undefined;
       if (this.#closed) return;
       if (this.#queue.length > 0) this.#pump();
-      else if (this.#framingError) this.#close(`unreadable stream: ${this.#framingError.message}`);
+      else if (this.#framingError) {
+        this.#settings.metrics.closedForMalformedInput();
+        this.#close(`unreadable stream: ${this.#framingError.message}`);
+      }
     });
   }
 
@@ -144,33 +160,61 @@ export class GatewayConnection {
 
   async #serve(frame: Uint8Array): Promise<void> {
     if (this.#sasl === 'handshake-v0') return this.#rawToken(frame);
+    const started = performance.now();
     let request: KafkaRequest;
     try {
       request = decodeRequest(frame);
     } catch (error) {
       if (error instanceof UnsupportedRequestError && error.apiKey === API_VERSIONS_KEY) {
+        // Counted as the v0 answer it gets: versions a client makes up must not become series.
+        this.#current = { api: 'ApiVersions', version: 0, started };
+        this.#record({ errorCode: KafkaError.UNSUPPORTED_VERSION });
         return this.#write(encodeUnsupportedApiVersionsResponse(error.correlationId));
       }
-      if (error instanceof ProtocolError) return this.#close(`malformed request: ${error.message}`);
+      if (error instanceof ProtocolError) {
+        this.#settings.metrics.closedForMalformedInput();
+        return this.#close(`malformed request: ${error.message}`);
+      }
       throw error;
     }
     const { api } = request;
     if (!isHandled(api)) return this.#close(`${api} is not served (it is not advertised)`);
     if (!admits(this.#sasl, api)) return this.#close(`${api} before authenticating`);
-    if (request.api === 'SaslHandshake') return this.#handshake(request);
-    if (request.api === 'SaslAuthenticate') return this.#authenticate(request);
-    const handler = HANDLERS[api as RoutedApi] as unknown as Handler<ApiName>;
-    const response = await handler(request as RequestOf<ApiName>, this.#scope);
-    if (response === NO_RESPONSE || this.#closed) return;
-    return this.#write(
-      encodeResponse(api, request.header.apiVersion, request.header.correlationId, response as never),
-    );
+    this.#current = { api, version: request.header.apiVersion, started };
+    try {
+      if (request.api === 'SaslHandshake') return await this.#handshake(request);
+      if (request.api === 'SaslAuthenticate') return await this.#authenticate(request);
+      const handler = HANDLERS[api as RoutedApi] as unknown as Handler<ApiName>;
+      const response = await handler(request as RequestOf<ApiName>, this.#scope);
+      if (response === NO_RESPONSE || this.#closed) return;
+      return await this.#respond(api, request.header, response);
+    } finally {
+      // Not answered: acks 0, the connection closed meanwhile, or the handler failed.
+      this.#record(undefined);
+    }
+  }
+
+  /** Encodes and writes the answer to the request being served, counting it first. */
+  #respond<N extends ApiName>(api: N, header: RequestHeader, body: ResponseInput<N>): Promise<void> {
+    const bytes = encodeResponse(api, header.apiVersion, header.correlationId, body);
+    // Before the write, so that a client holding the answer finds it counted.
+    this.#record(body);
+    return this.#write(bytes);
+  }
+
+  /** Counts the request being served (once), with its response if one is sent. */
+  #record(response: unknown): void {
+    const current = this.#current;
+    if (current === undefined) return;
+    this.#current = undefined;
+    const latencyMs = performance.now() - current.started;
+    this.#settings.metrics.request(current.api, current.version, latencyMs, response);
   }
 
   async #handshake(request: RequestOf<'SaslHandshake'>): Promise<void> {
-    const { apiVersion, correlationId } = request.header;
+    const { apiVersion } = request.header;
     const answer = (errorCode: number, mechanisms: string[]) =>
-      this.#write(encodeResponse('SaslHandshake', apiVersion, correlationId, { errorCode, mechanisms }));
+      this.#respond('SaslHandshake', request.header, { errorCode, mechanisms });
     if (this.#sasl === 'open') return answer(KafkaError.ILLEGAL_SASL_STATE, []);
     if (this.#sasl !== 'unauthenticated') {
       await answer(KafkaError.ILLEGAL_SASL_STATE, [PLAIN]);
@@ -185,16 +229,13 @@ export class GatewayConnection {
   }
 
   async #authenticate(request: RequestOf<'SaslAuthenticate'>): Promise<void> {
-    const { apiVersion, correlationId } = request.header;
     const answer = (errorCode: number, errorMessage: string | null) =>
-      this.#write(
-        encodeResponse('SaslAuthenticate', apiVersion, correlationId, {
-          errorCode,
-          errorMessage,
-          authBytes: new Uint8Array(0),
-          sessionLifetimeMs: 0n,
-        }),
-      );
+      this.#respond('SaslAuthenticate', request.header, {
+        errorCode,
+        errorMessage,
+        authBytes: new Uint8Array(0),
+        sessionLifetimeMs: 0n,
+      });
     if (this.#sasl !== 'handshake-v1') {
       await answer(KafkaError.ILLEGAL_SASL_STATE, 'SaslAuthenticate comes after a SaslHandshake v1');
       if (this.#sasl === 'authenticated') this.#close('SaslAuthenticate after authenticating');
@@ -224,6 +265,7 @@ export class GatewayConnection {
   /** Writes a response; waits while the socket's buffer is full (the client reads slowly). */
   #write(bytes: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    this.#settings.metrics.sent(bytes.length);
     if (this.#socket.write(bytes)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {

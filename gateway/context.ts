@@ -10,6 +10,7 @@ import type {
   RawBatchAppender,
   RawLogReader,
 } from '../sdk/src/internal.ts';
+import type { GroupCoordinator } from './group-coordinator.ts';
 import type { ApiName, KafkaRequest, ResponseInput } from './protocol/index.ts';
 import type { SequenceGate } from './sequence-gate.ts';
 
@@ -27,6 +28,8 @@ export interface GatewayContext {
   readonly appender: RawBatchAppender;
   readonly reader: RawLogReader;
   readonly producerIds: ProducerIdAllocator;
+  /** Classic consumer group coordination (every gateway coordinates every group). */
+  readonly groups: GroupCoordinator;
   readonly broker: AdvertisedBroker;
   readonly clusterId: string;
   /** Partitions read at once by one Fetch or ListOffsets request. */
@@ -41,6 +44,8 @@ export interface RequestScope {
   readonly gateway: GatewayContext;
   /** Aborted when the connection closes (a Fetch stops waiting). */
   readonly signal: AbortSignal;
+  /** The client's address, as consumer group descriptions show it. */
+  readonly clientHost: string;
   /** The connection's idempotent producers' failed sequences (see `sequence-gate.ts`). */
   readonly sequences: SequenceGate;
   /**

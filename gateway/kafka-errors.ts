@@ -16,9 +16,17 @@ export const KafkaError = {
   NOT_LEADER_OR_FOLLOWER: 6,
   REQUEST_TIMED_OUT: 7,
   MESSAGE_TOO_LARGE: 10,
+  OFFSET_METADATA_TOO_LARGE: 12,
   COORDINATOR_NOT_AVAILABLE: 15,
   INVALID_TOPIC_EXCEPTION: 17,
   INVALID_REQUIRED_ACKS: 21,
+  ILLEGAL_GENERATION: 22,
+  INCONSISTENT_GROUP_PROTOCOL: 23,
+  INVALID_GROUP_ID: 24,
+  UNKNOWN_MEMBER_ID: 25,
+  INVALID_SESSION_TIMEOUT: 26,
+  REBALANCE_IN_PROGRESS: 27,
+  INVALID_COMMIT_OFFSET_SIZE: 28,
   TOPIC_AUTHORIZATION_FAILED: 29,
   UNSUPPORTED_SASL_MECHANISM: 33,
   ILLEGAL_SASL_STATE: 34,
@@ -36,7 +44,12 @@ export const KafkaError = {
   INVALID_TXN_STATE: 48,
   KAFKA_STORAGE_ERROR: 56,
   SASL_AUTHENTICATION_FAILED: 58,
+  NON_EMPTY_GROUP: 68,
+  GROUP_ID_NOT_FOUND: 69,
   FETCH_SESSION_ID_NOT_FOUND: 70,
+  MEMBER_ID_REQUIRED: 79,
+  GROUP_MAX_SIZE_REACHED: 81,
+  FENCED_INSTANCE_ID: 82,
   INVALID_RECORD: 87,
   UNKNOWN_TOPIC_ID: 100,
 } as const;
@@ -96,7 +109,26 @@ function codeOf(error: TributaryError): KafkaErrorCode {
       return KafkaError.TOPIC_AUTHORIZATION_FAILED;
     case 'INVALID_ARGUMENT':
       return KafkaError.INVALID_REQUEST;
+    case 'INVALID_GROUP_ID':
+      return KafkaError.INVALID_GROUP_ID;
+    case 'GROUP_NOT_FOUND':
+      return KafkaError.GROUP_ID_NOT_FOUND;
+    case 'GROUP_ACTIVE':
+      return KafkaError.NON_EMPTY_GROUP;
     default:
       return error.retriable ? KafkaError.KAFKA_STORAGE_ERROR : KafkaError.UNKNOWN_SERVER_ERROR;
   }
+}
+
+/**
+ * The Kafka error code for `error` thrown while serving a consumer group request: as
+ * {@link kafkaErrorOf}, except that retriable storage failures are COORDINATOR_NOT_AVAILABLE, on
+ * which clients look the coordinator up again and retry (their answer to a coordinator in trouble).
+ */
+export function groupErrorOf(error: unknown): KafkaFailure {
+  const failure = kafkaErrorOf(error);
+  if (error instanceof TributaryError && error.retriable) {
+    return { code: KafkaError.COORDINATOR_NOT_AVAILABLE, message: failure.message };
+  }
+  return failure;
 }

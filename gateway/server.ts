@@ -19,6 +19,11 @@ import {
 } from '../sdk/src/internal.ts';
 import { GatewayConnection } from './connection.ts';
 import type { GatewayContext } from './context.ts';
+import { emfLines } from './emf.ts';
+import { GroupCoordinator, type GroupCoordinatorOptions } from './group-coordinator.ts';
+import { type HealthServer, startHealthServer } from './health-server.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { formatPrometheus } from './prometheus.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './protocol/index.ts';
 import { PlainCredentials, type SaslPlainOptions } from './sasl.ts';
 
@@ -60,10 +65,40 @@ export interface GatewayOptions {
   /** Partitions one Fetch or ListOffsets reads at once. @default 16 */
   readonly readConcurrency?: number;
   /**
+   * How long a new consumer group's first rebalance waits for more members after the last one
+   * joined, at most the rebalance timeout (Kafka's `group.initial.rebalance.delay.ms`; 0 in tests).
+   * @default 3000
+   */
+  readonly initialRebalanceDelayMs?: number;
+  /** Session timeouts members may ask for (Kafka's `group.min/max.session.timeout.ms`). @default 6000 to 1800000 */
+  readonly sessionTimeoutRangeMs?: { readonly min: number; readonly max: number };
+  /** How often a held JoinGroup or SyncGroup reads its group's state (ms). @default 100 */
+  readonly groupPollIntervalMs?: number;
+  /**
    * Receives one line per closed connection and per unexpected failure.
    * @default lines written to stderr
    */
   readonly log?: (line: string) => void;
+  /**
+   * Port of an HTTP listener serving `GET /health` (200 while serving, 503 while stopping) and
+   * `GET /metrics` (Prometheus' text format); 0 picks a free one.
+   * @default no health listener
+   */
+  readonly healthPort?: number;
+  /** Address of the health listener. @default `host` */
+  readonly healthHost?: string;
+  /**
+   * How often the per-API metric lines are written (ms); once more when the gateway stops.
+   * @default 60000
+   */
+  readonly metricsIntervalMs?: number;
+  /**
+   * Receives the per-API metric lines, one JSON object each in CloudWatch's Embedded Metric Format
+   * (namespace `Tributary/Gateway`, dimension `Api`); `false` writes none. Kept apart from `log`
+   * because CloudWatch reads a line as metrics only when the line is the JSON object alone.
+   * @default lines written to stdout
+   */
+  readonly metricsLog?: ((line: string) => void) | false;
 }
 
 /** A running gateway. */
@@ -74,13 +109,19 @@ export interface Gateway {
   readonly port: number;
   /** The broker address it advertises to clients. */
   readonly advertised: { readonly host: string; readonly port: number };
-  /** Stops listening, closes every connection and waits for the requests they were serving. */
+  /** The health and metrics listener's address, with `healthPort`. */
+  readonly health?: { readonly host: string; readonly port: number };
+  /**
+   * Stops listening, closes every connection and waits for the requests they were serving; the
+   * health listener answers 503 meanwhile and closes last.
+   */
   stop(): Promise<void>;
 }
 
 const DEFAULT_PORT = 9092;
 const DEFAULT_CLAIM_TIMEOUT_MS = 15_000;
 const DEFAULT_METADATA_MAX_AGE_MS = 5_000;
+const DEFAULT_METRICS_INTERVAL_MS = 60_000;
 
 /**
  * Starts a gateway.
@@ -109,8 +150,26 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (options.sasl !== undefined && options.sasl.mechanism !== 'PLAIN') {
     throw new InvalidArgumentError(`sasl.mechanism must be PLAIN, got "${String(options.sasl.mechanism)}"`);
   }
+  if (options.healthPort !== undefined) {
+    checkPort('healthPort', options.healthPort, 0);
+    if (options.healthPort === port && port !== 0 && (options.healthHost ?? host) === host) {
+      throw new InvalidArgumentError(
+        `healthPort must differ from port, the Kafka listener's; both are ${port}`,
+      );
+    }
+  }
+  if (options.healthHost !== undefined && options.healthPort === undefined) {
+    throw new InvalidArgumentError('healthHost needs healthPort, the port of the health listener');
+  }
+  const metricsIntervalMs = options.metricsIntervalMs ?? DEFAULT_METRICS_INTERVAL_MS;
+  positiveInteger('metricsIntervalMs', metricsIntervalMs);
   const credentials = options.sasl ? new PlainCredentials(options.sasl.users) : undefined;
+  const groupOptions = groupCoordination(options);
   const log = options.log ?? ((line: string) => process.stderr.write(`tributary gateway: ${line}\n`));
+  const metricsLog =
+    options.metricsLog === false
+      ? undefined
+      : (options.metricsLog ?? ((line: string) => process.stdout.write(`${line}\n`)));
 
   const given = options.tributary instanceof DirectTransport ? options.tributary : undefined;
   const transport =
@@ -120,12 +179,24 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       ...(options.tributary as TributaryOptions | undefined),
     });
   const connections = new Set<GatewayConnection>();
-  let server: Server;
+  const metrics = new GatewayMetrics();
+  let serving = true;
+  const server = createServer();
   let listening: { host: string; port: number };
+  let health: HealthServer | undefined;
   try {
-    server = createServer();
     listening = await listen(server, host, port);
+    if (options.healthPort !== undefined) {
+      health = await startHealthServer({
+        host: options.healthHost ?? host,
+        port: options.healthPort,
+        status: () => ({ serving, connections: connections.size }),
+        metrics: () => formatPrometheus(metrics.snapshot()),
+        log,
+      });
+    }
   } catch (error) {
+    server.close();
     if (!given) transport.close();
     throw error;
   }
@@ -136,6 +207,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     appender: new RawBatchAppender(transport.ctx, { claimTimeoutMs }),
     reader: new RawLogReader(transport.ctx),
     producerIds: new ProducerIdAllocator(transport.ctx),
+    groups: new GroupCoordinator(transport.ctx, groupOptions),
     broker: { nodeId: 0, host: advertised.host, port: advertised.port },
     clusterId: options.clusterId ?? defaultClusterId(transport),
     readConcurrency,
@@ -143,23 +215,40 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     log,
   };
   server.on('connection', (socket: Socket) => {
-    const connection = new GatewayConnection(socket, { gateway, credentials, maxFrameBytes });
+    const connection = new GatewayConnection(socket, { gateway, credentials, maxFrameBytes, metrics });
     connections.add(connection);
     void connection.finished().then(() => connections.delete(connection));
   });
   // A failing listen socket after start (rare) is reported, never a crash of the process.
   server.on('error', (error) => log(`server error: ${error.message}`));
 
+  // Per-API metric lines for the interval just ended; APIs without requests in it write none.
+  let intervalStart = Date.now();
+  const writeMetrics = () => {
+    const now = Date.now();
+    const lines = emfLines(metrics.takeInterval(), now, now - intervalStart);
+    intervalStart = now;
+    for (const line of lines) metricsLog?.(line);
+  };
+  const timer = metricsLog ? setInterval(writeMetrics, metricsIntervalMs).unref() : undefined;
+
   let stopping: Promise<void> | undefined;
   return {
     host: listening.host,
     port: listening.port,
     advertised,
+    ...(health ? { health: { host: health.host, port: health.port } } : {}),
     stop() {
       stopping ??= (async () => {
+        // From here /health answers 503: a load balancer still checking takes the target out.
+        serving = false;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...connections].map((c) => c.destroy()));
         await closed;
+        clearInterval(timer);
+        // After the connections' last requests, so the final lines count them.
+        if (metricsLog) writeMetrics();
+        await health?.close();
         if (!given) transport.close();
       })();
       return stopping;
@@ -190,6 +279,22 @@ function defaultClusterId(transport: DirectTransport): string {
     .digest()
     .subarray(0, 16)
     .toString('base64url');
+}
+
+function groupCoordination(options: GatewayOptions): GroupCoordinatorOptions {
+  const initialRebalanceDelayMs = options.initialRebalanceDelayMs ?? 3_000;
+  if (!Number.isSafeInteger(initialRebalanceDelayMs) || initialRebalanceDelayMs < 0) {
+    throw new InvalidArgumentError(
+      `initialRebalanceDelayMs must be a non-negative integer, got ${initialRebalanceDelayMs}`,
+    );
+  }
+  const pollIntervalMs = options.groupPollIntervalMs ?? 100;
+  positiveInteger('groupPollIntervalMs', pollIntervalMs);
+  const { min, max } = options.sessionTimeoutRangeMs ?? { min: 6_000, max: 1_800_000 };
+  positiveInteger('sessionTimeoutRangeMs.min', min);
+  positiveInteger('sessionTimeoutRangeMs.max', max);
+  if (min > max) throw new InvalidArgumentError(`sessionTimeoutRangeMs.min ${min} exceeds max ${max}`);
+  return { pollIntervalMs, initialRebalanceDelayMs, minSessionTimeoutMs: min, maxSessionTimeoutMs: max };
 }
 
 function checkPort(name: string, port: number, min: number): void {

@@ -110,6 +110,12 @@ export interface TributaryGatewayProps {
 /** The one port: the containers listen on it and the load balancer's listener serves it. */
 const KAFKA_PORT = 9092;
 
+/**
+ * The containers' HTTP health and metrics port (`GET /health`, `GET /metrics`): reached by the load
+ * balancer's health checks only, never through its listener.
+ */
+const HEALTH_PORT = 8080;
+
 /** The variable `tributary gateway` reads SASL/PLAIN users from. */
 const SASL_USERS_VARIABLE = GATEWAY_SASL_USERS_VARIABLE;
 
@@ -129,7 +135,9 @@ const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * The container image is built from the repository (`gateway/Dockerfile`) when the stack is
  * deployed; synthesis only stages the build context. The tasks' role has admin access to the
  * tables and the archive (the gateway serves topic administration); SASL/PLAIN users come from a
- * Secrets Manager secret. Health checks open a TCP connection to the port.
+ * Secrets Manager secret. Health checks ask `GET /health` on the tasks' health port (8080), which
+ * answers 503 as soon as a task is stopping; the tasks also write per-API CloudWatch metrics
+ * (namespace `Tributary/Gateway`) as Embedded Metric Format lines to their logs.
  */
 export class TributaryGateway extends Construct {
   /** The VPC of the tasks and the load balancer. */
@@ -249,6 +257,8 @@ export class TributaryGateway extends Construct {
         '--region',
         Stack.of(this).region,
         '--tables-from-env',
+        '--health-port',
+        String(HEALTH_PORT),
       ],
       environment: functionEnvironment(
         { tables: tables.tableNames, bucket: props.archive.bucket.bucketName },
@@ -264,7 +274,10 @@ export class TributaryGateway extends Construct {
       ...(props.saslUsers
         ? { secrets: { [SASL_USERS_VARIABLE]: ecs.Secret.fromSecretsManager(props.saslUsers) } }
         : {}),
-      portMappings: [{ containerPort: KAFKA_PORT, protocol: ecs.Protocol.TCP }],
+      portMappings: [
+        { containerPort: KAFKA_PORT, protocol: ecs.Protocol.TCP },
+        { containerPort: HEALTH_PORT, protocol: ecs.Protocol.TCP },
+      ],
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'gateway' }),
       // The gateway closes its connections on SIGTERM and waits for the requests in flight.
       stopTimeout: Duration.seconds(30),
@@ -293,6 +306,16 @@ export class TributaryGateway extends Construct {
     });
     this.service.connections.allowFrom(lbSecurityGroup, ec2.Port.tcp(KAFKA_PORT), 'The load balancer');
     lbSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(KAFKA_PORT), 'To the gateway tasks');
+    this.service.connections.allowFrom(
+      lbSecurityGroup,
+      ec2.Port.tcp(HEALTH_PORT),
+      "The load balancer's health checks",
+    );
+    lbSecurityGroup.addEgressRule(
+      serviceSecurityGroup,
+      ec2.Port.tcp(HEALTH_PORT),
+      "Health checks of the gateway tasks' /health",
+    );
 
     this.listener = this.loadBalancer.addListener('Listener', {
       port: KAFKA_PORT,
@@ -308,8 +331,13 @@ export class TributaryGateway extends Construct {
       port: KAFKA_PORT,
       protocol: elbv2.Protocol.TCP,
       targets: [this.service.loadBalancerTarget({ containerName: 'gateway', containerPort: KAFKA_PORT })],
+      // HTTP on the health port rather than a TCP connect: a stopping task answers 503 and is taken
+      // out while it still accepts connections, and a task whose event loop is stuck fails.
       healthCheck: {
-        protocol: elbv2.Protocol.TCP,
+        protocol: elbv2.Protocol.HTTP,
+        port: String(HEALTH_PORT),
+        path: '/health',
+        healthyHttpCodes: '200',
         interval: Duration.seconds(10),
         healthyThresholdCount: 2,
         unhealthyThresholdCount: 2,

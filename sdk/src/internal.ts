@@ -22,8 +22,31 @@ export { type Encoding, type ErrorBody, type ProduceProducerBody, refusalOf } fr
 export { mapLimited } from './concurrency.ts';
 export { LOOPBACK_CREDENTIALS } from './connection.ts';
 export type { StorageContext } from './context.ts';
+export {
+  type ClassicBeat,
+  type ClassicCommitEntry,
+  type ClassicFence,
+  type ClassicGroup,
+  type ClassicGroupState,
+  ClassicGroupStore,
+  type ClassicMember,
+  type ClassicProtocol,
+  type ClassicView,
+  classicItemBytes,
+  EMPTY_CLASSIC_GROUP,
+  fenceHolds,
+  MAX_CLASSIC_ITEM_BYTES,
+} from './groups/classic-store.ts';
+export { CONSUMER_PROTOCOL_TYPE } from './groups/consumer-protocol.ts';
+export { validateGroupId } from './groups/group-id.ts';
 export { GroupSessions, type Membership } from './groups/group-sessions.ts';
-export { validateGroupId } from './groups/lease-store.ts';
+export {
+  type GroupListing,
+  type LeaseRecord,
+  LeaseStore,
+  listGroups,
+  type MemberRecord,
+} from './groups/lease-store.ts';
 export { PARTITION_META_OFFSET, type PartitionRef, partitionKey } from './keys.ts';
 export { writeUnits } from './log/append-strategy.ts';
 export { DEFAULT_COMPRESSION_LEVELS } from './log/compression.ts';

@@ -389,6 +389,15 @@ export const MEMBER_KEY_PREFIX = 'member#';
 /** Sort-key prefix of every lease item of a group. */
 export const LEASE_KEY_PREFIX = 'lease#';
 
+/**
+ * Sort key of a classic (Kafka protocol) group's state item: generation, members and their
+ * protocols, assignments (see `groups/classic-store.ts`).
+ */
+export const CLASSIC_GROUP_KEY = 'classic';
+
+/** Sort-key prefix of a classic group's liveness items, one per member (`classic#beat#<member id>`). */
+export const CLASSIC_BEAT_PREFIX = 'classic#beat#';
+
 /** Sort key of a member item. */
 export function memberKey(memberId: string): string {
   return `${MEMBER_KEY_PREFIX}${memberId}`;

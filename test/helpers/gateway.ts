@@ -6,7 +6,7 @@ import { testStackConfig } from './stack.ts';
 
 /**
  * A gateway on a free loopback port serving the test stack's tables (or those of `tablePrefix`),
- * its log lines kept in `lines` rather than printed.
+ * its log lines kept in `lines` rather than printed, and no metric lines unless `metricsLog` is given.
  */
 export async function startTestGateway(
   options: Omit<GatewayOptions, 'tributary' | 'host' | 'port' | 'log'> & { tablePrefix?: string } = {},
@@ -15,6 +15,7 @@ export async function startTestGateway(
   const lines: string[] = [];
   const { tablePrefix: prefix, ...rest } = options;
   const gateway = await startGateway({
+    metricsLog: false,
     ...rest,
     tributary: {
       endpoint,

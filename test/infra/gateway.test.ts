@@ -98,6 +98,8 @@ describe('TributaryGateway', () => {
       '--region',
       'us-east-1',
       '--tables-from-env',
+      '--health-port',
+      '8080',
     ]);
     const env = Object.fromEntries(
       (c.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
@@ -108,7 +110,10 @@ describe('TributaryGateway', () => {
       TRIBUTARY_GROUPS_TABLE: { Ref: logicalId(stack, tables.groups) },
       TRIBUTARY_BUCKET: { Ref: logicalId(stack, archive.bucket) },
     });
-    expect(c.PortMappings).toEqual([{ ContainerPort: 9092, Protocol: 'tcp' }]);
+    expect(c.PortMappings).toEqual([
+      { ContainerPort: 9092, Protocol: 'tcp' },
+      { ContainerPort: 8080, Protocol: 'tcp' },
+    ]);
   });
 
   it('gets the SASL/PLAIN users as a container secret, never as plain text, readable by the execution role only', () => {
@@ -155,7 +160,7 @@ describe('TributaryGateway', () => {
     expect(all.flatMap((s) => s.actions)).not.toContain('dynamodb:DeleteTable');
   });
 
-  it('puts an internal NLB with a TCP listener on 9092 in front, health-checked over TCP', () => {
+  it('puts an internal NLB with a TCP listener on 9092 in front, health-checked with GET /health on 8080', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       Type: 'network',
       Scheme: 'internal',
@@ -169,8 +174,28 @@ describe('TributaryGateway', () => {
       Port: 9092,
       Protocol: 'TCP',
       TargetType: 'ip',
-      HealthCheckProtocol: 'TCP',
+      HealthCheckProtocol: 'HTTP',
+      HealthCheckPort: '8080',
+      HealthCheckPath: '/health',
+      Matcher: { HttpCode: '200' },
       HealthCheckIntervalSeconds: 10,
+    });
+    // The health port is no listener's: clients cannot reach it through the load balancer.
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    // The tasks admit the load balancer's health checks, and the load balancer may send them.
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 8080,
+      ToPort: 8080,
+      SourceSecurityGroupId: {
+        'Fn::GetAtt': [Match.stringLikeRegexp('LoadBalancerSecurityGroup'), 'GroupId'],
+      },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      FromPort: 8080,
+      ToPort: 8080,
+      DestinationSecurityGroupId: {
+        'Fn::GetAtt': [Match.stringLikeRegexp('ServiceSecurityGroup'), 'GroupId'],
+      },
     });
     // Clients inside the VPC only, and the tasks only from the load balancer.
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {

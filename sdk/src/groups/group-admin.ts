@@ -1,6 +1,7 @@
 /**
- * Administration of consumer groups: list, describe (members, owners, committed offsets and lag
- * in records and in time), reset offsets, delete. Resets and deletes are refused while members
+ * Administration of consumer groups — Tributary's own and Kafka's (coordinated by the gateway with
+ * the classic protocol) alike: list, describe (members, owners, committed offsets and lag in
+ * records and in time), reset offsets, delete. Resets and deletes are refused while members
  * are active, unless forced; "active" here is judged from the members' own heartbeat timestamps
  * (an administrative check, not a correctness mechanism: commits stay fenced by lease epochs).
  */
@@ -19,13 +20,9 @@ import { offsetForTimestamp } from '../log/timestamp-lookup.ts';
 import type { TopicMetadata, TopicRegistry } from '../topics/registry.ts';
 import { partitionRef } from '../topics/topic-metadata.ts';
 import { leaseKey } from './assignment.ts';
-import {
-  type GroupSnapshot,
-  LeaseStore,
-  listGroups,
-  type MemberRecord,
-  validateGroupId,
-} from './lease-store.ts';
+import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, decodeSubscriptionTopics } from './consumer-protocol.ts';
+import { validateGroupId } from './group-id.ts';
+import { type GroupSnapshot, LeaseStore, listGroups, type MemberRecord } from './lease-store.ts';
 
 /** A group in a listing. */
 export interface GroupSummary {
@@ -78,8 +75,45 @@ export type OffsetResetTarget =
   | { readonly timestamp: number }
   | { readonly offset: number };
 
-function isActive(member: MemberRecord, now: number): boolean {
+/** What describing and the activity check need of a member, of either protocol. */
+type MemberSummary = Pick<MemberRecord, 'memberId' | 'instanceId' | 'topics' | 'seenAt' | 'sessionTimeoutMs'>;
+
+function isActive(member: MemberSummary, now: number): boolean {
   return now - member.seenAt < member.sessionTimeoutMs;
+}
+
+/**
+ * The members of a group: Tributary's own, and those of a Kafka group (classic protocol, through
+ * the gateway), whose topics come from their subscriptions and whose last heartbeat is the last
+ * move of their liveness counter.
+ */
+function membersOf(snapshot: GroupSnapshot): MemberSummary[] {
+  const { group, beats } = snapshot.classic;
+  const kafka = (group?.members ?? []).map((m) => {
+    const chosen = m.protocols.find((p) => p.name === group?.protocolName) ?? m.protocols[0];
+    const consumer = group?.protocolType === CONSUMER_PROTOCOL_TYPE && chosen !== undefined;
+    return {
+      memberId: m.memberId,
+      instanceId: m.instanceId,
+      topics: (consumer ? decodeSubscriptionTopics(chosen.metadata) : undefined) ?? [],
+      seenAt: beats.get(m.memberId)?.seenAt ?? 0,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+    };
+  });
+  return [...snapshot.members, ...kafka];
+}
+
+/** Partition owners of a Kafka consumer group's current generation, from its members' assignments. */
+function classicOwners(snapshot: GroupSnapshot): Map<string, string> {
+  const owners = new Map<string, string>();
+  const { group } = snapshot.classic;
+  if (group?.state !== 'Stable' || group.protocolType !== CONSUMER_PROTOCOL_TYPE) return owners;
+  for (const m of group.members) {
+    for (const { topic, partitions } of decodeAssignment(m.assignment ?? new Uint8Array(0)) ?? []) {
+      for (const p of partitions) owners.set(leaseKey(topic, p), m.memberId);
+    }
+  }
+  return owners;
 }
 
 /** Consumer group administration; used by `Admin`. */
@@ -107,10 +141,9 @@ export class GroupAdmin {
   async describe(groupId: string): Promise<GroupDescription> {
     const snapshot = await this.#snapshot(groupId);
     const now = this.#ctx.now();
-    const topicNames = new Set([
-      ...snapshot.leases.map((l) => l.topic),
-      ...snapshot.members.flatMap((m) => m.topics),
-    ]);
+    const members = membersOf(snapshot);
+    const kafkaOwners = classicOwners(snapshot);
+    const topicNames = new Set([...snapshot.leases.map((l) => l.topic), ...members.flatMap((m) => m.topics)]);
     const topics = (await Promise.all([...topicNames].sort().map((t) => this.#topic(t)))).filter(
       (t) => t !== undefined,
     );
@@ -131,7 +164,7 @@ export class GroupAdmin {
       return {
         topic: topic.name,
         partition,
-        owner: lease?.owner,
+        owner: lease?.owner ?? kafkaOwners.get(leaseKey(topic.name, partition)),
         epoch: lease?.epoch ?? 0,
         committedOffset: committed,
         metadata: committed === undefined ? undefined : lease?.metadata,
@@ -145,7 +178,7 @@ export class GroupAdmin {
     return {
       groupId,
       createdAt: snapshot.createdAt === undefined ? undefined : new Date(snapshot.createdAt),
-      members: snapshot.members.map((m) => ({
+      members: members.map((m) => ({
         memberId: m.memberId,
         instanceId: m.instanceId,
         topics: m.topics,
@@ -212,7 +245,12 @@ export class GroupAdmin {
   async #snapshot(groupId: string): Promise<GroupSnapshot> {
     validateGroupId(groupId);
     const snapshot = await new LeaseStore(this.#ctx, groupId).snapshot();
-    if (!snapshot.exists && snapshot.members.length === 0 && snapshot.leases.length === 0) {
+    if (
+      !snapshot.exists &&
+      snapshot.members.length === 0 &&
+      snapshot.leases.length === 0 &&
+      snapshot.classic.group === undefined
+    ) {
       throw new GroupNotFoundError(groupId);
     }
     return snapshot;
@@ -225,7 +263,9 @@ export class GroupAdmin {
     operation: string,
   ): void {
     const now = this.#ctx.now();
-    const active = snapshot.members.filter((m) => isActive(m, now)).map((m) => m.memberId);
+    const active = membersOf(snapshot)
+      .filter((m) => isActive(m, now))
+      .map((m) => m.memberId);
     if (active.length > 0 && !force) throw new GroupActiveError(groupId, active, operation);
   }
 

@@ -27,9 +27,10 @@ import type { TopicPartition } from '../topic-partition.ts';
 import { Waker } from '../waker.ts';
 import { leaseKey } from './assignment.ts';
 import type { GroupBackend, MemberCoordinator } from './group-backend.ts';
+import { validateGroupId } from './group-id.ts';
 import type { HeldLease } from './group-member.ts';
 import { isHeld } from './lease-state.ts';
-import { type LeaseFence, validateGroupId } from './lease-store.ts';
+import type { LeaseFence } from './lease-store.ts';
 
 /** Settings of a group consumer. */
 export interface GroupConsumerOptions<V> {

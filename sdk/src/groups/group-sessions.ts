@@ -21,13 +21,13 @@ import { validateTopicName } from '../topics/names.ts';
 import type { TopicCache } from '../topics/topic-cache.ts';
 import { leaseKey } from './assignment.ts';
 import { checkCommitBound } from './commit-bound.ts';
+import { validateGroupId } from './group-id.ts';
 import { GroupMember, type HeldLease, type MemberState } from './group-member.ts';
 import {
   type FencedCommitEntry,
   LeaseStore,
   MAX_OFFSETS_PER_COMMIT,
   type MemberInfo,
-  validateGroupId,
 } from './lease-store.ts';
 import {
   LEGAL_MEMBER_ID,

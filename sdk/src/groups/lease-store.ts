@@ -25,7 +25,6 @@ import type { StorageContext } from '../context.ts';
 import {
   type CommittedOffset,
   InvalidArgumentError,
-  InvalidGroupIdError,
   InvalidSessionError,
   LeaseLostError,
   MemberIdInUseError,
@@ -33,6 +32,8 @@ import {
   ServiceUnavailableError,
 } from '../errors.ts';
 import {
+  CLASSIC_BEAT_PREFIX,
+  CLASSIC_GROUP_KEY,
   GROUP_META_KEY,
   GroupAttr,
   LEASE_KEY_PREFIX,
@@ -45,6 +46,15 @@ import {
 } from '../keys.ts';
 import { groupContext, isStronglyConsistent } from '../regions/routing.ts';
 import { withRetry } from '../retry.ts';
+import {
+  type ClassicBeat,
+  type ClassicGroup,
+  type ClassicGroupState,
+  type ClassicView,
+  classicBeatFromItem,
+  classicGroupFromItem,
+} from './classic-store.ts';
+import { validateGroupId } from './group-id.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -82,6 +92,8 @@ export interface GroupSnapshot {
   readonly createdAt: number | undefined;
   readonly members: readonly MemberRecord[];
   readonly leases: readonly LeaseRecord[];
+  /** The Kafka classic protocol's state, for a group coordinated by the Kafka gateway. */
+  readonly classic: ClassicView;
 }
 
 /** Identifies a lease as held by a member at an epoch: what every commit is conditional on. */
@@ -167,17 +179,6 @@ export const MAX_OFFSETS_PER_COMMIT = 100;
 /** Lease items read or written at once by the non-transactional (MRSC) commits and resets. */
 const SEPARATE_WRITES_IN_FLIGHT = 16;
 
-const LEGAL_GROUP_ID = /^[a-zA-Z0-9._-]{1,249}$/;
-
-/** Throws {@link InvalidGroupIdError} unless `id` is a legal group id. */
-export function validateGroupId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0)
-    throw new InvalidGroupIdError(String(id ?? ''), 'it is empty');
-  if (!LEGAL_GROUP_ID.test(id)) {
-    throw new InvalidGroupIdError(id, id.length > 249 ? 'it is too long' : 'it contains illegal characters');
-  }
-}
-
 /**
  * One group's items, in the region groups coordinate in (`groupRegion`, with the deployment's
  * regions known): the groups table is replicated too, and leases, heartbeats and fenced commits
@@ -205,6 +206,8 @@ export class LeaseStore {
   async snapshot(): Promise<GroupSnapshot> {
     const members: MemberRecord[] = [];
     const leases: LeaseRecord[] = [];
+    let classicGroup: ClassicGroup | undefined;
+    const beats = new Map<string, ClassicBeat>();
     let exists = false;
     let createdAt: number | undefined;
     let startKey: Item | undefined;
@@ -228,6 +231,10 @@ export class LeaseStore {
           createdAt = num(item, GroupAttr.createdAt);
           continue;
         }
+        if (key === CLASSIC_GROUP_KEY) classicGroup = classicGroupFromItem(item);
+        if (key.startsWith(CLASSIC_BEAT_PREFIX)) {
+          beats.set(key.slice(CLASSIC_BEAT_PREFIX.length), classicBeatFromItem(item));
+        }
         const memberId = parseMemberKey(key);
         if (memberId !== undefined) members.push(memberFromItem(memberId, item));
         const lease = parseLeaseItemKey(key);
@@ -235,7 +242,7 @@ export class LeaseStore {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return { exists, createdAt, members, leases };
+    return { exists, createdAt, members, leases, classic: { group: classicGroup, beats } };
   }
 
   /**
@@ -1159,6 +1166,8 @@ export class LeaseStore {
       GROUP_META_KEY,
       ...snapshot.members.map((m) => memberKey(m.memberId)),
       ...snapshot.leases.map((l) => leaseItemKey(l.topic, l.partition)),
+      ...(snapshot.classic.group ? [CLASSIC_GROUP_KEY] : []),
+      ...[...snapshot.classic.beats.keys()].map((memberId) => `${CLASSIC_BEAT_PREFIX}${memberId}`),
     ];
     await batchWriteAll(
       { ddb: this.#ctx.ddb, table: this.#ctx.tables.groups, retry: this.#ctx.retry },
@@ -1173,15 +1182,19 @@ export interface GroupListing {
   readonly groupId: string;
   /** Epoch ms, when recorded. */
   readonly createdAt: number | undefined;
+  /** For a group coordinated with Kafka's classic protocol: its state and protocol type. */
+  readonly classic?: { readonly state: ClassicGroupState; readonly protocolType: string | undefined };
 }
 
 /**
  * Every group that has a metadata item (one that ever had a member, and was not deleted), in the
- * table's order. A scan of the whole groups table (filtered on the metadata items).
+ * table's order, with the classic protocol's state for Kafka groups. A scan of the whole groups
+ * table (filtered on the metadata and classic state items).
  */
 export async function listGroups(where: StorageContext): Promise<GroupListing[]> {
   const ctx = groupContext(where);
   const out: GroupListing[] = [];
+  const classic = new Map<string, NonNullable<GroupListing['classic']>>();
   let startKey: Item | undefined;
   do {
     const page = await withRetry(
@@ -1190,20 +1203,30 @@ export async function listGroups(where: StorageContext): Promise<GroupListing[]>
         ctx.ddb.send(
           new ScanCommand({
             TableName: ctx.tables.groups,
-            FilterExpression: '#k = :meta',
+            FilterExpression: '#k IN (:meta, :classic)',
             ExpressionAttributeNames: { '#k': GroupAttr.key },
-            ExpressionAttributeValues: { ':meta': { S: GROUP_META_KEY } },
+            ExpressionAttributeValues: {
+              ':meta': { S: GROUP_META_KEY },
+              ':classic': { S: CLASSIC_GROUP_KEY },
+            },
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
         ),
       ctx.retry,
     );
     for (const item of page.Items ?? []) {
-      out.push({ groupId: item[GroupAttr.group]?.S ?? '', createdAt: num(item, GroupAttr.createdAt) });
+      const groupId = item[GroupAttr.group]?.S ?? '';
+      if (item[GroupAttr.key]?.S === CLASSIC_GROUP_KEY) {
+        const { state, protocolType } = classicGroupFromItem(item);
+        classic.set(groupId, { state, protocolType });
+      } else out.push({ groupId, createdAt: num(item, GroupAttr.createdAt) });
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return out;
+  return out.map((g) => {
+    const state = classic.get(g.groupId);
+    return state ? { ...g, classic: state } : g;
+  });
 }
 
 /** True when `item` is still held by the lease's holder at the lease's epoch. */

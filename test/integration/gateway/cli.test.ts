@@ -128,11 +128,30 @@ describe('tributary gateway', () => {
     expect(missing.stderr).toContain('TRIBUTARY_LOG_TABLE');
   });
 
+  it('with --health-port serves /health and /metrics, and prints where', async () => {
+    const { child, stdout } = await startCli(['--health-port', '0']);
+    try {
+      const match = /Health on (http:\/\/127\.0\.0\.1:\d+)\/health, metrics on \/metrics/.exec(stdout());
+      expect(match, stdout()).not.toBeNull();
+      const base = match?.[1] as string;
+      const health = await fetch(`${base}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok' });
+      const metrics = await fetch(`${base}/metrics`);
+      expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(await metrics.text()).toContain('tributary_gateway_connections_total 0');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited(child)).toBe(0);
+  });
+
   it('documents itself in --help and refuses bad usage', async () => {
     const help = await runCli(['gateway', '--help'], '', false);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('tributary gateway [--host ADDR] [--port N]');
     expect(help.stdout).toContain('--sasl-users-file FILE');
+    expect(help.stdout).toContain('--health-port N serves GET /health');
     const full = await runCli(['--help'], '', false);
     expect(full.stdout).toContain('tributary gateway');
 

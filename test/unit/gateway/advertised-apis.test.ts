@@ -1,11 +1,11 @@
 /**
- * What the gateway advertises: exactly the APIs it serves, each with its whole range, and not the
- * consumer group APIs (the next step); librdkafka 2.0.2's compression and idempotence probes pass.
+ * What the gateway advertises: exactly the APIs it serves, each with its whole range;
+ * librdkafka 2.0.2's consumer group, compression and idempotence probes pass.
  */
 import { describe, expect, it } from 'vitest';
 import { ADVERTISED_APIS, HANDLED_APIS } from '../../../gateway/advertised-apis.ts';
 import { HANDLERS } from '../../../gateway/handlers/index.ts';
-import { KafkaError, kafkaErrorOf } from '../../../gateway/kafka-errors.ts';
+import { groupErrorOf, KafkaError, kafkaErrorOf } from '../../../gateway/kafka-errors.ts';
 import { APIS } from '../../../gateway/protocol/index.ts';
 import * as errors from '../../../sdk/src/index.ts';
 
@@ -24,8 +24,25 @@ describe('ADVERTISED_APIS', () => {
     );
   });
 
-  it('leaves out the consumer group APIs, which are not served yet', () => {
-    const names = new Set(ADVERTISED_APIS.map((a) => a.name));
+  it('passes the probe librdkafka 2.0.2 enables consumer groups (kcat -G) with', () => {
+    // rd_kafka_feature_map's BrokerBalancedConsumer: every key's range must overlap its probe.
+    const probes: [string, number, number][] = [
+      ['FindCoordinator', 0, 0],
+      ['OffsetCommit', 1, 2],
+      ['OffsetFetch', 1, 1],
+      ['JoinGroup', 0, 0],
+      ['SyncGroup', 0, 0],
+      ['Heartbeat', 0, 0],
+      ['LeaveGroup', 0, 0],
+    ];
+    for (const [name, min, max] of probes) {
+      const api = ADVERTISED_APIS.find((a) => a.name === name);
+      expect(api !== undefined && api.minVersion <= max && min <= api.maxVersion, name).toBe(true);
+    }
+  });
+
+  it('serves every consumer group API of the classic protocol', () => {
+    const names = new Set<string>(ADVERTISED_APIS.map((a) => a.name));
     for (const group of [
       'JoinGroup',
       'SyncGroup',
@@ -37,7 +54,7 @@ describe('ADVERTISED_APIS', () => {
       'ListGroups',
       'DeleteGroups',
     ]) {
-      expect(names.has(group as never), group).toBe(false);
+      expect(names.has(group), group).toBe(true);
     }
   });
 
@@ -79,6 +96,13 @@ describe('kafkaErrorOf', () => {
     expect(kafkaErrorOf(new errors.ThrottledError('x')).code).toBe(KafkaError.KAFKA_STORAGE_ERROR);
     expect(kafkaErrorOf(new errors.ServiceUnavailableError('x')).code).toBe(KafkaError.KAFKA_STORAGE_ERROR);
     expect(kafkaErrorOf(new errors.LogInvariantError('x')).code).toBe(KafkaError.UNKNOWN_SERVER_ERROR);
+    expect(kafkaErrorOf(new errors.InvalidGroupIdError('a b', 'no')).code).toBe(KafkaError.INVALID_GROUP_ID);
+    expect(kafkaErrorOf(new errors.GroupNotFoundError('g')).code).toBe(KafkaError.GROUP_ID_NOT_FOUND);
+    expect(kafkaErrorOf(new errors.GroupActiveError('g', ['m'], 'delete')).code).toBe(
+      KafkaError.NON_EMPTY_GROUP,
+    );
+    expect(groupErrorOf(new errors.ThrottledError('x')).code).toBe(KafkaError.COORDINATOR_NOT_AVAILABLE);
+    expect(groupErrorOf(new errors.GroupNotFoundError('g')).code).toBe(KafkaError.GROUP_ID_NOT_FOUND);
     expect(kafkaErrorOf(new Error('boom'))).toEqual({
       code: KafkaError.UNKNOWN_SERVER_ERROR,
       message: 'boom',
