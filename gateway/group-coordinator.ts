@@ -21,6 +21,7 @@ import {
   ClassicGroupStore,
   type ClassicView,
   EMPTY_CLASSIC_GROUP,
+  LeaseStore,
   type StorageContext,
 } from '../sdk/src/internal.ts';
 import {
@@ -124,6 +125,16 @@ export class GroupCoordinator {
     request: JoinRequest,
     signal: AbortSignal,
   ): Promise<JoinResult | GroupFailure | undefined> {
+    // One protocol per group: Tributary's own consumers active in it (judged by their heartbeat
+    // clocks, as admin checks are) would read the same partitions (their SDK refuses the converse).
+    const now = this.#ctx.now();
+    const tributary = await new LeaseStore(this.#ctx, store.group).members();
+    if (tributary.some((m) => now - m.seenAt < m.sessionTimeoutMs)) {
+      return {
+        code: KafkaError.INCONSISTENT_GROUP_PROTOCOL,
+        message: `Group "${store.group}" has active Tributary consumers: one protocol coordinates a group at a time`,
+      };
+    }
     const joined = await this.update(
       store,
       (group): { next?: ClassicGroup | undefined; result: JoinDecision } => {

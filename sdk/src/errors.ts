@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'INVALID_GROUP_ID'
   | 'GROUP_NOT_FOUND'
   | 'GROUP_ACTIVE'
+  | 'GROUP_PROTOCOL_MISMATCH'
   | 'LEASE_LOST'
   | 'NO_COMMITTED_OFFSET'
   | 'ACCESS_DENIED'
@@ -350,6 +351,28 @@ export class GroupActiveError extends TributaryError {
     );
     this.groupId = groupId;
     this.members = members;
+  }
+}
+
+/**
+ * The group is coordinated by the other protocol: Tributary consumers cannot join a group while
+ * Kafka clients (through the gateway) are its members, nor Kafka clients one whose Tributary
+ * consumers are active — the two would each read every partition. Use another group id, or stop
+ * the other members first.
+ */
+export class GroupProtocolMismatchError extends TributaryError {
+  readonly groupId: string;
+  /** The protocol of the group's current members. */
+  readonly membersProtocol: 'kafka' | 'tributary';
+
+  constructor(groupId: string, membersProtocol: 'kafka' | 'tributary') {
+    super(
+      'GROUP_PROTOCOL_MISMATCH',
+      `Consumer group "${groupId}" has active ${membersProtocol === 'kafka' ? 'Kafka (gateway)' : 'Tributary'} members: ` +
+        'a group is coordinated by one protocol at a time. Use another group id, or stop those members first.',
+    );
+    this.groupId = groupId;
+    this.membersProtocol = membersProtocol;
   }
 }
 

@@ -142,6 +142,7 @@ export class GroupMember {
    * heartbeating on a timer; without, the caller ticks (the HTTP API, one tick per heartbeat call).
    */
   async join(options: { readonly background?: boolean } = {}): Promise<void> {
+    await this.#store.assertNoKafkaMembers();
     await this.#store.ensureGroup();
     await this.resume(options);
   }

