@@ -25,6 +25,7 @@ export async function runGateway(args: string[]): Promise<number> {
     'sasl-users-file': { type: 'string' },
     'tables-from-env': { type: 'boolean' },
     'health-port': { type: 'string' },
+    'initial-rebalance-delay-ms': { type: 'string' },
   });
   if (positionals.length > 0)
     throw new UsageError(`gateway takes no arguments, got "${positionals.join(' ')}"`);
@@ -42,6 +43,10 @@ export async function runGateway(args: string[]): Promise<number> {
   const port = integerOption('port', values.port);
   const advertisedPort = integerOption('advertised-port', values['advertised-port'], 1);
   const healthPort = integerOption('health-port', values['health-port']);
+  const initialRebalanceDelayMs = integerOption(
+    'initial-rebalance-delay-ms',
+    values['initial-rebalance-delay-ms'],
+  );
   const gateway = await startGateway({
     tributary: connection(values),
     ...(values.host === undefined ? {} : { host: values.host }),
@@ -50,13 +55,14 @@ export async function runGateway(args: string[]): Promise<number> {
     ...(advertisedPort === undefined ? {} : { advertisedPort }),
     ...(sasl ? { sasl } : {}),
     ...(healthPort === undefined ? {} : { healthPort }),
+    ...(initialRebalanceDelayMs === undefined ? {} : { initialRebalanceDelayMs }),
   });
   const { host, port: advertised } = gateway.advertised;
   const bootstrap = `${host}:${advertised}`;
   process.stdout.write(
     `Kafka gateway listening on ${gateway.host}:${gateway.port}${sasl ? ' (SASL/PLAIN required)' : ''}, ` +
       `advertised as ${bootstrap}\n` +
-      `  kcat:    kcat -b ${bootstrap} -L\n` +
+      `  kcat:    kcat -b ${bootstrap} -L    (a group member: kcat -b ${bootstrap} -G <group> <topic>)\n` +
       `  kafkajs: new Kafka({ brokers: ['${bootstrap}'] })\n` +
       (gateway.health
         ? `Health on http://${gateway.health.host}:${gateway.health.port}/health, metrics on /metrics\n`

@@ -118,6 +118,7 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
       '':
         'tributary gateway [--host ADDR] [--port N] [--advertised-host HOST] [--advertised-port N]\n' +
         '                  [--sasl-users-file FILE] [--tables-from-env] [--health-port N]\n' +
+        '                  [--initial-rebalance-delay-ms N]\n' +
         '    Serves the topics of the tables the connection options name until Ctrl-C. --host defaults to\n' +
         '    127.0.0.1, --port to 9092; clients are told to connect to --advertised-host:--advertised-port\n' +
         "    (default: the address listened on; give it with --host 0.0.0.0, e.g. a load balancer's name).\n" +
@@ -129,7 +130,10 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
         '    --health-port N serves GET /health (200 while serving, 503 while stopping) and GET /metrics\n' +
         '    (Prometheus text) over HTTP on --host. Every 60 s and at exit the gateway prints to stdout one\n' +
         '    JSON line per Kafka API used (CloudWatch Embedded Metric Format, namespace Tributary/Gateway:\n' +
-        '    RequestCount, ErrorCount, LatencySum, LatencyMax).',
+        '    RequestCount, ErrorCount, LatencySum, LatencyMax).\n' +
+        '    Consumer groups (kcat -G, kafkajs consumers) are coordinated by every gateway alike, their\n' +
+        "    state in the groups table; --initial-rebalance-delay-ms (default 3000, Kafka's\n" +
+        "    group.initial.rebalance.delay.ms) lets a new group's members arrive before the first assignment.",
     },
   },
   archive: {

@@ -40,9 +40,9 @@ export interface JoinRequest {
 export type JoinDecision =
   | { readonly kind: 'error'; readonly code: KafkaErrorCode; readonly message: string }
   /** The member is in the current generation already: answer it now. */
-  | { readonly kind: 'current'; readonly next: ClassicGroup | undefined }
+  | { readonly kind: 'current'; readonly next: ClassicGroup | undefined; readonly replaced?: string }
   /** The member joined the pending round: wait for it to complete. */
-  | { readonly kind: 'wait'; readonly next: ClassicGroup };
+  | { readonly kind: 'wait'; readonly next: ClassicGroup; readonly replaced?: string };
 
 /** A request's failure as Kafka answers it. */
 export interface GroupFailure {
@@ -186,7 +186,8 @@ export function allJoined(group: ClassicGroup): boolean {
 /**
  * Completes a pending round: the members that joined it form the next generation (the others are
  * removed), with the protocol most of them prefer among those all offer, and a leader (the
- * previous one if still a member). No member left: the group is Empty in the next generation.
+ * previous one if still a member). No member left: the group is Empty in the next generation (its
+ * protocol type stays, as in Kafka, so listings still say what kind of group it is).
  */
 export function completeRound(group: ClassicGroup): ClassicGroup {
   const generation = group.generation + 1;
@@ -202,7 +203,6 @@ export function completeRound(group: ClassicGroup): ClassicGroup {
       leader: undefined,
       members: [],
       initialRebalance: false,
-      protocolType: undefined,
     };
   }
   const candidates = candidateProtocols(members);
@@ -242,7 +242,6 @@ export function removeMembers(group: ClassicGroup, memberIds: ReadonlySet<string
       leader: undefined,
       members,
       initialRebalance: false,
-      protocolType: undefined,
     };
   }
   if (group.state === 'PreparingRebalance') return { ...group, members };

@@ -89,11 +89,11 @@ export class GroupCoordinator {
   readonly #ctx: StorageContext;
   readonly #options: GroupCoordinatorOptions;
   readonly #clock: CoordinatorClock;
-  /** Per group and member: the liveness counter last seen and when it was first seen at that value. */
-  readonly #observed = new Map<
-    string,
-    { readonly beats: number; readonly seenAt: number; readonly since: number }
-  >();
+  /**
+   * Per group, per member: the liveness counter last seen and when (this gateway's clock) it was
+   * first seen at that value. Only members of the group as last read are kept.
+   */
+  readonly #observed = new Map<string, Map<string, Observation>>();
 
   constructor(ctx: StorageContext, options: GroupCoordinatorOptions, clock: CoordinatorClock = MONOTONIC) {
     this.#ctx = ctx;
@@ -143,6 +143,8 @@ export class GroupCoordinator {
       },
     );
     if (joined.result.kind === 'error') return joined.result;
+    // The member id a returning static member replaced is fenced for good: its counter goes.
+    if (joined.result.replaced !== undefined) await store.dropBeats([joined.result.replaced]);
     await store.beat(request.memberId);
     if (joined.result.kind === 'current') return resultFor(joined.group, request.memberId);
     return this.#awaitRound(store, request.memberId, joined.group.generation + 1, signal);
@@ -225,6 +227,7 @@ export class GroupCoordinator {
     for (let race = 0; race < MAX_RACES; race++) {
       const view = await store.read();
       const group = view.group;
+      this.#forgetDeparted(store.group, group);
       if (!group) return view;
       const expired = new Set(
         group.members
@@ -236,21 +239,37 @@ export class GroupCoordinator {
       if (!next) return view;
       if (await store.write(next)) {
         await store.dropBeats([...expired]);
-        for (const id of expired) this.#observed.delete(observationKey(store.group, id));
+        for (const id of expired) this.#observed.get(store.group)?.delete(id);
         return { group: { ...next, version: next.version + 1 }, beats: view.beats };
       }
     }
     throw coordinatorBusy(store.group);
   }
 
+  /** Drops this gateway's observations of members no longer in `groupId` (they left through any gateway). */
+  #forgetDeparted(groupId: string, group: ClassicGroup | undefined): void {
+    const observed = this.#observed.get(groupId);
+    if (!observed) return;
+    if (!group || group.members.length === 0) {
+      this.#observed.delete(groupId);
+      return;
+    }
+    const members = new Set(group.members.map((m) => m.memberId));
+    for (const memberId of observed.keys()) if (!members.has(memberId)) observed.delete(memberId);
+  }
+
   /** True once this gateway has seen the member's liveness counter stand still for its session timeout. */
   #expired(groupId: string, member: ClassicGroup['members'][number], view: ClassicView): boolean {
-    const key = observationKey(groupId, member.memberId);
     const beat = view.beats.get(member.memberId) ?? { beats: -1, seenAt: -1 };
     const now = this.#clock.now();
-    const seen = this.#observed.get(key);
+    let observed = this.#observed.get(groupId);
+    if (!observed) {
+      observed = new Map();
+      this.#observed.set(groupId, observed);
+    }
+    const seen = observed.get(member.memberId);
     if (!seen || seen.beats !== beat.beats || seen.seenAt !== beat.seenAt) {
-      this.#observed.set(key, { beats: beat.beats, seenAt: beat.seenAt, since: now });
+      observed.set(member.memberId, { beats: beat.beats, seenAt: beat.seenAt, since: now });
       return false;
     }
     return now - seen.since >= member.sessionTimeoutMs;
@@ -282,8 +301,12 @@ function coordinatorBusy(groupId: string): ServiceUnavailableError {
   );
 }
 
-function observationKey(groupId: string, memberId: string): string {
-  return `${groupId}\0${memberId}`;
+/** A member's liveness counter as this gateway last saw it. */
+interface Observation {
+  readonly beats: number;
+  readonly seenAt: number;
+  /** When (this gateway's monotonic clock) the counter was first seen at this value. */
+  readonly since: number;
 }
 
 /** How often a held request moves its member's liveness counter: well within the session timeout. */

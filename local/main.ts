@@ -12,8 +12,8 @@
  * free ports, all printed. `--consistency strong` (with three regions of one MRSC region set, e.g.
  * `--regions us-east-1,us-east-2,us-west-2`) simulates MRSC global tables instead: one DynamoDB
  * Local behind every region's edge, no transactions, no TTL. `--consistency eventual` is the default.
- * `npm start -- --gateway-port 9092` also serves the Kafka wire-protocol gateway there (kcat,
- * kafkajs and other Kafka clients on the stack's topics).
+ * The Kafka wire-protocol gateway (kcat, kafkajs and other Kafka clients on the stack's topics) is
+ * served on 127.0.0.1:9092, or `--gateway-port N`; `--no-gateway` leaves it out.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ import type { ReplicationMode } from './regions/replication-options.ts';
 import { type LocalStack, startLocalStack } from './stack.ts';
 
 const DEFAULT_PORT = 4566;
+/** Kafka's own port: clients' defaults point there. */
+const DEFAULT_GATEWAY_PORT = 9092;
 /** How often `npm start` runs the archiver (as a deployment's schedule would). */
 const ARCHIVE_INTERVAL_MS = 60_000;
 const PORT_VARIABLE = 'TRIBUTARY_PORT';
@@ -40,7 +42,7 @@ function portFrom(variable: string, fallback: number): number | undefined {
   return undefined;
 }
 
-const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]... [--regions home,other,... [--consistency eventual|strong]] [--gateway-port N]]`;
+const USAGE = `Usage: npm start [-- [--no-verify-signatures] [--function ${FUNCTION_FLAG_SYNTAX}]... [--regions home,other,... [--consistency eventual|strong]] [--gateway-port N | --no-gateway]]`;
 
 /** `--consistency` values, named as the CDK construct's `multiRegionConsistency`, and the mode each simulates. */
 const CONSISTENCY_MODES: ReadonlyMap<string, ReplicationMode> = new Map([
@@ -71,6 +73,7 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
         regions: { type: 'string' },
         consistency: { type: 'string' },
         'gateway-port': { type: 'string' },
+        'no-gateway': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -96,10 +99,13 @@ function argumentsFrom(args: readonly string[]): StartArguments | undefined {
       );
     }
     const gateway = values['gateway-port'];
-    const gatewayPort = gateway === undefined ? undefined : Number(gateway);
+    if (gateway !== undefined && values['no-gateway']) {
+      throw new Error('--gateway-port and --no-gateway contradict each other; give one.');
+    }
+    const gatewayPort = values['no-gateway'] ? undefined : Number(gateway ?? DEFAULT_GATEWAY_PORT);
     if (
       gatewayPort !== undefined &&
-      (!/^\d+$/.test(gateway ?? '') || gatewayPort < 1 || gatewayPort > 65_535)
+      (!/^\d+$/.test(gateway ?? String(DEFAULT_GATEWAY_PORT)) || gatewayPort < 1 || gatewayPort > 65_535)
     ) {
       throw new Error(`--gateway-port is "${gateway}"; use a port number from 1 to 65535.`);
     }
@@ -154,11 +160,12 @@ function regionLines(stack: LocalStack): string[] {
 /** The banner's lines about the Kafka gateway, and how to point kcat and kafkajs at it. */
 function gatewayLines(stack: LocalStack): string[] {
   const bootstrap = stack.gatewayBootstrap;
-  if (bootstrap === undefined) return ['  Kafka     no gateway (npm start -- --gateway-port 9092)'];
+  if (bootstrap === undefined) return ['  Kafka     no gateway (--no-gateway)'];
   return [
     `  Kafka     gateway on ${bootstrap} for Kafka clients:`,
-    `            kcat -b ${bootstrap} -L`,
-    `            new Kafka({ brokers: ['${bootstrap}'] })   (kafkajs; no consumer groups yet)`,
+    `            kcat -b ${bootstrap} -L                          (metadata)`,
+    `            kcat -b ${bootstrap} -G <group> <topic>          (a consumer group member)`,
+    `            new Kafka({ brokers: ['${bootstrap}'] })       (kafkajs)`,
   ];
 }
 
@@ -230,7 +237,7 @@ async function main(): Promise<void> {
     if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'EADDRINUSE') {
       console.error(
         `Cannot start: port ${port}, ${apiPort}${gatewayPort === undefined ? '' : ` or ${gatewayPort}`} on 127.0.0.1 is already in use (another Tributary stack or LocalStack?).\n` +
-          `Stop whatever is using it, or choose other ports: ${PORT_VARIABLE}=${port + 10} ${API_PORT_VARIABLE}=${apiPort + 10} npm start`,
+          `Stop whatever is using it, or choose other ports: ${PORT_VARIABLE}=${port + 10} ${API_PORT_VARIABLE}=${apiPort + 10} npm start${gatewayPort === undefined ? '' : ` -- --gateway-port ${gatewayPort + 10} (or --no-gateway)`}`,
       );
     } else {
       console.error(

@@ -498,6 +498,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             tributary: connection,
             host,
             port: gatewayPort,
+            // CloudWatch's metric lines are for deployments; locally /metrics is enough.
+            metricsLog: false,
             ...(log ? { log: (line: string) => log(`Kafka gateway: ${line}`) } : {}),
           });
     if (gateway) started.push(gateway);

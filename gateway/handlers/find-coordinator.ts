@@ -4,9 +4,9 @@
  * advertises. Transactions (and KIP-932 share groups) are not supported: those key types are
  * answered INVALID_REQUEST.
  *
- * It is served although the group APIs themselves are not yet: librdkafka (before 2.11) takes a
- * broker without FindCoordinator v0 for one older than Kafka 0.8.2 and then compresses with
- * nothing but zstd (its gzip, snappy and lz4 features are probed with FindCoordinator).
+ * Its v0 matters beyond groups too: librdkafka (before 2.11) takes a broker without
+ * FindCoordinator v0 for one older than Kafka 0.8.2 and then compresses with nothing but zstd
+ * (its gzip, snappy and lz4 features are probed with FindCoordinator).
  */
 import type { Handler } from '../context.ts';
 import { KafkaError } from '../kafka-errors.ts';
