@@ -22,11 +22,16 @@ import {
 } from '../sdk/src/internal.ts';
 import { KafkaError, type KafkaErrorCode } from './kafka-errors.ts';
 
+/** Handed-out member ids a group remembers at most (each ~100 bytes of its state item). */
+export const MAX_PENDING_MEMBERS = 1_000;
+
 /** A member's join, as the coordinator passes it (its member id already decided). */
 export interface JoinRequest {
   readonly memberId: string;
   /** True when the coordinator just made the member id up (the member sent none). */
   readonly newMemberId: boolean;
+  /** The coordinator's clock (epoch ms), for the expiry of handed-out member ids. */
+  readonly now: number;
   readonly instanceId: string | undefined;
   readonly clientId: string;
   readonly clientHost: string;
@@ -75,10 +80,13 @@ export function join(group: ClassicGroup, request: JoinRequest): JoinDecision {
       ),
     };
   }
-  let members = group.members;
-  let leader = group.leader;
+  const pending = group.pending.filter((p) => p.until > request.now);
+  const wasPending = pending.some((p) => p.memberId === request.memberId);
+  const current: ClassicGroup = { ...group, pending: pending.filter((p) => p.memberId !== request.memberId) };
   const byInstance =
-    request.instanceId === undefined ? undefined : members.find((m) => m.instanceId === request.instanceId);
+    request.instanceId === undefined
+      ? undefined
+      : group.members.find((m) => m.instanceId === request.instanceId);
   if (byInstance && byInstance.memberId !== request.memberId) {
     // A static member coming back (KIP-345): only with a fresh id, which fences the previous one.
     if (!request.newMemberId) {
@@ -91,24 +99,54 @@ export function join(group: ClassicGroup, request: JoinRequest): JoinDecision {
       };
     }
     const replaced = byInstance.memberId;
-    members = members.map((m) => (m.memberId === replaced ? { ...m, memberId: request.memberId } : m));
-    if (leader === replaced) leader = request.memberId;
-    const swapped = { ...group, members, leader };
-    const same = sameProtocols(byInstance.protocols, request.protocols);
-    if (group.state === 'Stable' && same && group.leader !== replaced)
-      return { kind: 'current', next: swapped };
-    return startOrJoinRound(swapped, request);
+    const swapped: ClassicGroup = {
+      ...current,
+      members: current.members.map((m) =>
+        m.memberId === replaced ? { ...m, memberId: request.memberId, protocols: request.protocols } : m,
+      ),
+      leader: current.leader === replaced ? request.memberId : current.leader,
+    };
+    // Kafka's rule: a Stable group keeps its generation when the protocol it would choose stays.
+    if (group.state === 'Stable' && selectProtocol(swapped.members) === group.protocolName) {
+      return { kind: 'current', next: swapped, replaced };
+    }
+    const decision = startOrJoinRound(swapped, request);
+    return decision.kind === 'wait' ? { ...decision, replaced } : decision;
   }
-  const known = members.find((m) => m.memberId === request.memberId);
-  if (
-    known &&
-    (group.state === 'Stable' || group.state === 'CompletingRebalance') &&
-    group.leader !== known.memberId &&
-    sameProtocols(known.protocols, request.protocols)
-  ) {
-    return { kind: 'current', next: undefined };
+  const known = group.members.find((m) => m.memberId === request.memberId);
+  if (!known && !request.newMemberId && !wasPending) {
+    return {
+      kind: 'error',
+      ...failure(
+        KafkaError.UNKNOWN_MEMBER_ID,
+        `Member id "${request.memberId}" is not one this group handed out`,
+      ),
+    };
   }
-  return startOrJoinRound(group, request);
+  if (known && sameProtocols(known.protocols, request.protocols)) {
+    // Kafka's rule: a member joining again with the same protocols gets the current generation,
+    // while its assignment is being made (leader too) or in a Stable group (followers only: a
+    // Stable leader joining again means it wants a new assignment).
+    const followerInStable = group.state === 'Stable' && group.leader !== known.memberId;
+    if (group.state === 'CompletingRebalance' || followerInStable)
+      return { kind: 'current', next: undefined };
+  }
+  return startOrJoinRound(current, request);
+}
+
+/**
+ * Records a member id handed out with MEMBER_ID_REQUIRED (KIP-394), accepted in a join until
+ * `until` (the writer's clock, epoch ms); expired ones are dropped.
+ */
+export function addPendingMember(
+  group: ClassicGroup,
+  memberId: string,
+  until: number,
+  now: number,
+): ClassicGroup {
+  const kept = group.pending.filter((p) => p.until > now && p.memberId !== memberId);
+  // Bounded, whatever a client floods the group with: the oldest ids go first.
+  return { ...group, pending: [...kept.slice(-(MAX_PENDING_MEMBERS - 1)), { memberId, until }] };
 }
 
 function startOrJoinRound(group: ClassicGroup, request: JoinRequest): JoinDecision {
@@ -176,6 +214,22 @@ function candidateProtocols(members: readonly ClassicMember[]): string[] {
     .filter((name) => rest.every((m) => m.protocols.some((p) => p.name === name)));
 }
 
+/**
+ * Kafka's protocol vote: each member votes for the first of its protocols that every member
+ * offers; the most votes win (ties: the first member's preference).
+ */
+function selectProtocol(members: readonly ClassicMember[]): string | undefined {
+  const candidates = candidateProtocols(members);
+  const votes = new Map<string, number>(candidates.map((name) => [name, 0]));
+  for (const m of members) {
+    const choice = m.protocols.find((p) => votes.has(p.name));
+    if (choice) votes.set(choice.name, (votes.get(choice.name) ?? 0) + 1);
+  }
+  let chosen = candidates[0];
+  for (const [name, count] of votes) if (count > (votes.get(chosen ?? '') ?? -1)) chosen = name;
+  return chosen;
+}
+
 /** True when every member of a pending round has joined it. */
 export function allJoined(group: ClassicGroup): boolean {
   return (
@@ -205,14 +259,7 @@ export function completeRound(group: ClassicGroup): ClassicGroup {
       initialRebalance: false,
     };
   }
-  const candidates = candidateProtocols(members);
-  const votes = new Map<string, number>(candidates.map((name) => [name, 0]));
-  for (const m of members) {
-    const choice = m.protocols.find((p) => votes.has(p.name));
-    if (choice) votes.set(choice.name, (votes.get(choice.name) ?? 0) + 1);
-  }
-  let protocolName = candidates[0];
-  for (const [name, count] of votes) if (count > (votes.get(protocolName ?? '') ?? -1)) protocolName = name;
+  const protocolName = selectProtocol(members);
   const leader = members.some((m) => m.memberId === group.leader) ? group.leader : members[0]!.memberId;
   return {
     ...group,

@@ -25,6 +25,7 @@ import {
   type StorageContext,
 } from '../sdk/src/internal.ts';
 import {
+  addPendingMember,
   allJoined,
   completeRound,
   type GroupFailure,
@@ -81,6 +82,9 @@ const MONOTONIC: CoordinatorClock = {
     }),
 };
 
+/** Added to a handed-out member id's acceptance window, for clocks of gateways that differ. */
+const PENDING_CLOCK_MARGIN_MS = 60_000;
+
 /** Attempts of one read-decide-write before the request is answered as retriable. */
 const MAX_RACES = 50;
 
@@ -116,15 +120,29 @@ export class GroupCoordinator {
   }
 
   /**
+   * Records `memberId`, handed out with MEMBER_ID_REQUIRED, as one the group accepts in a join
+   * for the member's session timeout (plus a minute, so that another gateway's clock running
+   * ahead does not refuse it).
+   */
+  async requireMemberId(store: ClassicGroupStore, memberId: string, sessionTimeoutMs: number): Promise<void> {
+    const now = this.#ctx.now();
+    await this.update(store, (group) => ({
+      next: addPendingMember(group, memberId, now + sessionTimeoutMs + PENDING_CLOCK_MARGIN_MS, now),
+      result: undefined,
+    }));
+  }
+
+  /**
    * Joins `request` into its group and waits until the round it joined completes, or answers at
    * once when the member is already in the current generation. Ends early (with undefined) when
    * `signal` aborts (the connection closed).
    */
   async join(
     store: ClassicGroupStore,
-    request: JoinRequest,
+    joining: Omit<JoinRequest, 'now'>,
     signal: AbortSignal,
   ): Promise<JoinResult | GroupFailure | undefined> {
+    const request: JoinRequest = { ...joining, now: this.#ctx.now() };
     // One protocol per group: Tributary's own consumers active in it (judged by their heartbeat
     // clocks, as admin checks are) would read the same partitions (their SDK refuses the converse).
     const now = this.#ctx.now();

@@ -36,22 +36,23 @@ async function describe(gateway: GatewayContext, groupId: string): Promise<Descr
   try {
     const { group } = await gateway.groups.read(store);
     if (group) {
-      const settled = group.state === 'Stable' || group.state === 'CompletingRebalance';
+      // Kafka's rule: the protocol, metadata and assignments only of a Stable group.
+      const stable = group.state === 'Stable';
       return {
         ...base,
         errorCode: KafkaError.NONE,
         groupState: group.state,
         protocolType: group.protocolType ?? '',
-        protocolData: group.protocolName ?? '',
+        protocolData: stable ? (group.protocolName ?? '') : '',
         members: group.members.map((m) => ({
           memberId: m.memberId,
           groupInstanceId: m.instanceId ?? null,
           clientId: m.clientId,
           clientHost: m.clientHost,
-          memberMetadata: settled
+          memberMetadata: stable
             ? (m.protocols.find((p) => p.name === group.protocolName)?.metadata ?? new Uint8Array(0))
             : new Uint8Array(0),
-          memberAssignment: m.assignment ?? new Uint8Array(0),
+          memberAssignment: stable ? (m.assignment ?? new Uint8Array(0)) : new Uint8Array(0),
         })),
       };
     }

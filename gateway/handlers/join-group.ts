@@ -43,10 +43,13 @@ export const handleJoinGroup: Handler<'JoinGroup'> = async (request, scope) => {
   const newMemberId = memberId === '';
   if (newMemberId) {
     memberId = groups.newMemberId(header.clientId ?? '');
-    if (header.apiVersion >= 4 && instanceId === undefined)
-      return answer(KafkaError.MEMBER_ID_REQUIRED, memberId);
   }
   try {
+    if (newMemberId && header.apiVersion >= 4 && instanceId === undefined) {
+      // Recorded, so that the join with it is told from one with an id the group never gave out.
+      await groups.requireMemberId(store, memberId, body.sessionTimeoutMs);
+      return answer(KafkaError.MEMBER_ID_REQUIRED, memberId);
+    }
     const result = await groups.join(
       store,
       {

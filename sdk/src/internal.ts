@@ -32,6 +32,7 @@ export {
   type ClassicMember,
   type ClassicProtocol,
   type ClassicView,
+  type PendingMember,
   classicItemBytes,
   EMPTY_CLASSIC_GROUP,
   fenceHolds,

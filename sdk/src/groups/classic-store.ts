@@ -74,6 +74,19 @@ export interface ClassicGroup {
   readonly members: readonly ClassicMember[];
   /** Set while a rebalance that began with no members runs (the initial rebalance delay applies). */
   readonly initialRebalance: boolean;
+  /**
+   * Member ids handed out with MEMBER_ID_REQUIRED (KIP-394) that have not joined yet, each with
+   * the time (the writer's clock, epoch ms) after which it is dropped: only these, and members,
+   * may join with a member id.
+   */
+  readonly pending: readonly PendingMember[];
+}
+
+/** A member id handed out and not yet used to join. */
+export interface PendingMember {
+  readonly memberId: string;
+  /** Epoch ms (the writer's clock) after which the id is no longer accepted. */
+  readonly until: number;
 }
 
 /** A member's liveness item: a counter its heartbeats move (judged by observers, not clocks). */
@@ -115,6 +128,7 @@ export const EMPTY_CLASSIC_GROUP: ClassicGroup = Object.freeze({
   leader: undefined,
   members: [],
   initialRebalance: false,
+  pending: [],
 });
 
 /** Largest state item written (DynamoDB's item limit is 400 KB; room is left for attribute names). */
@@ -135,6 +149,7 @@ const A = {
   memberIds: 'cids',
   version: 'cv',
   initial: 'cinit',
+  pending: 'cpend',
 } as const;
 
 const STATES: readonly ClassicGroupState[] = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable'];
@@ -381,6 +396,7 @@ export function fenceHolds(group: ClassicGroup, fence: ClassicFence | 'standalon
 /** The size DynamoDB counts for `group`'s state item, to keep it under the item limit. */
 export function classicItemBytes(group: ClassicGroup): number {
   let bytes = 200 + Buffer.byteLength(group.protocolType ?? '') + Buffer.byteLength(group.protocolName ?? '');
+  for (const p of group.pending) bytes += Buffer.byteLength(p.memberId) + 30;
   for (const m of group.members) {
     // The member id is stored twice (the member map and the id set), names of nested attributes count.
     bytes += 2 * Buffer.byteLength(m.memberId) + 80;
@@ -404,6 +420,11 @@ function classicGroupAttributes(group: ClassicGroup, version: number): Item {
   if (group.leader !== undefined) item[A.leader] = { S: group.leader };
   if (group.members.length > 0) item[A.memberIds] = { SS: group.members.map((m) => m.memberId) };
   if (group.initialRebalance) item[A.initial] = { BOOL: true };
+  if (group.pending.length > 0) {
+    item[A.pending] = {
+      L: group.pending.map((p) => ({ M: { id: { S: p.memberId }, until: { N: String(p.until) } } })),
+    };
+  }
   return item;
 }
 
@@ -438,6 +459,9 @@ export function classicGroupFromItem(item: Item): ClassicGroup {
     leader: item[A.leader]?.S,
     members: (item[A.members]?.L ?? []).flatMap((v) => (v.M ? [memberFromAttributes(v.M)] : [])),
     initialRebalance: item[A.initial]?.BOOL === true,
+    pending: (item[A.pending]?.L ?? []).flatMap((v) =>
+      v.M?.id?.S === undefined ? [] : [{ memberId: v.M.id.S, until: Number(v.M.until?.N ?? 0) }],
+    ),
   };
 }
 
