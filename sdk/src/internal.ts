@@ -32,11 +32,11 @@ export {
   type ClassicMember,
   type ClassicProtocol,
   type ClassicView,
-  type PendingMember,
   classicItemBytes,
   EMPTY_CLASSIC_GROUP,
   fenceHolds,
   MAX_CLASSIC_ITEM_BYTES,
+  type PendingMember,
 } from './groups/classic-store.ts';
 export { CONSUMER_PROTOCOL_TYPE } from './groups/consumer-protocol.ts';
 export { validateGroupId } from './groups/group-id.ts';
