@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  type ConditionCheck,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -336,7 +337,7 @@ export class ClassicGroupStore {
     return true;
   }
 
-  #fenceCheck(fence: ClassicFence | 'standalone') {
+  #fenceCheck(fence: ClassicFence | 'standalone'): ConditionCheck {
     const base = { TableName: this.#ctx.tables.groups, Key: this.#key(CLASSIC_GROUP_KEY) };
     if (fence === 'standalone') {
       return {
