@@ -19,6 +19,7 @@ import { benchArchive } from './archive.ts';
 import { type BenchSection, type BoundCheck, boundsReport } from './bounds.ts';
 import { type CapacityTotals, meterCapacity } from './capacity-meter.ts';
 import { benchCompression } from './compression.ts';
+import { benchGateway } from './gateway.ts';
 import { benchGroups } from './groups.ts';
 import { benchHttp } from './http.ts';
 import { benchIdle } from './idle.ts';
@@ -385,6 +386,7 @@ const SECTIONS: Record<string, () => Promise<BenchSection | string[]>> = {
   triggers: () => benchTriggers(stack),
   idle: () => benchIdle(stack),
   regions: () => benchRegions(),
+  gateway: () => benchGateway(stack),
 };
 
 try {

@@ -7,7 +7,8 @@
  *
  * Each partition is checked before anything is written: the topic and partition exist, the
  * offset lies within the log (never beyond the high watermark: a group would skip records not yet
- * written), the metadata fits Kafka's 4096 characters. Offsets may go backwards, as in Kafka.
+ * written; −2 and −1, ListOffsets' earliest and latest, mean the log's start and end), the
+ * metadata fits Kafka's 4096 characters. Offsets may go backwards, as in Kafka.
  */
 import {
   type ClassicCommitEntry,
@@ -20,6 +21,10 @@ import type { Handler } from '../context.ts';
 import { groupErrorOf, KafkaError, type KafkaErrorCode } from '../kafka-errors.ts';
 import { isFailure, TopicLookup } from '../topic-lookup.ts';
 import { openGroup } from './group-request.ts';
+
+/** ListOffsets' "earliest" and "latest" timestamps, which admin tools also commit as offsets. */
+const EARLIEST = -2;
+const LATEST = -1;
 
 /** Kafka's `offset.metadata.max.bytes` default (counted in characters, as Kafka counts it). */
 const MAX_METADATA_LENGTH = 4_096;
@@ -58,11 +63,18 @@ export const handleOffsetCommit: Handler<'OffsetCommit'> = async (request, { gat
     if (isFailure(meta)) return refuse(meta.code);
     if ((p.committedMetadata ?? '').length > MAX_METADATA_LENGTH)
       return refuse(KafkaError.OFFSET_METADATA_TOO_LARGE);
-    const offset = Number(p.committedOffset);
-    if (!Number.isSafeInteger(offset) || offset < 0) return refuse(KafkaError.INVALID_COMMIT_OFFSET_SIZE);
+    const asked = Number(p.committedOffset);
+    if (!Number.isSafeInteger(asked) || asked < EARLIEST)
+      return refuse(KafkaError.INVALID_COMMIT_OFFSET_SIZE);
+    let offset: number;
     try {
-      if (offset > (await gateway.reader.highWatermark(meta, p.partitionIndex)))
-        return refuse(KafkaError.OFFSET_OUT_OF_RANGE);
+      const end = await gateway.reader.highWatermark(meta, p.partitionIndex);
+      // ListOffsets' sentinels, as admin tools commit them (kafkajs's resetOffsets): a Tributary
+      // offset is always a position in the log, so they are resolved to the log's start or end.
+      if (asked === EARLIEST) offset = await gateway.reader.logStartOffset(meta, p.partitionIndex);
+      else if (asked === LATEST) offset = end;
+      else offset = asked;
+      if (offset > end) return refuse(KafkaError.OFFSET_OUT_OF_RANGE);
     } catch (error) {
       return refuse(groupErrorOf(error).code);
     }

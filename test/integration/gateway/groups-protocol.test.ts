@@ -494,7 +494,8 @@ describe('OffsetCommit', () => {
       { topic, partition: 0, offset: 11n }, // beyond the high watermark (10)
       { topic, partition: 1, offset: 5n, metadata: 'x'.repeat(4_096) }, // at the high watermark: fine
       { topic, partition: 7, offset: 0n }, // no such partition
-      { topic: other, partition: 0, offset: -1n },
+      { topic: other, partition: 0, offset: -3n }, // -1 and -2 mean latest and earliest; below is none
+
       { topic: other, partition: 1, offset: 1n, metadata: 'x'.repeat(4_097) },
       { topic: uniqueTopic('no-such-topic'), partition: 0, offset: 0n },
     ]);

@@ -20,7 +20,7 @@ let kafka: Kafka;
 let kafkaAdmin: KafkaAdmin;
 
 beforeAll(async () => {
-  gateway = await startTestGateway();
+  gateway = await startTestGateway({ initialRebalanceDelayMs: 0 });
   kafka = new Kafka({
     clientId: 'gateway-test',
     brokers: [`127.0.0.1:${gateway.port}`],
@@ -297,5 +297,57 @@ describe('kafkajs producer through the gateway', () => {
     } finally {
       wire.close();
     }
+  });
+});
+
+describe('kafkajs admin of consumer groups through the gateway', () => {
+  it('lists, describes, fetches, sets and resets offsets of, and deletes a group', async () => {
+    const topic = uniqueTopic('kjs-gadmin');
+    const groupId = `g-${topic}`;
+    await admin.createTopic({ topic, partitions: 2 });
+    const producer = client.producer({ compression: 'gzip' });
+    for (let i = 0; i < 10; i++)
+      await producer.send({ topic, messages: [{ value: `v${i}`, partition: i % 2 }] });
+
+    // A standalone commit (generation -1) on a group without members, as kafkajs's setOffsets sends it.
+    await kafkaAdmin.setOffsets({
+      groupId,
+      topic,
+      partitions: [
+        { partition: 0, offset: '3' },
+        { partition: 1, offset: '5' },
+      ],
+    });
+    const fetched = await kafkaAdmin.fetchOffsets({ groupId, topics: [topic] });
+    expect(fetched).toEqual([
+      {
+        topic,
+        partitions: [
+          { partition: 0, offset: '3', metadata: null },
+          { partition: 1, offset: '5', metadata: null },
+        ],
+      },
+    ]);
+    // The same offsets are the Tributary group's.
+    const described = await admin.describeGroup(groupId);
+    expect(described.partitions.map((p) => [p.partition, p.committedOffset, p.lag])).toEqual([
+      [0, 3, 2],
+      [1, 5, 0],
+    ]);
+
+    const { groups } = await kafkaAdmin.listGroups();
+    expect(groups).toContainEqual({ groupId, protocolType: 'consumer' });
+    const { groups: descriptions } = await kafkaAdmin.describeGroups([groupId]);
+    expect(descriptions[0]).toMatchObject({ groupId, state: 'Empty', protocolType: 'consumer', members: [] });
+
+    // resetOffsets commits ListOffsets' sentinels (-2 earliest, -1 latest): the log's start and end.
+    await kafkaAdmin.resetOffsets({ groupId, topic, earliest: true });
+    expect((await admin.describeGroup(groupId)).partitions.map((p) => p.committedOffset)).toEqual([0, 0]);
+    await kafkaAdmin.resetOffsets({ groupId, topic });
+    expect((await admin.describeGroup(groupId)).partitions.map((p) => p.committedOffset)).toEqual([5, 5]);
+
+    await kafkaAdmin.deleteGroups([groupId]);
+    await expect(admin.describeGroup(groupId)).rejects.toMatchObject({ code: 'GROUP_NOT_FOUND' });
+    await expect(kafkaAdmin.deleteGroups([groupId])).rejects.toThrow();
   });
 });
