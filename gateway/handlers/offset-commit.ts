@@ -68,12 +68,13 @@ export const handleOffsetCommit: Handler<'OffsetCommit'> = async (request, { gat
       return refuse(KafkaError.INVALID_COMMIT_OFFSET_SIZE);
     let offset: number;
     try {
-      const end = await gateway.reader.highWatermark(meta, p.partitionIndex);
       // ListOffsets' sentinels, as admin tools commit them (kafkajs's resetOffsets): a Tributary
       // offset is always a position in the log, so they are resolved to the log's start or end.
       if (asked === EARLIEST) offset = await gateway.reader.logStartOffset(meta, p.partitionIndex);
-      else if (asked === LATEST) offset = end;
+      else if (asked === LATEST) offset = await gateway.reader.highWatermark(meta, p.partitionIndex);
       else offset = asked;
+      // The high watermark the reader knows usually covers a consumer's commit (it read there).
+      const end = await gateway.reader.highWatermarkAtLeast(meta, p.partitionIndex, offset);
       if (offset > end) return refuse(KafkaError.OFFSET_OUT_OF_RANGE);
     } catch (error) {
       return refuse(groupErrorOf(error).code);

@@ -129,6 +129,7 @@ describe('Fetch', () => {
       tributary: transport,
       host: '127.0.0.1',
       port: 0,
+      metricsLog: false,
       log: () => undefined,
     });
     const own = await WireClient.connect(waiting.port);

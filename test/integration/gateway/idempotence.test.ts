@@ -150,6 +150,7 @@ describe('idempotent producers', () => {
       tributary: transport,
       host: '127.0.0.1',
       port: 0,
+      metricsLog: false,
       produceClaimTimeoutMs: 800,
       log: () => undefined,
     });
