@@ -21,7 +21,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   await requireKcat();
-  gateway = await startTestGateway({ initialRebalanceDelayMs: 0 });
+  gateway = await startTestGateway({ initialRebalanceDelayMs: 0, healthPort: 0 });
 });
 afterAll(async () => {
   for (const child of children)
@@ -29,6 +29,15 @@ afterAll(async () => {
   await gateway?.stop();
   client.close();
 });
+
+/** Fetch requests the gateway has served, from its Prometheus metrics. */
+async function fetchRequests(): Promise<number> {
+  const text = await (await fetch(`http://${gateway.health!.host}:${gateway.health!.port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('tributary_gateway_requests_total{api="Fetch"'))
+    .reduce((n, line) => n + Number(line.split(' ').at(-1)), 0);
+}
 
 async function produce(topic: string, from: number, count: number): Promise<void> {
   for (let i = from; i < from + count; i++) {
@@ -147,5 +156,60 @@ describe('kcat -G through the gateway', () => {
     const [pa, pb] = [partitionsOf(a.stdout), partitionsOf(b.stdout)];
     expect([...pa].filter((p) => pb.has(p))).toEqual([]);
     for (const child of [a.child, b.child]) child.kill('SIGTERM');
+  });
+
+  it('a new group starts at the end by default (auto.offset.reset=latest): only records produced after it joined', async () => {
+    const topic = uniqueTopic('kcat-latest');
+    const group = `g-${topic}`;
+    await admin.createTopic({ topic, partitions: 2 });
+    await produce(topic, 0, 10);
+    const child = spawn(
+      'kcat',
+      [
+        '-b',
+        `127.0.0.1:${gateway.port}`,
+        '-u',
+        '-G',
+        group,
+        '-f',
+        '%s\n',
+        '-X',
+        'session.timeout.ms=6000',
+        '-X',
+        'heartbeat.interval.ms=500',
+        topic,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    await until(() => stderr.includes('assigned:'), { timeoutMs: 30_000, message: 'the member assigned' });
+    // Once it fetches, it has resolved its start positions (the partitions' ends, by ListOffsets).
+    const fetchesBefore = await fetchRequests();
+    await until(async () => (await fetchRequests()) > fetchesBefore, {
+      timeoutMs: 30_000,
+      message: 'the member fetching',
+    });
+    await produce(topic, 10, 6);
+    await until(
+      () =>
+        stdout
+          .trim()
+          .split('\n')
+          .filter((l) => l !== '').length >= 6,
+      {
+        timeoutMs: 30_000,
+        message: 'the six new records read',
+      },
+    );
+    expect(stdout.trim().split('\n').sort()).toEqual(['v10', 'v11', 'v12', 'v13', 'v14', 'v15']);
+    child.kill('SIGTERM');
   });
 });
