@@ -230,6 +230,7 @@ export class GroupMember {
     const live = this.#liveMembers(snapshot.members, now).filter((m) => m.memberId !== this.info.memberId);
     const topics = await this.#subscribedTopics(live);
     const ideal = idealAssignment(leaseViews(snapshot.leases, topics), live);
+    const held = new Set(this.held().map((l) => leaseKey(l.topic, l.partition)));
     await Promise.all(
       this.held().map(async (lease) => {
         const key = leaseKey(lease.topic, lease.partition);
@@ -237,6 +238,15 @@ export class GroupMember {
         await this.#store.changeOwner(lease.topic, lease.partition, seen, ideal.get(key), lease.incarnation);
         lease.state = transition(lease.state, 'released');
         this.#held.delete(key);
+      }),
+    );
+    // Leases handed to this member since its last heartbeat (a hand-off by their previous owner
+    // it has not seen yet) are its own too: released with the rest, not left to expire.
+    await Promise.all(
+      snapshot.leases.flatMap((l) => {
+        const key = leaseKey(l.topic, l.partition);
+        if (l.owner !== this.info.memberId || l.incarnation === undefined || held.has(key)) return [];
+        return [this.#store.changeOwner(l.topic, l.partition, l, ideal.get(key), l.incarnation)];
       }),
     );
     // Removing the member item is the announcement: the others re-read the leases when it is gone.
