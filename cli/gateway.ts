@@ -8,7 +8,7 @@ import {
   GATEWAY_SASL_USERS_VARIABLE,
   readFunctionConfig,
 } from '../functions/environment.ts';
-import { type SaslPlainOptions, startGateway } from '../gateway/index.ts';
+import { type GatewayTlsOptions, type SaslPlainOptions, startGateway } from '../gateway/index.ts';
 import type { TributaryOptions } from '../sdk/src/index.ts';
 import { isLoopbackEndpoint } from '../sdk/src/internal.ts';
 import { integerOption, LOCAL_ENDPOINT, parseCommand, UsageError } from './options.ts';
@@ -26,6 +26,8 @@ export async function runGateway(args: string[]): Promise<number> {
     'tables-from-env': { type: 'boolean' },
     'health-port': { type: 'string' },
     'initial-rebalance-delay-ms': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   });
   if (positionals.length > 0)
     throw new UsageError(`gateway takes no arguments, got "${positionals.join(' ')}"`);
@@ -40,6 +42,7 @@ export async function runGateway(args: string[]): Promise<number> {
     );
   }
   const sasl = saslOptions(values['sasl-users-file']);
+  const tls = tlsOptions(values['tls-cert'], values['tls-key']);
   const port = integerOption('port', values.port);
   const advertisedPort = integerOption('advertised-port', values['advertised-port'], 1);
   const healthPort = integerOption('health-port', values['health-port']);
@@ -54,13 +57,14 @@ export async function runGateway(args: string[]): Promise<number> {
     ...(values['advertised-host'] === undefined ? {} : { advertisedHost: values['advertised-host'] }),
     ...(advertisedPort === undefined ? {} : { advertisedPort }),
     ...(sasl ? { sasl } : {}),
+    ...(tls ? { tls } : {}),
     ...(healthPort === undefined ? {} : { healthPort }),
     ...(initialRebalanceDelayMs === undefined ? {} : { initialRebalanceDelayMs }),
   });
   const { host, port: advertised } = gateway.advertised;
   const bootstrap = `${host}:${advertised}`;
   process.stdout.write(
-    `Kafka gateway listening on ${gateway.host}:${gateway.port}${sasl ? ' (SASL/PLAIN required)' : ''}, ` +
+    `Kafka gateway listening on ${gateway.host}:${gateway.port}${tls ? ' over TLS' : ''}${sasl ? ' (SASL/PLAIN required)' : ''}, ` +
       `advertised as ${bootstrap}\n` +
       `  kcat:    kcat -b ${bootstrap} -L    (a group member: kcat -b ${bootstrap} -G <group> <topic>)\n` +
       `  kafkajs: new Kafka({ brokers: ['${bootstrap}'] })\n` +
@@ -124,6 +128,25 @@ function deployedStorage(values: {
     // readFunctionConfig's one failure: a variable is missing (its message names them).
     throw new UsageError(`--tables-from-env: ${(error as Error).message}`);
   }
+}
+
+/** The TLS identity from `--tls-cert` and `--tls-key` (PEM files; both or neither). */
+function tlsOptions(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+): GatewayTlsOptions | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new UsageError('--tls-cert and --tls-key go together: give both PEM files, or neither');
+  }
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`${flag}: cannot read ${file}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read('--tls-cert', certFile), key: read('--tls-key', keyFile) };
 }
 
 /**

@@ -118,7 +118,7 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
       '':
         'tributary gateway [--host ADDR] [--port N] [--advertised-host HOST] [--advertised-port N]\n' +
         '                  [--sasl-users-file FILE] [--tables-from-env] [--health-port N]\n' +
-        '                  [--initial-rebalance-delay-ms N]\n' +
+        '                  [--initial-rebalance-delay-ms N] [--tls-cert FILE --tls-key FILE]\n' +
         '    Serves the topics of the tables the connection options name until Ctrl-C. --host defaults to\n' +
         '    127.0.0.1, --port to 9092; clients are told to connect to --advertised-host:--advertised-port\n' +
         "    (default: the address listened on; give it with --host 0.0.0.0, e.g. a load balancer's name).\n" +
@@ -133,7 +133,9 @@ export const COMMANDS: Readonly<Record<string, CommandUsage>> = {
         '    RequestCount, ErrorCount, LatencySum, LatencyMax).\n' +
         '    Consumer groups (kcat -G, kafkajs consumers) are coordinated by every gateway alike, their\n' +
         "    state in the groups table; --initial-rebalance-delay-ms (default 3000, Kafka's\n" +
-        "    group.initial.rebalance.delay.ms) lets a new group's members arrive before the first assignment.",
+        "    group.initial.rebalance.delay.ms) lets a new group's members arrive before the first assignment.\n" +
+        '    --tls-cert and --tls-key (PEM files) serve the Kafka port over TLS (clients: security.protocol\n' +
+        '    SSL, or SASL_SSL with SASL users); without them it is plain TCP, for a TLS-terminating load balancer.',
     },
   },
   archive: {

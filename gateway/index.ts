@@ -4,4 +4,4 @@
  */
 export { ADVERTISED_APIS } from './advertised-apis.ts';
 export type { SaslPlainOptions } from './sasl.ts';
-export { type Gateway, type GatewayOptions, startGateway } from './server.ts';
+export { type Gateway, type GatewayOptions, type GatewayTlsOptions, startGateway } from './server.ts';

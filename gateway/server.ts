@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { InvalidArgumentError } from '../sdk/src/index.ts';
 import {
   DirectTransport,
@@ -49,6 +50,12 @@ export interface GatewayOptions {
   readonly advertisedPort?: number;
   /** Require SASL/PLAIN with these users before any other request. @default no authentication */
   readonly sasl?: SaslPlainOptions;
+  /**
+   * Serve Kafka's protocol over TLS with this certificate and key (PEM; clients use
+   * `security.protocol=SSL`, or `SASL_SSL` with `sasl`). For a gateway without a TLS-terminating
+   * load balancer in front. @default plain TCP
+   */
+  readonly tls?: GatewayTlsOptions;
   /** The cluster id Metadata reports. @default derived from the log table's name and the region */
   readonly clusterId?: string;
   /**
@@ -99,6 +106,14 @@ export interface GatewayOptions {
    * @default lines written to stdout
    */
   readonly metricsLog?: ((line: string) => void) | false;
+}
+
+/** The gateway's TLS identity. */
+export interface GatewayTlsOptions {
+  /** The certificate chain, PEM. */
+  readonly cert: string | Uint8Array;
+  /** The private key, PEM. */
+  readonly key: string | Uint8Array;
 }
 
 /** A running gateway. */
@@ -181,7 +196,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const connections = new Set<GatewayConnection>();
   const metrics = new GatewayMetrics();
   let serving = true;
-  const server = createServer();
+  const server = createListener(options.tls);
   let listening: { host: string; port: number };
   let health: HealthServer | undefined;
   try {
@@ -214,13 +229,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     maxFetchWaitMs,
     log,
   };
-  server.on('connection', (socket: Socket) => {
+  // A TLS listener hands sockets over once their handshake succeeded.
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     const connection = new GatewayConnection(socket, { gateway, credentials, maxFrameBytes, metrics });
     connections.add(connection);
     void connection.finished().then(() => connections.delete(connection));
   });
   // A failing listen socket after start (rare) is reported, never a crash of the process.
   server.on('error', (error) => log(`server error: ${error.message}`));
+  // A failed handshake (a plaintext client, a bad certificate, garbage) ends that socket only.
+  server.on('tlsClientError', (error: Error) => log(`TLS handshake failed: ${error.message}`));
 
   // Per-API metric lines for the interval just ended; APIs without requests in it write none.
   let intervalStart = Date.now();
@@ -254,6 +272,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       return stopping;
     },
   };
+}
+
+/** A plain TCP listener, or a TLS one (TLS 1.2 and later) with the given identity. */
+function createListener(tls: GatewayTlsOptions | undefined): Server {
+  if (!tls) return createServer();
+  try {
+    const pem = (value: string | Uint8Array) => (typeof value === 'string' ? value : Buffer.from(value));
+    return createTlsServer({ cert: pem(tls.cert), key: pem(tls.key), minVersion: 'TLSv1.2' });
+  } catch (error) {
+    throw new InvalidArgumentError(`tls: the certificate or key is not usable: ${(error as Error).message}`);
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {

@@ -167,5 +167,20 @@ describe('tributary gateway', () => {
     const wildcard = await runCli(['gateway', '--host', '0.0.0.0', '--port', '0']);
     expect(wildcard.code).toBe(2);
     expect(wildcard.stderr).toMatch(/give --advertised-host/);
+    expect(help.stdout).toContain('--tls-cert FILE --tls-key FILE');
+    const halfTls = await runCli(['gateway', '--port', '0', '--tls-cert', file]);
+    expect(halfTls.code).toBe(2);
+    expect(halfTls.stderr).toMatch(/--tls-cert and --tls-key go together/);
+    const unreadable = await runCli([
+      'gateway',
+      '--port',
+      '0',
+      '--tls-cert',
+      join(dir, 'nope.pem'),
+      '--tls-key',
+      file,
+    ]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(/--tls-cert: cannot read/);
   });
 });
