@@ -212,4 +212,70 @@ describe('kcat -G through the gateway', () => {
     expect(stdout.trim().split('\n').sort()).toEqual(['v10', 'v11', 'v12', 'v13', 'v14', 'v15']);
     child.kill('SIGTERM');
   });
+
+  it('cooperative-sticky (incremental rebalancing, run by the clients): the second member takes half without the first stopping', async () => {
+    const topic = uniqueTopic('kcat-coop');
+    const group = `g-${topic}`;
+    await admin.createTopic({ topic, partitions: 4 });
+    const start = () => {
+      const child = spawn(
+        'kcat',
+        [
+          '-b',
+          `127.0.0.1:${gateway.port}`,
+          '-u',
+          '-G',
+          group,
+          '-f',
+          '%p %s\n',
+          '-X',
+          'partition.assignment.strategy=cooperative-sticky',
+          ...GROUP_OPTIONS,
+          topic,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      const out = { child, stdout: '', stderr: '' };
+      child.stdout.on('data', (d) => {
+        out.stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        out.stderr += d;
+      });
+      return out;
+    };
+    const a = start();
+    await until(() => a.stderr.includes('incremental assignment of 4 partition(s)'), {
+      timeoutMs: 30_000,
+      message: 'the first member holding all four',
+    });
+    const b = start();
+    // The leader's sticky assignment revokes two from the first member only (no stop-the-world),
+    // and the second round hands them to the second member.
+    await until(
+      () =>
+        a.stderr.includes('incremental revoke of 2 partition(s)') &&
+        b.stderr.includes('incremental assignment of 2 partition(s)'),
+      { timeoutMs: 45_000, message: 'two partitions moved to the second member' },
+    );
+    expect(a.stderr).not.toContain('incremental revoke of 4');
+    await produce(topic, 0, 20);
+    const lines = () => [...a.stdout.split('\n'), ...b.stdout.split('\n')].filter((l) => l !== '');
+    await until(() => lines().length >= 20, { timeoutMs: 30_000, message: 'all 20 records read' });
+    expect(
+      lines()
+        .map((l) => l.split(' ')[1])
+        .sort(),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`).sort());
+    const partitionsOf = (stdout: string) =>
+      new Set(
+        stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => l.split(' ')[0]),
+      );
+    expect([...partitionsOf(a.stdout)].filter((p) => partitionsOf(b.stdout).has(p))).toEqual([]);
+    for (const child of [a.child, b.child]) child.kill('SIGTERM');
+  });
 });
