@@ -8,8 +8,8 @@
  * balancer drop all of them, while clients are better served by the retriable error codes they
  * get meanwhile.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { InvalidArgumentError } from '../sdk/src/index.ts';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listen } from './listen.ts';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.ts';
 
 /** What `/health` reports. */
@@ -42,7 +42,7 @@ export interface HealthServer {
 
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const server = createServer((request, response) => answer(request, response, options));
-  const address = await listen(server, options.host, options.port);
+  const address = await listen(server, options.host, options.port, 'The health listener');
   // A failing listen socket after start (rare) is reported, never a crash of the process.
   server.on('error', (error) => options.log(`health listener error: ${error.message}`));
   let closing: Promise<void> | undefined;
@@ -79,20 +79,4 @@ function answer(request: IncomingMessage, response: ServerResponse, options: Hea
 function send(response: ServerResponse, status: number, body: Record<string, unknown>): void {
   response.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   response.end(JSON.stringify(body));
-}
-
-function listen(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {
-  return new Promise((resolve, reject) => {
-    const failed = (error: Error) => reject(error);
-    server.once('error', failed);
-    server.listen({ host, port }, () => {
-      server.off('error', failed);
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        reject(new InvalidArgumentError(`The health listener did not get a TCP address on ${host}:${port}`));
-        return;
-      }
-      resolve({ host: address.address, port: address.port });
-    });
-  });
 }

@@ -23,6 +23,7 @@ import type { GatewayContext } from './context.ts';
 import { emfLines } from './emf.ts';
 import { GroupCoordinator, type GroupCoordinatorOptions } from './group-coordinator.ts';
 import { type HealthServer, startHealthServer } from './health-server.ts';
+import { listen } from './listen.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { formatPrometheus } from './prometheus.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './protocol/index.ts';
@@ -200,7 +201,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let listening: { host: string; port: number };
   let health: HealthServer | undefined;
   try {
-    listening = await listen(server, host, port);
+    listening = await listen(server, host, port, 'The gateway');
     if (options.healthPort !== undefined) {
       health = await startHealthServer({
         host: options.healthHost ?? host,
@@ -283,22 +284,6 @@ function createListener(tls: GatewayTlsOptions | undefined): Server {
   } catch (error) {
     throw new InvalidArgumentError(`tls: the certificate or key is not usable: ${(error as Error).message}`);
   }
-}
-
-function listen(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {
-  return new Promise((resolve, reject) => {
-    const failed = (error: Error) => reject(error);
-    server.once('error', failed);
-    server.listen({ host, port }, () => {
-      server.off('error', failed);
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        reject(new InvalidArgumentError(`The gateway did not get a TCP address on ${host}:${port}`));
-        return;
-      }
-      resolve({ host: address.address, port: address.port });
-    });
-  });
 }
 
 /** A Kafka-style cluster id (22 characters of base64url), the same for every gateway of one deployment. */

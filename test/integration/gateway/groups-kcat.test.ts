@@ -55,6 +55,24 @@ const GROUP_OPTIONS = [
   'heartbeat.interval.ms=500',
 ];
 
+/** A long-running `kcat -G` member (unbuffered: each record on stdout as read), its output kept. */
+function startKcatMember(group: string, topic: string, format: string, options: readonly string[]) {
+  const child = spawn(
+    'kcat',
+    ['-b', `127.0.0.1:${gateway.port}`, '-u', '-G', group, '-f', format, ...options, topic],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  const member = { child, stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => {
+    member.stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    member.stderr += d;
+  });
+  return member;
+}
+
 describe('kcat -G through the gateway', () => {
   it('reads a topic and commits; the next run of the group resumes at the commits', async () => {
     const topic = uniqueTopic('kcat-group');
@@ -92,33 +110,7 @@ describe('kcat -G through the gateway', () => {
     const topic = uniqueTopic('kcat-pair');
     const group = `g-${topic}`;
     await admin.createTopic({ topic, partitions: 4 });
-    const start = () => {
-      const child = spawn(
-        'kcat',
-        [
-          '-b',
-          `127.0.0.1:${gateway.port}`,
-          // Unbuffered: each record is on stdout as it is read.
-          '-u',
-          '-G',
-          group,
-          '-f',
-          '%p %s\n',
-          ...GROUP_OPTIONS,
-          topic,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      children.push(child);
-      const out = { child, stdout: '', stderr: '' };
-      child.stdout.on('data', (d) => {
-        out.stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        out.stderr += d;
-      });
-      return out;
-    };
+    const start = () => startKcatMember(group, topic, '%p %s\n', GROUP_OPTIONS);
     const a = start();
     await until(() => a.stderr.includes('assigned:'), {
       timeoutMs: 30_000,
@@ -163,34 +155,17 @@ describe('kcat -G through the gateway', () => {
     const group = `g-${topic}`;
     await admin.createTopic({ topic, partitions: 2 });
     await produce(topic, 0, 10);
-    const child = spawn(
-      'kcat',
-      [
-        '-b',
-        `127.0.0.1:${gateway.port}`,
-        '-u',
-        '-G',
-        group,
-        '-f',
-        '%s\n',
-        '-X',
-        'session.timeout.ms=6000',
-        '-X',
-        'heartbeat.interval.ms=500',
-        topic,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
+    // Without auto.offset.reset: librdkafka's default, the end.
+    const member = startKcatMember(group, topic, '%s\n', [
+      '-X',
+      'session.timeout.ms=6000',
+      '-X',
+      'heartbeat.interval.ms=500',
+    ]);
+    await until(() => member.stderr.includes('assigned:'), {
+      timeoutMs: 30_000,
+      message: 'the member assigned',
     });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    await until(() => stderr.includes('assigned:'), { timeoutMs: 30_000, message: 'the member assigned' });
     // Once it fetches, it has resolved its start positions (the partitions' ends, by ListOffsets).
     const fetchesBefore = await fetchRequests();
     await until(async () => (await fetchRequests()) > fetchesBefore, {
@@ -200,7 +175,7 @@ describe('kcat -G through the gateway', () => {
     await produce(topic, 10, 6);
     await until(
       () =>
-        stdout
+        member.stdout
           .trim()
           .split('\n')
           .filter((l) => l !== '').length >= 6,
@@ -209,42 +184,20 @@ describe('kcat -G through the gateway', () => {
         message: 'the six new records read',
       },
     );
-    expect(stdout.trim().split('\n').sort()).toEqual(['v10', 'v11', 'v12', 'v13', 'v14', 'v15']);
-    child.kill('SIGTERM');
+    expect(member.stdout.trim().split('\n').sort()).toEqual(['v10', 'v11', 'v12', 'v13', 'v14', 'v15']);
+    member.child.kill('SIGTERM');
   });
 
   it('cooperative-sticky (incremental rebalancing, run by the clients): the second member takes half without the first stopping', async () => {
     const topic = uniqueTopic('kcat-coop');
     const group = `g-${topic}`;
     await admin.createTopic({ topic, partitions: 4 });
-    const start = () => {
-      const child = spawn(
-        'kcat',
-        [
-          '-b',
-          `127.0.0.1:${gateway.port}`,
-          '-u',
-          '-G',
-          group,
-          '-f',
-          '%p %s\n',
-          '-X',
-          'partition.assignment.strategy=cooperative-sticky',
-          ...GROUP_OPTIONS,
-          topic,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      children.push(child);
-      const out = { child, stdout: '', stderr: '' };
-      child.stdout.on('data', (d) => {
-        out.stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        out.stderr += d;
-      });
-      return out;
-    };
+    const start = () =>
+      startKcatMember(group, topic, '%p %s\n', [
+        '-X',
+        'partition.assignment.strategy=cooperative-sticky',
+        ...GROUP_OPTIONS,
+      ]);
     const a = start();
     await until(() => a.stderr.includes('incremental assignment of 4 partition(s)'), {
       timeoutMs: 30_000,
