@@ -19,7 +19,6 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -27,10 +26,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mapLimited } from '../concurrency.ts';
 import type { StorageContext } from '../context.ts';
-import { CLASSIC_BEAT_PREFIX, CLASSIC_GROUP_KEY, GROUP_META_KEY, GroupAttr, leaseItemKey } from '../keys.ts';
+import { CLASSIC_BEAT_PREFIX, CLASSIC_GROUP_KEY, GroupAttr, leaseItemKey } from '../keys.ts';
 import { groupContext, isStronglyConsistent } from '../regions/routing.ts';
 import { withRetry } from '../retry.ts';
 import { validateGroupId } from './group-id.ts';
+import { ensureGroupMeta, groupItemKey, queryGroupItems } from './group-items.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -172,36 +172,25 @@ export class ClassicGroupStore {
   }
 
   #key(k: string): Item {
-    return { [GroupAttr.group]: { S: this.group }, [GroupAttr.key]: { S: k } };
+    return groupItemKey(this.group, k);
   }
 
   /** The state item and every member's liveness, in one strongly consistent query. */
   async read(): Promise<ClassicView> {
     let group: ClassicGroup | undefined;
     const beats = new Map<string, ClassicBeat>();
-    let startKey: Item | undefined;
-    do {
-      const page = await this.#retry('Reading a consumer group', () =>
-        this.#ctx.ddb.send(
-          new QueryCommand({
-            TableName: this.#ctx.tables.groups,
-            KeyConditionExpression: '#g = :g AND begins_with(#k, :prefix)',
-            ExpressionAttributeNames: { '#g': GroupAttr.group, '#k': GroupAttr.key },
-            ExpressionAttributeValues: { ':g': { S: this.group }, ':prefix': { S: CLASSIC_GROUP_KEY } },
-            ConsistentRead: true,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const key = item[GroupAttr.key]?.S ?? '';
-        if (key === CLASSIC_GROUP_KEY) group = classicGroupFromItem(item);
-        else if (key.startsWith(CLASSIC_BEAT_PREFIX)) {
-          beats.set(key.slice(CLASSIC_BEAT_PREFIX.length), classicBeatFromItem(item));
-        }
+    for (const item of await queryGroupItems(
+      this.#ctx,
+      this.group,
+      CLASSIC_GROUP_KEY,
+      'Reading a consumer group',
+    )) {
+      const key = item[GroupAttr.key]?.S ?? '';
+      if (key === CLASSIC_GROUP_KEY) group = classicGroupFromItem(item);
+      else if (key.startsWith(CLASSIC_BEAT_PREFIX)) {
+        beats.set(key.slice(CLASSIC_BEAT_PREFIX.length), classicBeatFromItem(item));
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return { group, beats };
   }
 
@@ -211,7 +200,7 @@ export class ClassicGroupStore {
    * also records the group in its metadata item, so listings find it.
    */
   async write(next: ClassicGroup): Promise<boolean> {
-    if (next.version === 0) await this.#ensureMeta();
+    if (next.version === 0) await ensureGroupMeta(this.#ctx, this.group);
     const item: Item = { ...this.#key(CLASSIC_GROUP_KEY), ...classicGroupAttributes(next, next.version + 1) };
     try {
       await this.#retry('Updating a consumer group', () =>
@@ -232,21 +221,6 @@ export class ClassicGroupStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
-  }
-
-  /** Records the group in its metadata item (idempotent, never a failed condition). */
-  async #ensureMeta(): Promise<void> {
-    await this.#retry('Creating consumer group', () =>
-      this.#ctx.ddb.send(
-        new UpdateItemCommand({
-          TableName: this.#ctx.tables.groups,
-          Key: this.#key(GROUP_META_KEY),
-          UpdateExpression: 'SET #c = if_not_exists(#c, :now)',
-          ExpressionAttributeNames: { '#c': GroupAttr.createdAt },
-          ExpressionAttributeValues: { ':now': { N: String(this.#ctx.now()) } },
-        }),
-      ),
-    );
   }
 
   /** Moves a member's liveness counter (a heartbeat, or a request held for it). */

@@ -56,6 +56,7 @@ import {
   classicGroupFromItem,
 } from './classic-store.ts';
 import { validateGroupId } from './group-id.ts';
+import { ensureGroupMeta, groupItemKey, queryGroupItems } from './group-items.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -200,7 +201,7 @@ export class LeaseStore {
   }
 
   #key(k: string): Item {
-    return { [GroupAttr.group]: { S: this.group }, [GroupAttr.key]: { S: k } };
+    return groupItemKey(this.group, k);
   }
 
   /** Reads the whole group (members and leases) with one paginated, strongly consistent query. */
@@ -271,26 +272,8 @@ export class LeaseStore {
   }
 
   /** The group's items whose sort key starts with `prefix`, read consistently, all pages. */
-  async #queryPrefix(operation: string, prefix: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.#retry(operation, () =>
-        this.#ctx.ddb.send(
-          new QueryCommand({
-            TableName: this.#ctx.tables.groups,
-            KeyConditionExpression: '#g = :g AND begins_with(#k, :prefix)',
-            ExpressionAttributeNames: { '#g': GroupAttr.group, '#k': GroupAttr.key },
-            ExpressionAttributeValues: { ':g': { S: this.group }, ':prefix': { S: prefix } },
-            ConsistentRead: true,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  #queryPrefix(operation: string, prefix: string): Promise<Item[]> {
+    return queryGroupItems(this.#ctx, this.group, prefix, operation);
   }
 
   /**
@@ -298,46 +281,19 @@ export class LeaseStore {
    * (not the whole group): what a member reading that topic checks its ownership against.
    */
   async topicLeases(topic: string): Promise<LeaseRecord[]> {
-    const leases: LeaseRecord[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.#retry('Reading leases', () =>
-        this.#ctx.ddb.send(
-          new QueryCommand({
-            TableName: this.#ctx.tables.groups,
-            KeyConditionExpression: '#g = :g AND begins_with(#k, :prefix)',
-            ExpressionAttributeNames: { '#g': GroupAttr.group, '#k': GroupAttr.key },
-            ExpressionAttributeValues: { ':g': { S: this.group }, ':prefix': { S: leaseKeyPrefix(topic) } },
-            ConsistentRead: true,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const lease = parseLeaseItemKey(item[GroupAttr.key]?.S ?? '');
-        if (lease?.topic === topic) leases.push(leaseFromItem(lease.topic, lease.partition, item));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return leases;
+    const items = await this.#queryPrefix('Reading leases', leaseKeyPrefix(topic));
+    return items.flatMap((item) => {
+      const lease = parseLeaseItemKey(item[GroupAttr.key]?.S ?? '');
+      return lease?.topic === topic ? [leaseFromItem(lease.topic, lease.partition, item)] : [];
+    });
   }
 
   /**
    * Records that the group exists (first join). Idempotent, and never a failed condition: members
    * joining at once all write it, and a failed conditional write is billed like a write.
    */
-  async ensureGroup(): Promise<void> {
-    await this.#retry('Creating consumer group', () =>
-      this.#ctx.ddb.send(
-        new UpdateItemCommand({
-          TableName: this.#ctx.tables.groups,
-          Key: this.#key(GROUP_META_KEY),
-          UpdateExpression: 'SET #c = if_not_exists(#c, :now)',
-          ExpressionAttributeNames: { '#c': GroupAttr.createdAt },
-          ExpressionAttributeValues: { ':now': { N: String(this.#ctx.now()) } },
-        }),
-      ),
-    );
+  ensureGroup(): Promise<void> {
+    return ensureGroupMeta(this.#ctx, this.group);
   }
 
   /**
